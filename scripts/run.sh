@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Starts Sotong on the embedded default (SQLite): action server, outbox dispatcher and the
+# Rasa server with the REST and Kakao channels. Ctrl-C stops everything.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p var
+export PYTHONPATH="$PWD" TF_CPP_MIN_LOG_LEVEL=3 SQLALCHEMY_SILENCE_UBER_WARNING=1
+export SOTONG_DATABASE_URL="${SOTONG_DATABASE_URL:-sqlite:///$PWD/var/sotong.db}"
+if [ -z "${KAKAO_SKILL_SECRET:-}" ]; then
+  [ -s var/kakao_secret ] || .venv/bin/python -c "import secrets; print(secrets.token_urlsafe(24))" > var/kakao_secret
+  KAKAO_SKILL_SECRET=$(cat var/kakao_secret)
+  echo "Kakao skill secret (header X-Sotong-Secret) is in var/kakao_secret"
+fi
+export KAKAO_SKILL_SECRET
+model=$(ls -t models/*.tar.gz | head -n 1)
+pids=()
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+.venv/bin/rasa run actions --actions actions --port "${ACTIONS_PORT:-5055}" &
+pids+=($!)
+if [ -f bot/delivery/__main__.py ]; then
+  .venv/bin/python -m bot.delivery run &
+  pids+=($!)
+fi
+echo "Serving $model on http://localhost:${RASA_PORT:-5005} (Kakao skill URL: /webhooks/kakao/webhook)"
+.venv/bin/rasa run --model "$model" --enable-api --port "${RASA_PORT:-5005}" \
+  --credentials credentials.yml --endpoints endpoints.yml &
+pids+=($!)
+wait -n "${pids[@]}"

@@ -1,0 +1,195 @@
+"""Starts real Sotong processes (Rasa server, action server) for tests and benchmarks."""
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import requests
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent
+MODEL_CACHE = ROOT / ".cache" / "test-models"
+# Epochs for the small test model: enough to learn the data, a fraction of full training.
+TEST_EPOCHS = {"DIETClassifier": 40, "ResponseSelector": 30, "TEDPolicy": 20}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def base_env(**extra: str) -> Dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        PYTHONPATH=str(ROOT),
+        TF_CPP_MIN_LOG_LEVEL="3",
+        SQLALCHEMY_SILENCE_UBER_WARNING="1",
+        RASA_TELEMETRY_ENABLED="false",
+    )
+    env.update(extra)
+    return env
+
+
+def _training_inputs() -> List[Path]:
+    files = [ROOT / "config.yml", ROOT / "domain.yml", Path(__file__)]
+    files += sorted((ROOT / "data").rglob("*.yml"))
+    files += sorted((ROOT / "bot" / "nlu").glob("*.py"))
+    return files
+
+
+def test_config(path: Path) -> Path:
+    """config.yml with fewer epochs, written to `path`."""
+    config = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
+    for component in config["pipeline"] + config["policies"]:
+        if component["name"] in TEST_EPOCHS:
+            component["epochs"] = TEST_EPOCHS[component["name"]]
+    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def train_test_model() -> Path:
+    """Trains (or reuses, when config, domain, data and tokenizer are unchanged) a small model."""
+    digest = hashlib.sha256()
+    for file in _training_inputs():
+        digest.update(str(file.relative_to(ROOT)).encode())
+        digest.update(file.read_bytes())
+    name = f"test-{digest.hexdigest()[:16]}"
+    model = MODEL_CACHE / f"{name}.tar.gz"
+    if model.exists():
+        return model
+    MODEL_CACHE.mkdir(parents=True, exist_ok=True)
+    for stale in MODEL_CACHE.glob("test-*.tar.gz"):
+        stale.unlink()
+    config = test_config(MODEL_CACHE / "config.test.yml")
+    subprocess.run(
+        [str(VENV_BIN / "rasa"), "train", "--config", str(config), "--domain", "domain.yml",
+         "--data", "data", "--out", str(MODEL_CACHE), "--fixed-model-name", name],
+        cwd=ROOT, env=base_env(), check=True, stdout=subprocess.DEVNULL,
+    )
+    return model
+
+
+@dataclass
+class Service:
+    name: str
+    args: List[str]
+    env: Dict[str, str]
+    log: Path
+    ready_url: str
+    process: Optional[subprocess.Popen] = None
+
+    def start(self, timeout: float = 180) -> "Service":
+        self.process = subprocess.Popen(
+            self.args, cwd=ROOT, env=self.env, stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited early; see {self.log}:\n{self.log.read_text()[-3000:]}")
+            try:
+                if requests.get(self.ready_url, timeout=2).ok:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.5)
+        self.stop()
+        raise RuntimeError(f"{self.name} did not become ready in {timeout}s; see {self.log}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@dataclass
+class RasaStack:
+    """A Rasa server with REST and Kakao channels plus an action server, on free ports."""
+
+    model: Path
+    workdir: Path
+    kakao_secret: str = "test-secret-0123456789"
+    rasa_port: int = field(default_factory=free_port)
+    actions_port: int = field(default_factory=free_port)
+    services: List[Service] = field(default_factory=list)
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    @property
+    def actions_url(self) -> str:
+        return f"http://127.0.0.1:{self.actions_port}"
+
+    @property
+    def kakao_url(self) -> str:
+        return f"{self.rasa_url}/webhooks/kakao/webhook"
+
+    @property
+    def rest_url(self) -> str:
+        return f"{self.rasa_url}/webhooks/rest/webhook"
+
+    @property
+    def database_url(self) -> str:
+        return f"sqlite:///{self.workdir / 'sotong.db'}"
+
+    def env(self) -> Dict[str, str]:
+        return base_env(SOTONG_DATABASE_URL=self.database_url, KAKAO_SKILL_SECRET=self.kakao_secret)
+
+    def _write_configs(self) -> None:
+        endpoints = {
+            "action_endpoint": {"url": f"{self.actions_url}/webhook"},
+            "tracker_store": {"type": "SQL", "dialect": "sqlite", "db": str(self.workdir / "tracker.db")},
+        }
+        (self.workdir / "endpoints.yml").write_text(yaml.safe_dump(endpoints))
+        credentials = yaml.safe_load((ROOT / "credentials.yml").read_text(encoding="utf-8"))
+        (self.workdir / "credentials.yml").write_text(yaml.safe_dump(credentials, allow_unicode=True))
+
+    def start(self) -> "RasaStack":
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self._write_configs()
+        actions = Service(
+            "action server",
+            [str(VENV_BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(self.actions_port)],
+            self.env(), self.workdir / "actions.log", f"{self.actions_url}/health",
+        )
+        rasa = Service(
+            "rasa server",
+            [str(VENV_BIN / "rasa"), "run", "--model", str(self.model), "--enable-api",
+             "--port", str(self.rasa_port), "--interface", "127.0.0.1",
+             "--credentials", str(self.workdir / "credentials.yml"),
+             "--endpoints", str(self.workdir / "endpoints.yml")],
+            self.env(), self.workdir / "rasa.log", f"{self.rasa_url}/status",
+        )
+        for service in (actions, rasa):
+            self.services.append(service)
+            service.start()
+        return self
+
+    def stop(self) -> None:
+        for service in reversed(self.services):
+            service.stop()
+
+    def say(self, sender: str, text: str) -> List[dict]:
+        """One turn over Rasa's REST channel."""
+        response = requests.post(self.rest_url, json={"sender": sender, "message": text}, timeout=30)
+        response.raise_for_status()
+        return response.json()
+
+    def parse(self, text: str) -> dict:
+        response = requests.post(f"{self.rasa_url}/model/parse", json={"text": text}, timeout=30)
+        response.raise_for_status()
+        return response.json()
