@@ -37,7 +37,7 @@ chat: setup
 	$(BIN)/python -m bot.simulator $(ARGS)
 
 bench: model
-	$(BIN)/python bench/tokenizer_compare.py
+	$(BIN)/python bench/nlu_compare.py
 
 clean-models:
 	rm -f models/*.tar.gz

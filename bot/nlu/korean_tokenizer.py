@@ -28,7 +28,7 @@ class KoreanTokenizer(Tokenizer):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {
-            # okt | komoran | kkma | hannanum | mecab (see bench/tokenizer_compare.py)
+            # okt | komoran | kkma | hannanum | mecab (see bench/nlu_compare.py)
             "analyzer": "okt",
             "intent_tokenization_flag": False,
             "intent_split_symbol": "_",
