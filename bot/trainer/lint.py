@@ -3,7 +3,8 @@
 Errors (exit 1): the same example under two intents, examples of different intents
 that differ only in spacing/punctuation/emoji, intents below their minimum count,
 entity annotations that do not fall on token boundaries of the configured tokenizer,
-unknown complaint_category values. Warnings: near-duplicates within one intent.
+unknown complaint_category values, civic_info topics without knowledge and knowledge
+entries that cannot be reached (bot/knowledge/lint.py). Warnings: near-duplicates within one intent.
 """
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from typing import Dict, Iterable, List, Optional
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.city.loader import NLU_COMPLAINT_CATEGORIES
+from bot.knowledge.lint import check_knowledge_coverage
 from bot.nlu.analyzers import get_analyzer
 from bot.nlu.segmentation import segment
 from bot.trainer import nlu_data
@@ -25,10 +28,7 @@ from bot.trainer import nlu_data
 MIN_EXAMPLES_PER_INTENT = 40
 MIN_EXAMPLES_PER_CIVIC_TOPIC = 15
 MIN_EXAMPLES_PER_COMPLAINT_CATEGORY = 10
-COMPLAINT_CATEGORIES = frozenset(
-    "road_damage streetlight illegal_parking noise illegal_dumping water_leak sewer "
-    "park_facility traffic_signal stray_animal sidewalk tree".split()
-)
+COMPLAINT_CATEGORIES = frozenset(NLU_COMPLAINT_CATEGORIES)
 
 
 @dataclass
@@ -129,6 +129,15 @@ def lint(data: TrainingData, analyzer: str, required_intents: Iterable[str]) -> 
     return report
 
 
+def lint_project(data: TrainingData, analyzer: str) -> Report:
+    """The data lint plus the knowledge base's coverage of the civic_info topics."""
+    report = lint(data, analyzer, TAXONOMY_INTENTS)
+    coverage = check_knowledge_coverage(data)
+    report.errors += coverage.errors
+    report.warnings += coverage.warnings
+    return report
+
+
 TAXONOMY_INTENTS = (
     "greet goodbye thank affirm deny bot_challenge human_handoff out_of_scope civic_info "
     "report_complaint report_emergency check_complaint_status budget_propose budget_info "
@@ -142,7 +151,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--analyzer", help="defaults to the one in config.yml")
     args = parser.parse_args(argv)
     analyzer = args.analyzer or nlu_data.tokenizer_settings().get("analyzer", "okt")
-    report = lint(nlu_data.load_nlu(args.data), analyzer, TAXONOMY_INTENTS)
+    report = lint_project(nlu_data.load_nlu(args.data), analyzer)
     for warning in report.warnings:
         print(f"warning: {warning}")
     for error in report.errors:
