@@ -6,8 +6,10 @@ RASA := $(BIN)/rasa
 export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 3
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+# The Kakao skill secret: from the environment, else the one `make run` generated in var/.
+export KAKAO_SKILL_SECRET ?= $(shell cat var/kakao_secret 2>/dev/null)
 
-.PHONY: setup train model run test validate eval chat bench clean-models
+.PHONY: setup train model run test validate eval chat bench bench-kakao clean-models
 
 setup:
 	@scripts/setup.sh
@@ -38,6 +40,10 @@ chat: setup
 
 bench: model
 	$(BIN)/python bench/nlu_compare.py
+
+# Load over the Kakao and REST channels of a server started with `make run`.
+bench-kakao: setup
+	$(BIN)/python bench/kakao_load.py --base-url http://127.0.0.1:5005 --users 50 --messages 10 --rounds 2 --json-out reports/kakao_load.json
 
 clean-models:
 	rm -f models/*.tar.gz

@@ -39,6 +39,11 @@ def base_env(**extra: str) -> Dict[str, str]:
     return env
 
 
+def load_domain() -> Dict[str, object]:
+    """domain.yml as the action server receives it in webhook requests."""
+    return yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+
+
 def _training_inputs() -> List[Path]:
     files = [ROOT / "config.yml", ROOT / "domain.yml", Path(__file__)]
     files += sorted((ROOT / "data").rglob("*.yml"))

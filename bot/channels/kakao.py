@@ -1,0 +1,249 @@
+"""KakaoTalk channel: Kakao i Open Builder's skill webhook as a Rasa input channel.
+
+Configured in ``credentials.yml`` as ``bot.channels.kakao.KakaoInput`` (settings in
+``kakao_settings``). Routes, under Rasa's ``/webhooks/kakao`` prefix:
+
+* ``GET  /webhooks/kakao/``        health check → ``{"status": "ok"}``
+* ``POST /webhooks/kakao/webhook`` the skill URL to register in Open Builder
+
+A request is authenticated by a shared secret header (constant-time comparison), read with a
+size limit, parsed (``kakao_request``), run as a Rasa turn under the sender's lock and answered
+as a SkillResponse 2.0 (``kakao_response``) within the time limit (``kakao_guard``):
+
+* done in time → the answer;
+* late, with ``callbackUrl`` → ``useCallback`` at once, the answer POSTed to the URL later;
+* late, without → a polite "please wait" with a "답변 보기" quick reply that fetches the answer.
+
+Protocol errors (bad secret, malformed JSON, missing fields, oversize body) get a 4xx with
+``{"error": {"code", "message"}}`` for the platform's logs; everything a citizen can cause
+(over-long message, a failing turn) gets a normal SkillResponse that says what to do.
+"""
+
+import asyncio
+import hmac
+import json
+import logging
+from functools import partial
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.shared.exceptions import RasaException
+
+from bot.channels import kakao_texts as texts
+from bot.channels.kakao_continuations import ContinuationStore, LookupStatus
+from bot.channels.kakao_guard import CallbackSender, SenderLocks, TurnGuard
+from bot.channels.kakao_request import (
+    KakaoTurnRequest,
+    RequestLimits,
+    SkillRequestError,
+    UtteranceTooLongError,
+    parse_skill_request,
+)
+from bot.channels.kakao_response import (
+    Template,
+    build_templates,
+    callback_acknowledgement,
+    continuation_quick_reply,
+    page_response,
+    text_response,
+)
+from bot.channels.kakao_settings import KakaoChannelSettings, KakaoSettingsError
+from bot.privacy import install_log_masking, mask_personal_data
+
+logger = logging.getLogger(__name__)
+
+_dumps = partial(json.dumps, ensure_ascii=False)
+
+OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+
+
+def _json(body: Dict[str, Any], status: int = 200) -> HTTPResponse:
+    return response.json(body, status=status, dumps=_dumps)
+
+
+def _error(status: int, code: str, message: str) -> HTTPResponse:
+    return _json({"error": {"code": code, "message": message}}, status)
+
+
+class KakaoInput(InputChannel):
+    """Rasa input channel for Kakao i Open Builder skills."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return "kakao"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "KakaoInput":
+        if credentials is None:
+            cls.raise_missing_credentials_exception()
+        try:
+            settings = KakaoChannelSettings.from_credentials(credentials)
+        except KakaoSettingsError as error:
+            raise RasaException(f"Kakao channel: {error}") from error
+        return cls(settings)
+
+    def __init__(self, settings: KakaoChannelSettings) -> None:
+        self.settings = settings
+        self._secret = settings.secret.encode("utf-8")
+        self._limits = RequestLimits(
+            max_body_bytes=settings.max_body_bytes,
+            max_utterance_chars=settings.max_utterance_chars,
+        )
+        self.locks = SenderLocks()
+        self.guard = TurnGuard(settings.callback_threshold_seconds)
+        self.callbacks = CallbackSender(
+            timeout_seconds=settings.callback_timeout_seconds,
+            attempts=settings.callback_attempts,
+        )
+        self.continuations = ContinuationStore(ttl_seconds=settings.continuation_ttl_seconds)
+
+    # ------------------------------------------------------------------ HTTP
+
+    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
+        # Called while the server is set up, after logging (Rasa's and Sanic's) is configured.
+        # Citizens type phone numbers: keep them out of every log line of the server.
+        install_log_masking()
+        # Rasa mounts the blueprint under /webhooks/<name()>.
+        webhook = Blueprint(f"kakao_webhook_{type(self).__name__}")
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return _json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"], stream=True)
+        async def receive(request: Request) -> HTTPResponse:
+            return await self.handle(request, on_new_message)
+
+        return webhook
+
+    def _authorized(self, request: Request) -> bool:
+        supplied = request.headers.get(self.settings.secret_header)
+        if supplied is None:
+            return False
+        return hmac.compare_digest(supplied.encode("utf-8"), self._secret)
+
+    async def _read_body(self, request: Request) -> bytes:
+        """The body, refusing anything over ``max_body_bytes`` without reading it all."""
+        limit = self._limits.max_body_bytes
+        too_large = SkillRequestError(413, "body_too_large", f"the request body is larger than {limit} bytes")
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise too_large
+        chunks: List[bytes] = []
+        size = 0
+        while True:
+            chunk = await request.stream.read()
+            if chunk is None:
+                break
+            size += len(chunk)
+            if size > limit:
+                raise too_large
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def handle(self, request: Request, on_new_message: OnNewMessage) -> HTTPResponse:
+        started_at = asyncio.get_running_loop().time()
+        if not self._authorized(request):
+            logger.warning("kakao.request.unauthorized")
+            return _error(401, "unauthorized", f"missing or wrong '{self.settings.secret_header}' header")
+        try:
+            body = await self._read_body(request)
+            turn_request = parse_skill_request(body, self._limits, self.settings.callback_allowed_hosts)
+        except UtteranceTooLongError as error:
+            logger.warning("kakao.request.rejected code=%s", error.code)
+            return _json(text_response(texts.UTTERANCE_TOO_LONG.format(limit=self._limits.max_utterance_chars)))
+        except SkillRequestError as error:
+            logger.warning("kakao.request.rejected status=%d code=%s", error.status, error.code)
+            return _json(error.to_json(), error.status)
+        try:
+            if turn_request.continuation is not None:
+                return _json(await self._continue(turn_request, started_at))
+            return _json(await self._answer(turn_request, on_new_message, started_at))
+        except Exception:
+            logger.exception("kakao.request.failed")
+            return _json(text_response(texts.TURN_FAILED))
+
+    # ------------------------------------------------------------------ turns
+
+    async def _run_turn(self, turn_request: KakaoTurnRequest, on_new_message: OnNewMessage) -> List[Template]:
+        """Runs one Rasa turn under the sender's lock; returns the answer's pages."""
+        sender_id = turn_request.sender_id
+        async with self.locks.hold(sender_id):
+            collector = CollectingOutputChannel()
+            message = UserMessage(
+                turn_request.text,
+                collector,
+                sender_id,
+                input_channel=self.name(),
+                metadata=turn_request.metadata,
+            )
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug("kakao.turn.start sender=%s text=%s", sender_id, mask_personal_data(turn_request.text))
+            try:
+                await asyncio.wait_for(on_new_message(message), timeout=self.settings.turn_timeout_seconds)
+            except asyncio.TimeoutError:
+                logger.error("kakao.turn.timeout sender=%s seconds=%s", sender_id, self.settings.turn_timeout_seconds)
+                return build_templates([{"text": texts.TURN_FAILED}])
+            except Exception:
+                logger.exception("kakao.turn.failed sender=%s", sender_id)
+                return build_templates([{"text": texts.TURN_FAILED}])
+            return build_templates(collector.messages)
+
+    def _first_page(self, sender_id: str, templates: List[Template]) -> Dict[str, Any]:
+        token = self.continuations.put(sender_id, templates) if len(templates) > 1 else None
+        return page_response(templates, 1, token)
+
+    async def _answer(
+        self, turn_request: KakaoTurnRequest, on_new_message: OnNewMessage, started_at: float
+    ) -> Dict[str, Any]:
+        sender_id = turn_request.sender_id
+        logger.debug(
+            "kakao.turn sender=%s payload=%s images=%d callback=%s",
+            sender_id,
+            turn_request.from_payload,
+            len(turn_request.image_urls),
+            turn_request.callback_url is not None,
+        )
+        turn = self.guard.start(self._run_turn(turn_request, on_new_message))
+        if await self.guard.finished_in_time(turn, started_at):
+            return self._first_page(sender_id, turn.result())
+
+        callback_url = turn_request.callback_url
+        if callback_url:
+            logger.info("kakao.turn.deferred sender=%s mode=callback", sender_id)
+
+            async def deliver(templates: List[Template]) -> None:
+                await self.callbacks.deliver(callback_url, self._first_page(sender_id, templates))
+
+            self.guard.then(turn, deliver)
+            return callback_acknowledgement(texts.CALLBACK_WAIT)
+
+        logger.info("kakao.turn.deferred sender=%s mode=stored", sender_id)
+        token = self.continuations.open(sender_id)
+
+        async def keep(templates: List[Template]) -> None:
+            self.continuations.resolve(token, templates)
+
+        self.guard.then(turn, keep)
+        return text_response(
+            texts.PENDING_ANSWER, [continuation_quick_reply(texts.SHOW_ANSWER_LABEL, token, 1)]
+        )
+
+    async def _continue(self, turn_request: KakaoTurnRequest, started_at: float) -> Dict[str, Any]:
+        """Serves a "더 보기" / "답변 보기" tap from the continuation store."""
+        token, page = turn_request.continuation
+        elapsed = asyncio.get_running_loop().time() - started_at
+        lookup = await self.continuations.get(
+            turn_request.sender_id, token, wait_seconds=max(0.0, self.settings.callback_threshold_seconds - elapsed)
+        )
+        if lookup.status is LookupStatus.PENDING:
+            return text_response(
+                texts.STILL_PENDING, [continuation_quick_reply(texts.SHOW_ANSWER_LABEL, token, page)]
+            )
+        if lookup.status is LookupStatus.MISSING or page > len(lookup.templates):
+            return text_response(texts.CONTINUATION_EXPIRED)
+        return page_response(lookup.templates, page, token)

@@ -1,0 +1,305 @@
+"""Kakao i Open Builder SkillPayload → what Rasa receives (text, sender, metadata).
+
+* sender id: ``userRequest.user.id`` (the per-bot user key, e.g. a botUserKey);
+* text: a Rasa payload from ``action.clientExtra`` or ``action.params`` when they follow the
+  convention in ``kakao_extra`` (menu taps skip NLU), else ``userRequest.utterance``;
+* images the user sent through the image plugin (``sys.plugin.secureimage``): their URLs go
+  to ``metadata["image_urls"]``, and become the text when the utterance is empty;
+* Kakao's context goes to ``metadata["kakao"]`` (user type and properties, bot, block,
+  intent, params, action, timezone, lang) so that actions can read it from
+  ``tracker.latest_message["metadata"]``. The single-use callback URL is not stored there.
+
+Malformed requests raise :class:`SkillRequestError` with an HTTP status and a message that
+says what is wrong.
+"""
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from urllib.parse import urlsplit
+
+from bot.channels.kakao_extra import continuation_from, rasa_payload_from
+
+IMAGE_URLS_KEY = "image_urls"
+KAKAO_METADATA_KEY = "kakao"
+
+_SECURE_URLS_KEY = "secureUrls"
+_SECURE_URLS_LIST = re.compile(r"^\s*List\((?P<urls>.*)\)\s*$", re.DOTALL)
+_HTTP_URL = re.compile(r"https?://[^\s,()\"'\]\[]+")
+
+
+class SkillRequestError(Exception):
+    """A request that cannot be served; ``status`` is the HTTP status to answer."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+    def to_json(self) -> Dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message}}
+
+
+class UtteranceTooLongError(SkillRequestError):
+    """A well-formed request whose utterance is over the limit.
+
+    Unlike the other errors this one is the citizen's doing, so the channel answers it with
+    a normal SkillResponse asking for a shorter message (Open Builder shows only 200s).
+    """
+
+
+@dataclass(frozen=True)
+class RequestLimits:
+    max_body_bytes: int = 64 * 1024
+    max_utterance_chars: int = 2000
+
+
+@dataclass(frozen=True)
+class KakaoTurnRequest:
+    """One parsed skill request."""
+
+    sender_id: str
+    text: str
+    utterance: str
+    metadata: Dict[str, Any]
+    callback_url: Optional[str] = None
+    # (token, page) when the user tapped a channel-internal "더 보기"/"답변 보기" reply.
+    continuation: Optional[Tuple[str, int]] = None
+    image_urls: Tuple[str, ...] = field(default_factory=tuple)
+    from_payload: bool = False
+
+
+# --------------------------------------------------------------------------- JSON checks
+
+
+def _bad(code: str, message: str) -> SkillRequestError:
+    return SkillRequestError(400, code, message)
+
+
+def _object_at(container: Mapping[str, Any], key: str, path: str, required: bool) -> Dict[str, Any]:
+    value = container.get(key)
+    if value is None:
+        if required:
+            raise _bad("missing_field", f"'{path}' is required")
+        return {}
+    if not isinstance(value, dict):
+        raise _bad("wrong_type", f"'{path}' must be an object")
+    return value
+
+
+def _string_at(container: Mapping[str, Any], key: str, path: str, required: bool) -> Optional[str]:
+    value = container.get(key)
+    if value is None:
+        if required:
+            raise _bad("missing_field", f"'{path}' is required")
+        return None
+    if not isinstance(value, str):
+        raise _bad("wrong_type", f"'{path}' must be a string")
+    return value
+
+
+def decode_json_object(body: bytes) -> Dict[str, Any]:
+    """The request body as a JSON object, or a 400 error saying why not."""
+    if not body:
+        raise _bad("empty_body", "the request body is empty; a SkillPayload JSON object is expected")
+    try:
+        payload = json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise _bad("invalid_encoding", "the request body is not UTF-8")
+    except ValueError as error:
+        raise _bad("malformed_json", f"the request body is not valid JSON: {error.msg} at position {error.pos}")
+    if not isinstance(payload, dict):
+        raise _bad("wrong_type", "the request body must be a JSON object (SkillPayload)")
+    return payload
+
+
+def _client_extra(action: Mapping[str, Any]) -> Dict[str, Any]:
+    """``action.clientExtra`` as a dict; Kakao sends null, {}, an object or a JSON string."""
+    extra = action.get("clientExtra")
+    if isinstance(extra, str):
+        try:
+            extra = json.loads(extra)
+        except ValueError:
+            return {}
+    if extra is None:
+        return {}
+    if not isinstance(extra, dict):
+        raise _bad("wrong_type", "'action.clientExtra' must be an object")
+    return extra
+
+
+def _callback_url(user_request: Mapping[str, Any], allowed_hosts: Sequence[str]) -> Optional[str]:
+    url = _string_at(user_request, "callbackUrl", "userRequest.callbackUrl", required=False)
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _bad("invalid_callback_url", "'userRequest.callbackUrl' must be an http(s) URL")
+    if allowed_hosts and not any(
+        parts.hostname == host or parts.hostname.endswith("." + host) for host in allowed_hosts
+    ):
+        raise _bad("callback_host_not_allowed", "'userRequest.callbackUrl' points to a host that is not allowed")
+    return url
+
+
+# --------------------------------------------------------------------------- images
+
+
+def _urls_in_secure_image_value(value: Any) -> List[str]:
+    """URLs from one image-plugin value.
+
+    The plugin fills its parameter with a JSON string such as
+    ``{"privacyAgreement": "Y", "imageQuantity": "2", "secureUrls": "List(https://…, https://…)",
+    "expire": "…"}``; ``secureUrls`` may also be a JSON list.
+    """
+    if isinstance(value, str):
+        if _SECURE_URLS_KEY not in value:
+            return []
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return _HTTP_URL.findall(value)
+    if not isinstance(value, dict) or _SECURE_URLS_KEY not in value:
+        return []
+    secure_urls = value[_SECURE_URLS_KEY]
+    if isinstance(secure_urls, list):
+        return [u.strip() for u in secure_urls if isinstance(u, str) and _HTTP_URL.fullmatch(u.strip())]
+    if isinstance(secure_urls, str):
+        match = _SECURE_URLS_LIST.match(secure_urls)
+        return _HTTP_URL.findall(match.group("urls") if match else secure_urls)
+    return []
+
+
+def _detail_param_values(detail_params: Mapping[str, Any]) -> Iterable[Any]:
+    for detail in detail_params.values():
+        if isinstance(detail, dict):
+            yield detail.get("origin")
+            yield detail.get("value")
+
+
+def _media_url(user_params: Mapping[str, Any]) -> List[str]:
+    media = user_params.get("media")
+    if isinstance(media, dict) and media.get("type", "image") == "image":
+        url = media.get("url")
+        if isinstance(url, str) and _HTTP_URL.fullmatch(url.strip()):
+            return [url.strip()]
+    return []
+
+
+def extract_image_urls(payload: Mapping[str, Any]) -> List[str]:
+    """URLs of the images the user sent, in order and without duplicates."""
+    action = payload.get("action") if isinstance(payload.get("action"), dict) else {}
+    user_request = payload.get("userRequest") if isinstance(payload.get("userRequest"), dict) else {}
+    params = action.get("params") if isinstance(action.get("params"), dict) else {}
+    detail_params = action.get("detailParams") if isinstance(action.get("detailParams"), dict) else {}
+    user_params = user_request.get("params") if isinstance(user_request.get("params"), dict) else {}
+
+    found: List[str] = []
+    for value in list(params.values()) + list(_detail_param_values(detail_params)):
+        found.extend(_urls_in_secure_image_value(value))
+    found.extend(_media_url(user_params))
+    return list(dict.fromkeys(found))
+
+
+# --------------------------------------------------------------------------- metadata
+
+
+def _name_and_id(value: Any) -> Dict[str, Any]:
+    if not isinstance(value, dict):
+        return {}
+    return {k: value[k] for k in ("id", "name") if k in value}
+
+
+def _compact(value: Any) -> Any:
+    """``value`` without empty parts (None, "", {}, []): metadata is stored with every turn."""
+    if isinstance(value, dict):
+        compacted = {k: _compact(v) for k, v in value.items()}
+        return {k: v for k, v in compacted.items() if v not in (None, "", {}, [])}
+    return value
+
+
+def build_metadata(payload: Mapping[str, Any], image_urls: Sequence[str]) -> Dict[str, Any]:
+    """Rasa message metadata for one skill request (empty Kakao fields left out)."""
+    user_request = payload["userRequest"]
+    user = user_request["user"]
+    action = payload.get("action") if isinstance(payload.get("action"), dict) else {}
+    kakao = {
+        "user": {
+            "id": user.get("id"),
+            "type": user.get("type"),
+            "properties": user.get("properties") if isinstance(user.get("properties"), dict) else {},
+        },
+        "bot": _name_and_id(payload.get("bot")),
+        "intent": _name_and_id(payload.get("intent")),
+        "block": _name_and_id(user_request.get("block")),
+        "params": user_request.get("params") if isinstance(user_request.get("params"), dict) else {},
+        "action": {
+            "id": action.get("id"),
+            "name": action.get("name"),
+            "params": action.get("params") if isinstance(action.get("params"), dict) else {},
+            "detailParams": action.get("detailParams") if isinstance(action.get("detailParams"), dict) else {},
+            "clientExtra": _client_extra(action),
+        },
+        "timezone": user_request.get("timezone"),
+        "lang": user_request.get("lang"),
+        "has_callback": bool(user_request.get("callbackUrl")),
+    }
+    return {KAKAO_METADATA_KEY: _compact(kakao), IMAGE_URLS_KEY: list(image_urls)}
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def parse_skill_request(
+    body: bytes,
+    limits: RequestLimits = RequestLimits(),
+    callback_allowed_hosts: Sequence[str] = (),
+) -> KakaoTurnRequest:
+    """Parses and validates a raw SkillPayload body."""
+    if len(body) > limits.max_body_bytes:
+        raise SkillRequestError(
+            413, "body_too_large", f"the request body is larger than {limits.max_body_bytes} bytes"
+        )
+    payload = decode_json_object(body)
+    user_request = _object_at(payload, "userRequest", "userRequest", required=True)
+    user = _object_at(user_request, "user", "userRequest.user", required=True)
+    sender_id = _string_at(user, "id", "userRequest.user.id", required=True).strip()
+    if not sender_id:
+        raise _bad("missing_field", "'userRequest.user.id' must not be empty")
+    if len(sender_id) > 256:
+        raise _bad("invalid_field", "'userRequest.user.id' is longer than 256 characters")
+    utterance = _string_at(user_request, "utterance", "userRequest.utterance", required=True)
+    _object_at(user, "properties", "userRequest.user.properties", required=False)
+    _object_at(user_request, "params", "userRequest.params", required=False)
+    action = _object_at(payload, "action", "action", required=False)
+    params = _object_at(action, "params", "action.params", required=False)
+    _object_at(action, "detailParams", "action.detailParams", required=False)
+    client_extra = _client_extra(action)
+    callback_url = _callback_url(user_request, callback_allowed_hosts)
+
+    if len(utterance) > limits.max_utterance_chars:
+        raise UtteranceTooLongError(
+            413,
+            "utterance_too_long",
+            f"'userRequest.utterance' is longer than {limits.max_utterance_chars} characters",
+        )
+
+    image_urls = extract_image_urls(payload)
+    metadata = build_metadata(payload, image_urls)
+    continuation = continuation_from(client_extra)
+    rasa_payload = None if continuation else (rasa_payload_from(client_extra) or rasa_payload_from(params))
+    text = rasa_payload or utterance.strip() or " ".join(image_urls)
+    if not text and continuation is None:
+        raise _bad("empty_message", "'userRequest.utterance' is empty and the request carries no image or payload")
+    return KakaoTurnRequest(
+        sender_id=sender_id,
+        text=text,
+        utterance=utterance,
+        metadata=metadata,
+        callback_url=callback_url,
+        continuation=continuation,
+        image_urls=tuple(image_urls),
+        from_payload=rasa_payload is not None,
+    )

@@ -1,0 +1,88 @@
+"""Settings of the Kakao channel, read from its section in ``credentials.yml``.
+
+```yaml
+bot.channels.kakao.KakaoInput:
+  secret_header: X-Sotong-Secret        # header Open Builder sends (skill settings → headers)
+  secret: ${KAKAO_SKILL_SECRET}         # required, non-empty
+  callback_threshold_seconds: 3.5       # answer (or defer) after this long; must be < 5
+  turn_timeout_seconds: 55              # a turn running longer is abandoned
+  callback_timeout_seconds: 10          # per callback POST
+  callback_attempts: 2                  # callback POST tries
+  callback_allowed_hosts: []            # e.g. [kakao.com]; empty = any host
+  max_body_bytes: 65536                 # larger requests → 413
+  max_utterance_chars: 2000             # longer utterances → polite "please shorten"
+  continuation_ttl_seconds: 600         # how long "더 보기"/"답변 보기" answers are kept
+```
+"""
+
+from dataclasses import dataclass, fields
+from typing import Any, Mapping, Optional, Tuple
+
+KAKAO_TIME_LIMIT_SECONDS = 5.0
+
+
+class KakaoSettingsError(ValueError):
+    """A setting in the channel's credentials section is missing or invalid."""
+
+
+@dataclass(frozen=True)
+class KakaoChannelSettings:
+    secret: str
+    secret_header: str = "X-Sotong-Secret"
+    callback_threshold_seconds: float = 3.5
+    turn_timeout_seconds: float = 55.0
+    callback_timeout_seconds: float = 10.0
+    callback_attempts: int = 2
+    callback_allowed_hosts: Tuple[str, ...] = ()
+    max_body_bytes: int = 64 * 1024
+    max_utterance_chars: int = 2000
+    continuation_ttl_seconds: float = 600.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.secret, str) or not self.secret.strip():
+            raise KakaoSettingsError(
+                "the Kakao channel needs a non-empty 'secret' (set KAKAO_SKILL_SECRET)"
+            )
+        if not isinstance(self.secret_header, str) or not self.secret_header.strip():
+            raise KakaoSettingsError("'secret_header' must be a header name")
+        if not 0 < self.callback_threshold_seconds < KAKAO_TIME_LIMIT_SECONDS:
+            raise KakaoSettingsError(
+                f"'callback_threshold_seconds' must be between 0 and {KAKAO_TIME_LIMIT_SECONDS} seconds"
+            )
+        if self.turn_timeout_seconds < self.callback_threshold_seconds:
+            raise KakaoSettingsError("'turn_timeout_seconds' must not be below 'callback_threshold_seconds'")
+        for name in ("callback_timeout_seconds", "continuation_ttl_seconds"):
+            if getattr(self, name) <= 0:
+                raise KakaoSettingsError(f"'{name}' must be positive")
+        for name in ("callback_attempts", "max_body_bytes", "max_utterance_chars"):
+            if getattr(self, name) < 1:
+                raise KakaoSettingsError(f"'{name}' must be at least 1")
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Mapping[str, Any]]) -> "KakaoChannelSettings":
+        credentials = dict(credentials or {})
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(credentials) - set(known))
+        if unknown:
+            raise KakaoSettingsError(f"unknown Kakao channel setting(s): {', '.join(unknown)}")
+        values = {}
+        for name, value in credentials.items():
+            if value is None:
+                continue
+            default = known[name].default
+            try:
+                if name == "callback_allowed_hosts":
+                    if isinstance(value, str):
+                        value = [value]
+                    values[name] = tuple(str(h).strip().lower() for h in value if str(h).strip())
+                elif isinstance(default, float):
+                    values[name] = float(value)
+                elif isinstance(default, int):
+                    values[name] = int(value)
+                else:
+                    values[name] = str(value)
+            except (TypeError, ValueError):
+                raise KakaoSettingsError(f"Kakao channel setting '{name}' has an invalid value")
+        if "secret" not in values:
+            raise KakaoSettingsError("the Kakao channel needs a 'secret' (set KAKAO_SKILL_SECRET)")
+        return cls(**values)

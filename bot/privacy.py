@@ -1,0 +1,134 @@
+"""Masking of personal data (phone numbers, resident registration numbers) for logs.
+
+Citizens type their phone number or 주민등록번호 into the chat. Sotong must never write those
+in full to a log. Use :func:`mask_personal_data` on any citizen text before logging it, or
+install :class:`PersonalDataLogFilter` on log handlers (see :func:`install_log_masking`) so
+that every log line, including Rasa's own debug lines, is masked.
+
+Masking keeps the shape (separators, number of digits) and the parts that are not identifying
+on their own, e.g. ``010-1234-5678`` → ``010-****-5678`` and ``900101-1234567`` →
+``900101-1******``.
+"""
+
+import logging
+import re
+from typing import Iterable, Optional
+
+# Korean phone numbers: mobile (010, 011, 016-019), Seoul (02), regional (031-064),
+# internet phones (070); with a leading 0 or the +82 country code; separated by
+# '-', '.', spaces or a closing parenthesis, or not separated at all.
+_PHONE_NUMBER = re.compile(
+    r"""
+    (?<![\d])
+    (?P<prefix>
+        (?:\+\s?82[-.\s]?(?:\(0\))?|\(?0)
+        (?:1[016789]|2|[3-6][1-5]|70)
+    )
+    (?P<sep1>\)?[-.\s]?)
+    (?P<middle>\d{3,4})
+    (?P<sep2>[-.\s]?)
+    (?P<last>\d{4})
+    (?![\d])
+    """,
+    re.VERBOSE,
+)
+
+# 주민등록번호 / 외국인등록번호: YYMMDD-GNNNNNN (G = 1..8), with or without the hyphen.
+_RESIDENT_REGISTRATION_NUMBER = re.compile(
+    r"""
+    (?<![\d])
+    (?P<birth>\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01]))
+    (?P<sep>[-\s]?)
+    (?P<gender>[1-8])
+    (?P<rest>\d{6})
+    (?![\d])
+    """,
+    re.VERBOSE,
+)
+
+
+def _mask_phone_match(match: "re.Match[str]") -> str:
+    return (
+        match.group("prefix")
+        + match.group("sep1")
+        + "*" * len(match.group("middle"))
+        + match.group("sep2")
+        + match.group("last")
+    )
+
+
+def _mask_rrn_match(match: "re.Match[str]") -> str:
+    return (
+        match.group("birth")
+        + match.group("sep")
+        + match.group("gender")
+        + "*" * len(match.group("rest"))
+    )
+
+
+def mask_phone(text: Optional[str]) -> Optional[str]:
+    """Hides the middle digits of every Korean phone number in ``text``."""
+    if not text:
+        return text
+    return _PHONE_NUMBER.sub(_mask_phone_match, text)
+
+
+def mask_rrn(text: Optional[str]) -> Optional[str]:
+    """Hides the last six digits of every resident registration number in ``text``."""
+    if not text:
+        return text
+    return _RESIDENT_REGISTRATION_NUMBER.sub(_mask_rrn_match, text)
+
+
+def mask_personal_data(text: Optional[str]) -> Optional[str]:
+    """Applies every masking rule of this module (registration numbers first)."""
+    return mask_phone(mask_rrn(text))
+
+
+class PersonalDataLogFilter(logging.Filter):
+    """Logging filter that masks personal data in the final message of a record.
+
+    It formats the record's message once (``msg % args``), masks it and stores the result
+    back, so handlers after it only see masked text.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken record is the logging module's business, not ours
+            return True
+        masked = mask_personal_data(message)
+        if masked != message:
+            record.msg = masked
+            record.args = None
+        return True
+
+
+def _all_handlers() -> Iterable[logging.Handler]:
+    """Handlers of the root logger and of every named logger (e.g. Sanic's own)."""
+    loggers = [logging.getLogger()] + [
+        logger for logger in logging.Logger.manager.loggerDict.values() if isinstance(logger, logging.Logger)
+    ]
+    seen = set()
+    for logger in loggers:
+        for handler in logger.handlers:
+            if id(handler) not in seen:
+                seen.add(id(handler))
+                yield handler
+
+
+def install_log_masking(handlers: Optional[Iterable[logging.Handler]] = None) -> int:
+    """Adds a :class:`PersonalDataLogFilter` to ``handlers``.
+
+    By default to every handler configured so far (root and named loggers); call it once
+    logging is set up. Safe to call repeatedly: a handler gets at most one such filter.
+    Returns how many handlers got a new filter.
+    """
+    if handlers is None:
+        handlers = list(_all_handlers())
+    installed = 0
+    for handler in handlers:
+        if not any(isinstance(f, PersonalDataLogFilter) for f in handler.filters):
+            handler.addFilter(PersonalDataLogFilter())
+            installed += 1
+    return installed
