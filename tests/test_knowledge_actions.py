@@ -21,7 +21,7 @@ from bot.knowledge import get_knowledge_base
 from bot.subscriptions import EventApiSettings, Subscription, SubscriptionStore, broadcast, get_catalogue
 from bot.subscriptions.event_api import subscription_senders
 from tests.kakao_helpers import assert_valid_skill_response
-from tests.stack import ROOT, VENV_BIN, Service, base_env, free_port
+from tests.stack import ROOT, VENV_BIN, Service, base_env, free_port, load_domain
 
 BOT_USER_KEY = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
 REST_API_KEY = "test-rest-api-key"
@@ -91,18 +91,6 @@ def store(env) -> SubscriptionStore:
     return SubscriptionStore.from_env(env["SOTONG_DATABASE_URL"])
 
 
-def domain() -> Dict[str, Any]:
-    merged = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
-    fragment = Path("/tmp/fragments/knowledge_domain.yml")
-    if fragment.exists():  # until merged into domain.yml
-        for key, value in yaml.safe_load(fragment.read_text(encoding="utf-8")).items():
-            if isinstance(value, list):
-                merged[key] = list(merged.get(key) or []) + [v for v in value if v not in (merged.get(key) or [])]
-            elif isinstance(value, dict):
-                merged[key] = {**(merged.get(key) or {}), **value}
-    return merged
-
-
 def message(text: str, intent: str, *, entities=(), confidence=0.9, intent_ranking=None,
             response_key: Optional[str] = None, topic_ranking=(), kakao_user: str = BOT_USER_KEY) -> Dict[str, Any]:
     parsed = {
@@ -133,7 +121,7 @@ def run_action(url: str, action: str, latest: Dict[str, Any], earlier: List[Dict
     tracker = {"sender_id": sender, "slots": slots or {}, "latest_message": latest, "events": events,
                "paused": False, "followup_action": None, "active_loop": {}, "latest_action_name": "action_listen",
                "latest_input_channel": "kakao"}
-    body = {"next_action": action, "sender_id": sender, "tracker": tracker, "domain": domain(),
+    body = {"next_action": action, "sender_id": sender, "tracker": tracker, "domain": load_domain(),
             "version": rasa_sdk.__version__}
     response = requests.post(url, json=body, timeout=60)
     assert response.status_code == 200, response.text
