@@ -29,7 +29,7 @@ test: setup
 	$(BIN)/python -m pytest -q tests
 
 validate: setup
-	$(RASA) data validate --config config.yml --domain domain.yml --data data --fail-on-warnings
+	$(RASA) data validate --config config.yml --domain domain.yml --data data
 	$(BIN)/python -m bot.trainer.lint
 
 eval: model

@@ -10,17 +10,16 @@ proposal (with its outbox entry to the PB office) or says it was cancelled, and 
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 from abc import ABC, abstractmethod
-from functools import lru_cache
-from typing import Any, Callable, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActionExecutionRejected, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.shared import in_thread, latest_intent, latest_text, place_normaliser, utter
 from actions import budget_messages as messages
 from actions.budget_answers import (
     SUBMIT,
@@ -48,7 +47,6 @@ from bot.budget import (
 )
 from bot.budget.store import MAX_BENEFIT_CHARS, MAX_DESCRIPTION_CHARS, MAX_LOCATION_CHARS, MAX_TITLE_CHARS
 from bot.city import get_city_config
-from bot.city.places import PlaceNormaliser
 from bot.privacy import mask_phone, mask_rrn
 from bot.tickets.phone import find_mobile_number
 
@@ -66,28 +64,6 @@ MIN_TITLE_CHARS, MIN_LOCATION_CHARS, MIN_DESCRIPTION_CHARS, MIN_BENEFIT_CHARS = 
 
 
 # --- shared helpers (also used by budget_feedback.py and budget_voting.py) -------------------------
-
-@lru_cache(maxsize=1)
-def place_normaliser() -> PlaceNormaliser:
-    return PlaceNormaliser.for_city(get_city_config())
-
-
-async def in_thread(function: Callable, *args):
-    """Run a blocking store call without stalling the action server's event loop."""
-    return await asyncio.to_thread(function, *args)
-
-
-def utter(dispatcher: CollectingDispatcher, reply: Reply) -> None:
-    dispatcher.utter_message(text=reply.text, buttons=reply.buttons or None)
-
-
-def latest_text(tracker: Tracker) -> str:
-    return tracker.latest_message.get("text") or ""
-
-
-def latest_intent(tracker: Tracker) -> Optional[str]:
-    return (tracker.latest_message.get("intent") or {}).get("name")
-
 
 def tapped(tracker: Tracker, entity: str) -> Optional[Any]:
     """The value a menu tap (`/intent{"entity": value}`) carried in the latest message."""

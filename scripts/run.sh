@@ -18,10 +18,8 @@ cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 .venv/bin/rasa run actions --actions actions --port "${ACTIONS_PORT:-5055}" &
 pids+=($!)
-if [ -f bot/delivery/__main__.py ]; then
-  .venv/bin/python -m bot.delivery run &
-  pids+=($!)
-fi
+.venv/bin/python -m bot.delivery run &
+pids+=($!)
 echo "Serving $model on http://localhost:${RASA_PORT:-5005} (Kakao skill URL: /webhooks/kakao/webhook)"
 .venv/bin/rasa run --model "$model" --enable-api --port "${RASA_PORT:-5005}" \
   --credentials credentials.yml --endpoints endpoints.yml &

@@ -17,12 +17,11 @@ import argparse
 import logging
 import sys
 
-from bot.delivery import DeliverySettings, Dispatcher
-from bot.delivery.senders import default_senders
+from bot.delivery import DeliverySettings
+from bot.delivery.assembly import full_dispatcher
 from bot.privacy import install_log_masking
 from bot.subscriptions.broadcast import BroadcastError, broadcast
 from bot.subscriptions.catalogue import get_catalogue
-from bot.subscriptions.event_api import subscription_senders
 from bot.subscriptions.store import SubscriptionStore
 
 
@@ -59,9 +58,7 @@ def main(argv=None) -> int:
         for target in catalogue.targets:
             print(f"{target.key}\t{target.title}\t{len(store.recipients(target.key))} subscriber(s)")
         return 0
-    settings = DeliverySettings.from_env()
-    senders = {**default_senders(settings), **subscription_senders(store)}
-    report = Dispatcher(store.sessions, settings, senders=senders).run_once()
+    report = full_dispatcher(store.sessions, DeliverySettings.from_env()).run_once()
     print(f"delivered={report.delivered} retried={report.retried} dead={report.dead}")
     return 0
 

@@ -9,7 +9,6 @@ entries that cannot be reached (bot/knowledge/lint.py). Warnings: near-duplicate
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import unicodedata
 from collections import Counter, defaultdict

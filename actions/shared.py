@@ -1,0 +1,35 @@
+"""Helpers every action module uses: tracker reading, replies, blocking calls, city services."""
+from __future__ import annotations
+
+import asyncio
+from functools import lru_cache
+from typing import Callable, Optional
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.complaint_messages import Reply
+from bot.city import get_city_config
+from bot.city.places import PlaceNormaliser
+
+
+@lru_cache(maxsize=1)
+def place_normaliser() -> PlaceNormaliser:
+    return PlaceNormaliser.for_city(get_city_config())
+
+
+async def in_thread(function: Callable, *args):
+    """Run a blocking store call without stalling the action server's event loop."""
+    return await asyncio.to_thread(function, *args)
+
+
+def utter(dispatcher: CollectingDispatcher, reply: Reply) -> None:
+    dispatcher.utter_message(text=reply.text, buttons=reply.buttons or None)
+
+
+def latest_text(tracker: Tracker) -> str:
+    return tracker.latest_message.get("text") or ""
+
+
+def latest_intent(tracker: Tracker) -> Optional[str]:
+    return (tracker.latest_message.get("intent") or {}).get("name")

@@ -1,0 +1,19 @@
+"""The dispatcher as the running system uses it: every send method, including Kakao events.
+
+Kept apart from bot.delivery's core so that the outbox does not depend on its users.
+"""
+from __future__ import annotations
+
+from sqlalchemy.orm import sessionmaker
+
+from bot.delivery.dispatcher import Dispatcher
+from bot.delivery.senders import default_senders
+from bot.delivery.settings import DeliverySettings
+
+
+def full_dispatcher(sessions: sessionmaker, settings: DeliverySettings) -> Dispatcher:
+    from bot.subscriptions.event_api import subscription_senders
+    from bot.subscriptions.store import SubscriptionStore
+
+    senders = {**default_senders(settings), **subscription_senders(SubscriptionStore(sessions))}
+    return Dispatcher(sessions, settings, senders=senders)

@@ -1,0 +1,42 @@
+"""Dead letters: entries that failed too often. Staff list them and requeue them once fixed."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import List, Optional
+
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+
+from bot.city.models import CityConfig, SendTarget
+from bot.db import utc_now
+from bot.delivery.outbox import OutboxEntry, OutboxState
+
+
+def list_dead_letters(session_factory: sessionmaker) -> List[OutboxEntry]:
+    with session_factory() as session:
+        return list(session.execute(
+            select(OutboxEntry).where(OutboxEntry.state == OutboxState.DEAD).order_by(OutboxEntry.id)
+        ).scalars())
+
+
+def current_send_target(config: CityConfig, entry: OutboxEntry) -> Optional[SendTarget]:
+    """Where the entry's recipient receives documents according to today's city data."""
+    recipients = config.departments if entry.target_kind == "department" else config.agencies
+    recipient = recipients.get(entry.target_id)
+    return recipient.send if recipient is not None else None
+
+
+def requeue_dead_letter(session_factory: sessionmaker, entry_id: int,
+                        config: Optional[CityConfig] = None, now: Optional[datetime] = None) -> bool:
+    """Make a dead entry pending again with fresh attempts; with `config`, re-route it to the
+    recipient's current send target (e.g. after a wrong URL was fixed). False if not dead."""
+    with session_factory.begin() as session:
+        entry = session.get(OutboxEntry, entry_id)
+        if entry is None or entry.state != OutboxState.DEAD:
+            return False
+        target = current_send_target(config, entry) if config is not None else None
+        if target is not None:
+            entry.send_method, entry.destination = target.method, target.destination
+        entry.state, entry.attempts = OutboxState.PENDING, 0
+        entry.next_attempt_at = now or utc_now()
+        return True
