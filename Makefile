@@ -26,6 +26,7 @@ run: model
 	@scripts/run.sh
 
 test: setup
+	@scripts/install_browser.sh || echo "warning: Chromium could not be installed; the browser test will skip"
 	$(BIN)/python -m pytest -q tests
 
 validate: setup

@@ -38,6 +38,7 @@ from actions.complaint_messages import Reply
 from bot.city import get_city_config
 from bot.city.places import PlaceNormaliser
 from bot.privacy import mask_rrn
+from bot.staff.citizen_notices import pending_notices_text, take_pending_notices
 from bot.tickets import ComplaintDraft, EmergencyReport, JoinOutcome, TicketInputError, TicketStore
 from bot.tickets.numbers import parse_ticket_number
 from bot.tickets.phone import find_mobile_number
@@ -498,4 +499,17 @@ class ActionCheckComplaintStatus(Action):
         except Exception:
             logger.exception("Status lookup failed")
             dispatcher.utter_message(text=messages.STATUS_UNAVAILABLE)
+        await utter_pending_notices(dispatcher, store, tracker.sender_id)
         return [SlotSet("ticket_id", None)]
+
+
+async def utter_pending_notices(dispatcher: CollectingDispatcher, store: TicketStore, sender_id: str) -> None:
+    """Status changes and replies from staff that have not reached the citizen on Kakao (bot.staff)."""
+    try:
+        notices = await in_thread(take_pending_notices, store.sessions, sender_id)
+    except Exception:
+        logger.exception("Pending citizen notices could not be read")
+        return
+    text = pending_notices_text(notices)
+    if text:
+        dispatcher.utter_message(text=text)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Starts Sotong on the embedded default (SQLite): action server, outbox dispatcher and the
-# Rasa server with the REST and Kakao channels. Ctrl-C stops everything.
+# Starts Sotong on the embedded default (SQLite): action server, outbox dispatcher, staff
+# console and the Rasa server with the REST and Kakao channels. Ctrl-C stops everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p var
@@ -20,6 +20,9 @@ trap cleanup EXIT INT TERM
 pids+=($!)
 .venv/bin/python -m bot.delivery run &
 pids+=($!)
+.venv/bin/python -m bot.staff serve --port "${STAFF_PORT:-8000}" &
+pids+=($!)
+echo "Staff console on http://localhost:${STAFF_PORT:-8000} (accounts: .venv/bin/python -m bot.staff users add …)"
 echo "Serving $model on http://localhost:${RASA_PORT:-5005} (Kakao skill URL: /webhooks/kakao/webhook)"
 .venv/bin/rasa run --model "$model" --enable-api --port "${RASA_PORT:-5005}" \
   --credentials credentials.yml --endpoints endpoints.yml &

@@ -1,8 +1,10 @@
 """Starts real Sotong processes (Rasa server, action server) for tests and benchmarks."""
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -69,17 +71,19 @@ def train_test_model() -> Path:
         digest.update(file.read_bytes())
     name = f"test-{digest.hexdigest()[:16]}"
     model = MODEL_CACHE / f"{name}.tar.gz"
-    if model.exists():
-        return model
     MODEL_CACHE.mkdir(parents=True, exist_ok=True)
-    for stale in MODEL_CACHE.glob("test-*.tar.gz"):
-        stale.unlink()
-    config = test_config(MODEL_CACHE / "config.test.yml")
-    subprocess.run(
-        [str(VENV_BIN / "rasa"), "train", "--config", str(config), "--domain", "domain.yml",
-         "--data", "data", "--out", str(MODEL_CACHE), "--fixed-model-name", name],
-        cwd=ROOT, env=base_env(), check=True, stdout=subprocess.DEVNULL,
-    )
+    # Several test sessions may start at once: one trains, the others wait and reuse its model.
+    with (MODEL_CACHE / "train.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not model.exists():
+            for stale in MODEL_CACHE.glob("test-*.tar.gz"):
+                stale.unlink()
+            config = test_config(MODEL_CACHE / "config.test.yml")
+            subprocess.run(
+                [str(VENV_BIN / "rasa"), "train", "--config", str(config), "--domain", "domain.yml",
+                 "--data", "data", "--out", str(MODEL_CACHE), "--fixed-model-name", name],
+                cwd=ROOT, env=base_env(), check=True, stdout=subprocess.DEVNULL,
+            )
     return model
 
 
@@ -111,12 +115,13 @@ class Service:
         raise RuntimeError(f"{self.name} did not become ready in {timeout}s; see {self.log}")
 
     def stop(self) -> None:
+        """Stops the service's whole process group: SIGTERM, then SIGKILL after 20 s."""
         if self.process and self.process.poll() is None:
-            self.process.terminate()
+            os.killpg(self.process.pid, signal.SIGTERM)
             try:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
 
 

@@ -6,14 +6,11 @@ from typing import Optional
 
 from bot.budget.definitions import PhaseKind
 from bot.budget.phases import PhaseStatus
+from bot.citizen_input import CitizenInputError
 
 
-class BudgetInputError(ValueError):
+class BudgetInputError(CitizenInputError):
     """Input that cannot be stored; `field` names the offending field."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
-        self.field = field
 
 
 class BallotProblem(str, enum.Enum):

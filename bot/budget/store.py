@@ -25,9 +25,9 @@ from bot.budget.documents import RECIPIENT_KIND, idempotency_key, proposal_docum
 from bot.budget.errors import BudgetInputError, PhaseClosedError
 from bot.budget.phases import PhaseStatus, budget_now, local_day, phase_status
 from bot.budget.tables import Ballot, BallotSelection, BudgetProposal, ProjectFeedback, SurveyAnswer
+from bot.citizen_input import clean_text, require_sender
 from bot.db import create_schema, make_engine, make_session_factory, utc_now
 from bot.delivery import enqueue
-from bot.privacy import mask_rrn
 from bot.tickets.numbers import next_ticket_number
 from bot.tickets.phone import normalise_mobile_number
 
@@ -151,19 +151,19 @@ class BudgetStore:
         consented = bool(phone and draft.consent_given)
         return BudgetProposal(
             cycle_id=self.data.cycle.id,
-            title=clean_text("title", draft.title, MAX_TITLE_CHARS),
+            title=_clean("title", draft.title, MAX_TITLE_CHARS),
             category=draft.category_id,
-            location_text=clean_text("location_text", draft.location_text, MAX_LOCATION_CHARS, required=False),
+            location_text=_clean("location_text", draft.location_text, MAX_LOCATION_CHARS, required=False),
             district=draft.district,
             dong=draft.dong,
-            description=clean_text("description", draft.description, MAX_DESCRIPTION_CHARS),
-            expected_benefit=clean_text("expected_benefit", draft.expected_benefit, MAX_BENEFIT_CHARS),
+            description=_clean("description", draft.description, MAX_DESCRIPTION_CHARS),
+            expected_benefit=_clean("expected_benefit", draft.expected_benefit, MAX_BENEFIT_CHARS),
             estimated_cost_won=draft.estimated_cost_won,
             contact_phone=phone if consented else None,
             consent_given=consented,
             consent_text_version=self.data.cycle.consent.version if consented else None,
             consent_at=now if consented else None,
-            sender_id=require_sender(draft.sender_id),
+            sender_id=require_sender(draft.sender_id, BudgetInputError),
             created_at=now,
         )
 
@@ -272,20 +272,8 @@ class BudgetStore:
                     raise
 
 
-def clean_text(field: str, text: Optional[str], max_chars: int, required: bool = True) -> str:
-    """Trimmed text with 주민등록번호 masked; BudgetInputError when empty (if required) or too long."""
-    cleaned = mask_rrn(" ".join((text or "").split())) or ""
-    if required and not cleaned:
-        raise BudgetInputError(field, "must not be empty")
-    if len(cleaned) > max_chars:
-        raise BudgetInputError(field, f"longer than {max_chars} characters")
-    return cleaned
-
-
-def require_sender(sender_id: str) -> str:
-    if not sender_id:
-        raise BudgetInputError("sender_id", "must not be empty")
-    return sender_id
+def _clean(field: str, text: Optional[str], max_chars: int, required: bool = True) -> str:
+    return clean_text(field, text, max_chars, required, error=BudgetInputError, collapse_spaces=True)
 
 
 def open_budget_store(data: BudgetData, database_url: Optional[str] = None,

@@ -1,4 +1,5 @@
-"""The dispatcher as the running system uses it: every send method, including Kakao events.
+"""The dispatcher as the running system uses it: every send method, including Kakao events
+(subscription broadcasts and notices to one citizen).
 
 Kept apart from bot.delivery's core so that the outbox does not depend on its users.
 """
@@ -12,8 +13,13 @@ from bot.delivery.settings import DeliverySettings
 
 
 def full_dispatcher(sessions: sessionmaker, settings: DeliverySettings) -> Dispatcher:
+    from bot.staff.citizen_notices import citizen_notice_senders
     from bot.subscriptions.event_api import subscription_senders
     from bot.subscriptions.store import SubscriptionStore
 
-    senders = {**default_senders(settings), **subscription_senders(SubscriptionStore(sessions))}
+    senders = {
+        **default_senders(settings),
+        **subscription_senders(SubscriptionStore(sessions)),
+        **citizen_notice_senders(),
+    }
     return Dispatcher(sessions, settings, senders=senders)

@@ -13,11 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.citizen_input import CitizenInputError, clean_text, require_sender
 from bot.city.models import CityConfig
 from bot.city.places import Place, PlaceNormaliser
 from bot.db import create_schema, make_engine, make_session_factory, utc_now
 from bot.delivery.outbox import enqueue
-from bot.privacy import mask_rrn
 from bot.tickets.calendar import BusinessCalendar
 from bot.tickets.documents import category_label, idempotency_key, ticket_document
 from bot.tickets.models import (
@@ -41,12 +41,8 @@ MAX_DESCRIPTION_CHARS = 1000
 MAX_PHOTO_URL_CHARS = 2000
 
 
-class TicketInputError(ValueError):
+class TicketInputError(CitizenInputError):
     """Input that cannot become a ticket; `field` names the offending field."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
-        self.field = field
 
 
 @dataclass(frozen=True)
@@ -323,19 +319,11 @@ class TicketStore:
 
 
 def _clean_text(field: str, text: Optional[str], max_chars: int, required: bool = True) -> str:
-    """Trimmed text with 주민등록번호 masked; TicketInputError when empty (if required) or too long."""
-    cleaned = mask_rrn((text or "").strip()) or ""
-    if required and not cleaned:
-        raise TicketInputError(field, "must not be empty")
-    if len(cleaned) > max_chars:
-        raise TicketInputError(field, f"longer than {max_chars} characters")
-    return cleaned
+    return clean_text(field, text, max_chars, required, error=TicketInputError)
 
 
 def _require_sender(sender_id: str) -> str:
-    if not sender_id:
-        raise TicketInputError("sender_id", "must not be empty")
-    return sender_id
+    return require_sender(sender_id, TicketInputError)
 
 
 def open_database(database_url: Optional[str] = None) -> sessionmaker:

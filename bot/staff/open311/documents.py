@@ -1,0 +1,162 @@
+"""GeoReport v2 documents: service list and definitions, service requests as JSON, statuses
+mapped to open/closed, errors as `[{"code": …, "description": …}]`, and the request filters."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+from zoneinfo import ZoneInfo
+
+from bot.city.models import CityConfig, ComplaintCategory
+from bot.privacy import mask_personal_data
+from bot.staff.citizen_notices import EXTERNAL_SENDER_PREFIX
+from bot.tickets.models import OPEN_STATUSES, STATUS_LABELS_KO, Ticket, TicketStatus
+
+OPEN, CLOSED = "open", "closed"
+CONSENT_ATTRIBUTE = "contact_consent"  # attribute[contact_consent]=yes: keep the phone number
+CONSENT_YES = "yes"
+DEFAULT_WINDOW = timedelta(days=90)  # the spec's default when no start_date is given
+MAX_RESULTS = 1000
+
+
+class Open311Error(Exception):
+    """Answered as the spec's error list with this HTTP status."""
+
+    def __init__(self, status: int, description: str):
+        super().__init__(description)
+        self.status = status
+        self.description = description
+
+    def document(self) -> List[Dict[str, Any]]:
+        return [{"code": self.status, "description": self.description}]
+
+
+def open_or_closed(status: TicketStatus) -> str:
+    return OPEN if status in OPEN_STATUSES else CLOSED
+
+
+def statuses_for(value: str) -> Tuple[TicketStatus, ...]:
+    return OPEN_STATUSES if value == OPEN else tuple(s for s in TicketStatus if s not in OPEN_STATUSES)
+
+
+# --- services ------------------------------------------------------------------------------------
+
+def service(config: CityConfig, category: ComplaintCategory) -> Dict[str, Any]:
+    department = config.departments[category.department_id]
+    petition = f"{category.petition_type}, " if category.petition_type else ""
+    return {
+        "service_code": category.id,
+        "service_name": category.label,
+        "description": f"{petition}처리 기한 {category.processing_days}일(근무일 기준), 담당: {department.name}",
+        "metadata": True,
+        "type": "realtime",
+        "keywords": ",".join(category.synonyms),
+        "group": department.name,
+    }
+
+
+def service_definition(config: CityConfig, category: ComplaintCategory) -> Dict[str, Any]:
+    consent = config.profile.consent
+    return {
+        "service_code": category.id,
+        "attributes": [{
+            "variable": True,
+            "code": CONSENT_ATTRIBUTE,
+            "datatype": "singlevaluelist",
+            "required": False,
+            "datatype_description": "전화번호(phone)를 함께 보낼 때 시민의 동의 여부",
+            "order": 1,
+            "description": (f"개인정보 수집·이용 동의 (목적: {consent.purpose}; 항목: {consent.items}; "
+                            f"보관: {consent.retention}). 동의하지 않으면 전화번호는 저장하지 않습니다."),
+            "values": [{"key": CONSENT_YES, "name": "동의"}, {"key": "no", "name": "동의하지 않음"}],
+        }],
+    }
+
+
+# --- service requests ----------------------------------------------------------------------------
+
+def _iso(moment: Optional[datetime], zone: ZoneInfo) -> Optional[str]:
+    return moment.astimezone(zone).isoformat(timespec="seconds") if moment else None
+
+
+def service_request(config: CityConfig, ticket: Ticket) -> Dict[str, Any]:
+    zone = ZoneInfo(config.profile.timezone)
+    category = config.complaint_categories.get(ticket.category)
+    department = config.departments.get(ticket.department_id)
+    expected = None
+    if ticket.due_date and department:
+        expected = datetime.combine(ticket.due_date, department.working_hours.closes, tzinfo=zone)
+    from_api = ticket.sender_id.startswith(EXTERNAL_SENDER_PREFIX)
+    return {
+        "service_request_id": ticket.number,
+        "status": open_or_closed(ticket.status),
+        "status_notes": STATUS_LABELS_KO[ticket.status],
+        "service_name": category.label if category else ticket.category,
+        "service_code": ticket.category,
+        "description": mask_personal_data(ticket.description),
+        "agency_responsible": department.name if department else ticket.department_id,
+        "service_notice": "",
+        "requested_datetime": _iso(ticket.created_at, zone),
+        "updated_datetime": _iso(ticket.updated_at, zone),
+        "expected_datetime": _iso(expected, zone),
+        "address": ticket.location_text,
+        "address_id": "",
+        "zipcode": "",
+        "lat": None,
+        "long": None,
+        # Photos sent in KakaoTalk stay private; a client's own media URL is public already.
+        "media_url": ticket.photo_url if from_api else None,
+    }
+
+
+@dataclass(frozen=True)
+class RequestQuery:
+    numbers: Tuple[str, ...] = ()
+    service_codes: Tuple[str, ...] = ()
+    statuses: Tuple[TicketStatus, ...] = ()
+    start: Optional[datetime] = None
+    end: Optional[datetime] = None
+
+
+def parse_request_query(args: Mapping[str, str], config: CityConfig, now: datetime) -> RequestQuery:
+    """GET requests.json parameters. service_request_id overrides every other parameter; without
+    dates the last 90 days are searched."""
+    numbers = _list(args.get("service_request_id"))
+    if numbers:
+        return RequestQuery(numbers=tuple(number.upper() for number in numbers))
+    codes = _list(args.get("service_code"))
+    unknown = [code for code in codes if code not in config.complaint_categories]
+    if unknown:
+        raise Open311Error(400, f"service_code not found: {', '.join(unknown)}")
+    statuses: List[TicketStatus] = []
+    for value in _list(args.get("status")):
+        if value not in (OPEN, CLOSED):
+            raise Open311Error(400, "status must be 'open' or 'closed'")
+        statuses.extend(statuses_for(value))
+    zone = ZoneInfo(config.profile.timezone)
+    start = _moment(args.get("start_date"), "start_date", zone)
+    end = _moment(args.get("end_date"), "end_date", zone)
+    if start and end and start > end:
+        raise Open311Error(400, "start_date is after end_date")
+    if start is None:
+        start = (end or now) - DEFAULT_WINDOW
+    return RequestQuery(service_codes=tuple(codes), statuses=tuple(statuses), start=start, end=end)
+
+
+def _list(value: Optional[str]) -> List[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def _moment(value: Optional[str], name: str, zone: ZoneInfo) -> Optional[datetime]:
+    if not value:
+        return None
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise Open311Error(400, f"{name} must be a W3C date-time like 2026-05-01T09:00:00+09:00") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment

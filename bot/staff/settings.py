@@ -1,0 +1,41 @@
+"""Staff console settings, read from the environment (SOTONG_STAFF_*)."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Mapping
+
+
+@dataclass(frozen=True)
+class StaffSettings:
+    cookie_secure: bool = False  # set SOTONG_STAFF_COOKIE_SECURE=1 behind HTTPS
+    session_idle_minutes: int = 120  # a session unused this long ends
+    session_max_hours: int = 12  # and every session ends after a working day
+    login_max_failures: int = 5  # per username and IP address …
+    login_window_minutes: int = 15  # … within this window; then logins are refused until it passes
+    login_max_failures_per_ip: int = 30  # any usernames from one address (password spraying)
+    dashboard_refresh_seconds: float = 5.0  # how often the live dashboard stream looks for changes
+    dashboard_stream_minutes: float = 10.0  # the browser reconnects (and is re-authorised) after this
+    page_size: int = 25
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> "StaffSettings":
+        def number(name: str, default, kind=int):
+            value = env.get(name)
+            return kind(value) if value not in (None, "") else default
+
+        defaults = cls()
+        return cls(
+            cookie_secure=env.get("SOTONG_STAFF_COOKIE_SECURE", "").lower() in ("1", "true", "yes"),
+            session_idle_minutes=number("SOTONG_STAFF_SESSION_IDLE_MINUTES", defaults.session_idle_minutes),
+            session_max_hours=number("SOTONG_STAFF_SESSION_MAX_HOURS", defaults.session_max_hours),
+            login_max_failures=number("SOTONG_STAFF_LOGIN_MAX_FAILURES", defaults.login_max_failures),
+            login_window_minutes=number("SOTONG_STAFF_LOGIN_WINDOW_MINUTES", defaults.login_window_minutes),
+            login_max_failures_per_ip=number("SOTONG_STAFF_LOGIN_MAX_FAILURES_PER_IP",
+                                             defaults.login_max_failures_per_ip),
+            dashboard_refresh_seconds=number("SOTONG_STAFF_DASHBOARD_REFRESH_SECONDS",
+                                             defaults.dashboard_refresh_seconds, float),
+            dashboard_stream_minutes=number("SOTONG_STAFF_DASHBOARD_STREAM_MINUTES",
+                                            defaults.dashboard_stream_minutes, float),
+            page_size=number("SOTONG_STAFF_PAGE_SIZE", defaults.page_size),
+        )
