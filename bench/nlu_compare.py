@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -37,7 +38,7 @@ def parse_value(text: str):
 def variant_config(spec: str, out: Path) -> tuple[str, Path]:
     name, _, overrides = spec.partition(":")
     config = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
-    for override in filter(None, overrides.split(",")):
+    for override in filter(None, re.split(r",(?![^\[]*\])", overrides)):  # not inside [..]
         key, _, value = override.partition("=")
         if key == "analyzer":
             component, field = TOKENIZER_NAME, "analyzer"
