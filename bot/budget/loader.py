@@ -29,7 +29,7 @@ from bot.budget.definitions import (
     SurveyQuestion,
     VotingRules,
 )
-from bot.city.fields import FieldReader
+from bot.city.fields import DataFilesError, FieldReader
 from bot.city.loader import (  # the city data's own readers: one way to read YAML and send targets
     ID_PATTERN,
     TICKET_PREFIX_PATTERN,
@@ -47,13 +47,10 @@ MAX_SELECTIONS_LIMIT = 20
 MIN_CHOICES, MAX_CHOICES = 2, 9  # a choice question's answers are quick replies (plus "취소")
 
 
-class BudgetDataError(Exception):
+class BudgetDataError(DataFilesError):
     """The budget data is invalid; `errors` holds one readable line per problem."""
 
-    def __init__(self, errors: List[str]):
-        self.errors = list(errors)
-        lines = "\n".join(f"  - {error}" for error in self.errors)
-        super().__init__(f"invalid budget data ({len(self.errors)} problem(s)):\n{lines}")
+    kind = "budget"
 
 
 def default_data_dir() -> Path:

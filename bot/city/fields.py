@@ -4,6 +4,17 @@ from __future__ import annotations
 from typing import Any, Iterable, List, Optional, Tuple
 
 
+class DataFilesError(Exception):
+    """Data files a city edits are invalid; `errors` holds one readable line per problem."""
+
+    kind = "data"
+
+    def __init__(self, errors: List[str]):
+        self.errors = list(errors)
+        lines = "\n".join(f"  - {error}" for error in self.errors)
+        super().__init__(f"invalid {self.kind} data ({len(self.errors)} problem(s)):\n{lines}")
+
+
 class FieldReader:
     """Reads the fields of one YAML mapping; every problem becomes a line in `errors`.
 

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from bot.city.fields import FieldReader
+from bot.city.fields import DataFilesError, FieldReader
 from bot.city.models import (
     HTTP,
     SEND_METHODS,
@@ -51,13 +51,10 @@ EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 T = TypeVar("T")
 
 
-class CityDataError(Exception):
+class CityDataError(DataFilesError):
     """The city data is invalid; `errors` holds one readable line per problem."""
 
-    def __init__(self, errors: List[str]):
-        self.errors = list(errors)
-        lines = "\n".join(f"  - {error}" for error in self.errors)
-        super().__init__(f"invalid city data ({len(self.errors)} problem(s)):\n{lines}")
+    kind = "city"
 
 
 def default_data_dir() -> Path:

@@ -31,7 +31,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import yaml
 
-from bot.city.fields import FieldReader
+from bot.city.fields import DataFilesError, FieldReader
 from bot.knowledge.models import Answer, KnowledgeBase, Topic
 
 DATA_DIR_ENV = "SOTONG_KNOWLEDGE_DIR"
@@ -52,13 +52,10 @@ TOPIC_KEYS = {"sample_data", "topic", "title", "overview", "link", "phone", "thu
 ANSWER_KEYS = {"id", "title", "question", "keywords", "text", "link", "phone"}
 
 
-class KnowledgeError(Exception):
+class KnowledgeError(DataFilesError):
     """The knowledge files are invalid; `errors` holds one readable line per problem."""
 
-    def __init__(self, errors: List[str]):
-        self.errors = list(errors)
-        lines = "\n".join(f"  - {error}" for error in self.errors)
-        super().__init__(f"invalid knowledge data ({len(self.errors)} problem(s)):\n{lines}")
+    kind = "knowledge"
 
 
 def default_knowledge_dir() -> Path:
