@@ -9,7 +9,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 # The Kakao skill secret: from the environment, else the one `make run` generated in var/.
 export KAKAO_SKILL_SECRET ?= $(shell cat var/kakao_secret 2>/dev/null)
 
-.PHONY: setup train model run test validate eval chat bench bench-kakao clean-models
+.PHONY: setup train model run run-prod migrate test validate eval chat bench bench-kakao bench-cluster clean-models
 
 setup:
 	@scripts/setup.sh
@@ -24,6 +24,13 @@ model: setup
 
 run: model
 	@scripts/run.sh
+
+# Production profile: PostgreSQL, Redis, several Rasa processes behind nginx (README).
+run-prod: model
+	@scripts/run_cluster.sh
+
+migrate: setup
+	$(BIN)/python -m bot.migrate upgrade
 
 test: setup
 	@scripts/install_browser.sh || echo "warning: Chromium could not be installed; the browser test will skip"
@@ -48,3 +55,7 @@ bench-kakao: setup
 
 clean-models:
 	rm -f models/*.tar.gz
+
+# One Rasa process versus the load-balanced set, in one run (needs PostgreSQL and Redis).
+bench-cluster: model
+	$(BIN)/python bench/cluster_load.py --start --postgres-url $${SOTONG_TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/test} --redis-url $${SOTONG_TEST_REDIS_URL:-redis://127.0.0.1:6379/0} --json-out reports/cluster_load.json

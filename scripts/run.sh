@@ -13,12 +13,15 @@ if [ -z "${KAKAO_SKILL_SECRET:-}" ]; then
 fi
 export KAKAO_SKILL_SECRET
 model=$(ls -t models/*.tar.gz | head -n 1)
+.venv/bin/python -m bot.migrate upgrade
 pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
-.venv/bin/rasa run actions --actions actions --port "${ACTIONS_PORT:-5055}" &
+.venv/bin/python -m bot.action_server --actions actions --port "${ACTIONS_PORT:-5055}" &
 pids+=($!)
 .venv/bin/python -m bot.delivery run &
+pids+=($!)
+.venv/bin/python -m bot.retention --days "${SOTONG_RETENTION_DAYS:-90}" --every-hours 24 --endpoints endpoints.yml &
 pids+=($!)
 .venv/bin/python -m bot.staff serve --port "${STAFF_PORT:-8000}" &
 pids+=($!)

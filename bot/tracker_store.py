@@ -1,0 +1,238 @@
+"""Rasa's SQL tracker store with personal data masked in what it writes (PIPA).
+
+Registered in an endpoints file as
+
+    tracker_store:
+      type: bot.tracker_store.MaskingSQLTrackerStore
+      dialect: postgresql            # or sqlite
+      url: ${SOTONG_TRACKER_DB_HOST}
+      port: ${SOTONG_TRACKER_DB_PORT}
+      db: ${SOTONG_TRACKER_DB_NAME}
+      username: ${SOTONG_TRACKER_DB_USER}
+      password: ${SOTONG_TRACKER_DB_PASSWORD}
+      # optional: slots stored verbatim (default below)
+      unmasked_slots: [phone, budget_phone, photo_url]
+
+Same table (`events`) and behaviour as Rasa's `SQL` type; the differences:
+
+* Masking on save: phone numbers and 주민등록번호-shaped strings are masked (bot.privacy) in every
+  string of user events (text, parse_data, metadata — Kakao's metadata repeats the utterance),
+  bot events and slot values. The turn itself works on the original text: Rasa saves the tracker
+  only at the end of a turn, and the action server got the unmasked latest message. Slots listed
+  in `unmasked_slots` are kept verbatim because later turns need their exact value: the citizen's
+  callback number (asked only after consent, then copied into the ticket and cleared when the form
+  ends) and photo URLs (digit runs in a URL may look like phone numbers). The retention job
+  (bot.retention) deletes them with the rest of the conversation.
+* Events sent to an event broker are masked the same way.
+* Log records of the Rasa process are masked from the moment the store is created
+  (bot.log_masking), in addition to the handler filters the Kakao channel installs.
+* Creating the store applies bot.rasa_speedups (Rasa re-checked a JSON schema on every action
+  server answer: most of the server's CPU under load).
+* PostgreSQL connections are checked before use (`pool_pre_ping`), so after a database restart
+  the first turn does not fail on a dead pooled connection.
+* No silent fallback (`strict: true`, the default): Rasa wraps every tracker store in a
+  `FailSafeTrackerStore` that, when the database fails, retrieves *nothing* (the turn then runs
+  on an empty conversation: an open form is forgotten) and saves into an in-memory store of that
+  one process (other processes never see it). With several processes and PostgreSQL that turns a
+  database restart into lost and forked conversations. For this store the wrapper passes errors
+  on instead (a small patch of Rasa 3.6's FailSafeTrackerStore, applied only to stores that ask
+  for it): the turn fails, the citizen gets the channel's "잠시 후 다시 말씀해 주세요", nothing
+  is written anywhere else, and the conversation goes on from the database once it is back.
+* All-or-nothing turns when the action server fails (`fail_turn_on_action_error: true`, the
+  default): Rasa itself logs a failed custom action, drops its events and carries on, so during an
+  action-server outage a citizen's answer to a form question is recorded but never validated, the
+  dialogue moves on without it and the citizen hears nothing useful. This store notices Rasa's log
+  record of the failure (in the same asyncio task as the turn) and refuses to save that turn: the
+  turn fails, the citizen gets the channel's "잠시 후 다시 말씀해 주세요" answer, and the stored
+  conversation stays exactly as before the message, so resending it after the restart continues
+  the form where it was. (A 400 rejection from the action server is a normal form rejection and
+  is not a failure.)
+"""
+from __future__ import annotations
+
+import json
+import logging
+from contextvars import ContextVar
+from typing import Any, Dict, Iterable, List, Optional, Text
+
+import sqlalchemy as sa
+from rasa.core.brokers.broker import EventBroker
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.exceptions import RasaException
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
+
+from bot.log_masking import install_record_masking
+from bot.privacy import mask_personal_data
+from bot.rasa_speedups import install as install_speedups
+
+logger = logging.getLogger(__name__)
+
+# Set (in the turn's asyncio task) when Rasa logs that a custom action could not be run.
+_action_failure: ContextVar[Optional[str]] = ContextVar("sotong_action_failure", default=None)
+_ACTION_FAILURE_MARKERS = ("Failed to execute custom action", "Failed to run custom action",
+                           "Encountered an exception while running action")
+_WATCHED_LOGGERS = ("rasa.core.processor", "rasa.core.actions.action")
+
+
+class ActionServerFailure(RasaException):
+    """A custom action could not be run in this turn; the turn is not saved."""
+
+
+class _ActionFailureWatch(logging.Filter):
+    """Logger filter on Rasa's processor and action modules: remembers a failed custom action."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING:
+            try:
+                message = record.getMessage()
+            except Exception:
+                return True
+            if any(marker in message for marker in _ACTION_FAILURE_MARKERS):
+                _action_failure.set(message[:300])
+        return True
+
+
+def _watch_action_failures() -> None:
+    for name in _WATCHED_LOGGERS:
+        watched = logging.getLogger(name)
+        if not any(isinstance(f, _ActionFailureWatch) for f in watched.filters):
+            watched.addFilter(_ActionFailureWatch())
+
+DEFAULT_UNMASKED_SLOTS = ("phone", "budget_phone", "photo_url")
+# Keys of event dictionaries that are identifiers, never citizen text (a message id's hex digits
+# could look like a phone number).
+_IDENTIFIER_KEYS = frozenset({"event", "timestamp", "message_id", "id", "name", "policy",
+                              "input_channel", "sender_id", "model_id", "assistant_id"})
+_MASKED_EVENT_TYPES = frozenset({"user", "bot", "slot", "user_featurization", "entities"})
+
+
+def mask_value(value: Any) -> Any:
+    """`value` with every string in it masked (dicts and lists are copied, not changed)."""
+    if isinstance(value, str):
+        return mask_personal_data(value)
+    if isinstance(value, dict):
+        return {key: (item if key in _IDENTIFIER_KEYS else mask_value(item)) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [mask_value(item) for item in value]
+    return value
+
+
+def mask_event(data: Dict[str, Any], unmasked_slots: Iterable[str] = DEFAULT_UNMASKED_SLOTS) -> Dict[str, Any]:
+    """An event dictionary (`Event.as_dict()`) as it may be stored: personal data masked."""
+    kind = data.get("event")
+    if kind not in _MASKED_EVENT_TYPES:
+        return data
+    if kind == "slot" and data.get("name") in set(unmasked_slots):
+        return data
+    return mask_value(data)
+
+
+def _install_strict_fail_safe() -> None:
+    """Make Rasa's FailSafeTrackerStore pass errors on for wrapped stores with `strict = True`."""
+    from rasa.core import tracker_store as rasa_tracker_store
+
+    wrapper = rasa_tracker_store.FailSafeTrackerStore
+    if getattr(wrapper, "_sotong_strict_patch", False):
+        return
+    fallbacks = {name: getattr(wrapper, name) for name in ("save", "retrieve", "retrieve_full_tracker")}
+
+    def strict(name: str):
+        fallback = fallbacks[name]
+
+        async def method(self, *args, **kwargs):
+            if getattr(self._tracker_store, "strict", False):
+                return await getattr(self._tracker_store, name)(*args, **kwargs)
+            return await fallback(self, *args, **kwargs)
+
+        method.__name__ = name
+        method.__doc__ = fallback.__doc__
+        return method
+
+    for name in fallbacks:
+        setattr(wrapper, name, strict(name))
+    wrapper._sotong_strict_patch = True
+
+
+class MaskingSQLTrackerStore(SQLTrackerStore):
+    """SQLTrackerStore that masks personal data before it is written."""
+
+    def __init__(
+        self,
+        domain: Optional[Domain] = None,
+        dialect: Text = "sqlite",
+        host: Optional[Text] = None,
+        port: Optional[int] = None,
+        db: Text = "rasa.db",
+        username: Text = None,
+        password: Text = None,
+        event_broker: Optional[EventBroker] = None,
+        login_db: Optional[Text] = None,
+        query: Optional[Dict] = None,
+        unmasked_slots: Optional[List[Text]] = None,
+        mask_logs: bool = True,
+        fail_turn_on_action_error: Any = True,
+        strict: Any = True,
+        **kwargs: Dict[Text, Any],
+    ) -> None:
+        install_speedups()  # the production profile's Rasa processes (bot/rasa_speedups.py)
+        if mask_logs:
+            install_record_masking()
+        self.strict = str(strict).lower() not in ("false", "0", "no")
+        if self.strict:
+            _install_strict_fail_safe()
+        self.fail_turn_on_action_error = str(fail_turn_on_action_error).lower() not in ("false", "0", "no")
+        if self.fail_turn_on_action_error:
+            _watch_action_failures()
+        # Values from ${ENV} substitution arrive as strings; an empty one means "not set".
+        super().__init__(
+            domain=domain, dialect=dialect, host=host or None, port=port or None, db=db,
+            username=username or None, password=password or None, event_broker=event_broker,
+            login_db=login_db or None, query=query, **kwargs,
+        )
+        self.unmasked_slots = frozenset(DEFAULT_UNMASKED_SLOTS if unmasked_slots is None else unmasked_slots)
+        if self.engine.dialect.name == "postgresql":
+            url = self.engine.url
+            self.engine.dispose()
+            self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
+            self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+
+    def masked(self, data: Dict[str, Any]) -> Dict[str, Any]:
+        return mask_event(data, self.unmasked_slots)
+
+    async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+        _action_failure.set(None)  # a turn starts by fetching its tracker
+        return await super().retrieve(sender_id)
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Rasa's SQLTrackerStore.save with each event masked before it is serialised; refuses a
+        turn in which a custom action could not be run (see the module docstring)."""
+        failure = _action_failure.get()
+        if failure and self.fail_turn_on_action_error:
+            _action_failure.set(None)
+            raise ActionServerFailure(f"turn of '{tracker.sender_id}' not saved: a custom action failed "
+                                      f"({failure.splitlines()[0][:200]})")
+        await self.stream_events(tracker)
+
+        with self.session_scope() as session:
+            for event in self._additional_events(session, tracker):
+                data = self.masked(event.as_dict())
+                session.add(
+                    self.SQLEvent(
+                        sender_id=tracker.sender_id,
+                        type_name=event.type_name,
+                        timestamp=data.get("timestamp"),
+                        intent_name=data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+                        action_name=data.get("name"),
+                        data=json.dumps(data),
+                    )
+                )
+            session.commit()
+        logger.debug("Tracker with sender_id '%s' stored to database", tracker.sender_id)
+
+    async def _stream_new_events(self, event_broker: EventBroker, new_events: List[Any], sender_id: Text) -> None:
+        for event in new_events:
+            body = {"sender_id": sender_id}
+            body.update(self.masked(event.as_dict()))
+            event_broker.publish(body)

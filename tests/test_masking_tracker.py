@@ -1,0 +1,260 @@
+"""PIPA: phone numbers and 주민등록번호 masked in what the tracker store writes (SQLite and
+PostgreSQL) while the turn works on the original, and in the action server's log."""
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+import os
+import subprocess
+import time
+import uuid
+from pathlib import Path
+from typing import List
+from urllib.parse import quote
+
+import pytest
+import requests
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy import text
+from sqlalchemy.engine import create_engine
+
+from bot.log_masking import install_record_masking, mask_record
+from bot.tracker_store import MaskingSQLTrackerStore, mask_event
+from tests.stack import ROOT, VENV_BIN, base_env, free_port
+
+PHONE, MASKED_PHONE = "010-1234-5678", "010-****-5678"
+OTHER_PHONE, MASKED_OTHER_PHONE = "01098765432", "010****5432"
+RRN, MASKED_RRN = "900101-1234567", "900101-1******"
+UTTERANCE = f"제 번호는 {OTHER_PHONE}이고 주민번호는 {RRN}이에요"
+
+
+@pytest.fixture(scope="module")
+def domain() -> Domain:
+    return Domain.load(str(ROOT / "domain.yml"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path, domain):
+    if request.param == "sqlite":
+        yield MaskingSQLTrackerStore(domain=domain, dialect="sqlite", db=str(tmp_path / "tracker.db"),
+                                     mask_logs=False)
+        return
+    server = os.environ.get("SOTONG_TEST_POSTGRES_URL")
+    if not server:
+        pytest.skip("SOTONG_TEST_POSTGRES_URL is not set")
+    schema = f"tracker_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server, future=True)
+    try:
+        with admin.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as error:
+        pytest.skip(f"PostgreSQL unavailable: {error}")
+    separator = "&" if "?" in server else "?"
+    url = f"{server}{separator}options={quote(f'-csearch_path={schema}')}"
+    tracker_store = MaskingSQLTrackerStore(domain=domain, dialect="postgresql", host=url, mask_logs=False)
+    try:
+        yield tracker_store
+    finally:
+        tracker_store.engine.dispose()
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def conversation(domain: Domain, sender: str) -> DialogueStateTracker:
+    kakao_metadata = {"kakao": {"userRequest": {"utterance": UTTERANCE, "user": {"id": "user-key"}}}}
+    events = [
+        ActionExecuted("action_listen"),
+        UserUttered(UTTERANCE, intent={"name": "report_complaint", "confidence": 0.9},
+                    entities=[{"entity": "location", "value": f"연락처 {PHONE}", "start": 0, "end": 5}],
+                    parse_data={"text": UTTERANCE, "intent": {"name": "report_complaint", "confidence": 0.9},
+                                "entities": []},
+                    metadata=kakao_metadata, message_id="f01012345678a0000000000000000000"),
+        SlotSet("description", f"가로등 고장, 연락은 {PHONE}"),
+        SlotSet("phone", PHONE),  # needed verbatim to file the ticket in a later turn
+        BotUttered(f"연락처 {MASKED_PHONE} 맞나요? 참고로 {PHONE}"),
+        ActionExecuted("action_listen"),
+    ]
+    return DialogueStateTracker.from_events(sender, events, domain.slots)
+
+
+def stored_rows(store: MaskingSQLTrackerStore, sender: str) -> List[dict]:
+    with store.engine.connect() as connection:
+        rows = connection.execute(text("SELECT data FROM events WHERE sender_id = :s ORDER BY id"), {"s": sender})
+        return [json.loads(row[0]) for row in rows]
+
+
+def test_saved_events_are_masked_and_the_turn_keeps_the_original(store, domain):
+    tracker = conversation(domain, "citizen-1")
+    asyncio.run(store.save(tracker))
+
+    assert tracker.latest_message.text == UTTERANCE  # the running turn is untouched
+    raw = json.dumps(stored_rows(store, "citizen-1"), ensure_ascii=False)
+    assert OTHER_PHONE not in raw and RRN not in raw
+    assert MASKED_OTHER_PHONE in raw and MASKED_RRN in raw
+    user_event = next(row for row in stored_rows(store, "citizen-1") if row["event"] == "user")
+    assert user_event["text"] == f"제 번호는 {MASKED_OTHER_PHONE}이고 주민번호는 {MASKED_RRN}이에요"
+    assert user_event["parse_data"]["text"] == user_event["text"]
+    assert MASKED_RRN in user_event["metadata"]["kakao"]["userRequest"]["utterance"]
+    assert user_event["message_id"] == "f01012345678a0000000000000000000"  # identifiers are not text
+    slots = {row["name"]: row["value"] for row in stored_rows(store, "citizen-1") if row["event"] == "slot"}
+    assert slots == {"description": f"가로등 고장, 연락은 {MASKED_PHONE}", "phone": PHONE}
+    bot_event = next(row for row in stored_rows(store, "citizen-1") if row["event"] == "bot")
+    assert PHONE not in bot_event["text"]
+
+
+def test_retrieved_tracker_and_later_saves(store, domain):
+    tracker = conversation(domain, "citizen-2")
+    asyncio.run(store.save(tracker))
+    restored = asyncio.run(store.retrieve("citizen-2"))
+    assert restored.latest_message.text.startswith(f"제 번호는 {MASKED_OTHER_PHONE}")
+    assert restored.get_slot("phone") == PHONE
+    assert len(restored.events) == len(tracker.events)
+
+    restored.update(UserUttered(f"다른 번호 {PHONE}", intent={"name": "inform", "confidence": 1.0}))
+    asyncio.run(store.save(restored))
+    rows = stored_rows(store, "citizen-2")
+    assert len(rows) == len(tracker.events) + 1  # only the new event was appended
+    assert rows[-1]["text"] == f"다른 번호 {MASKED_PHONE}"
+
+
+def test_unmasked_slots_are_configurable(tmp_path, domain):
+    store = MaskingSQLTrackerStore(domain=domain, dialect="sqlite", db=str(tmp_path / "t.db"), unmasked_slots=[],
+                                   mask_logs=False)
+    asyncio.run(store.save(conversation(domain, "citizen-3")))
+    slots = {row["name"]: row["value"] for row in stored_rows(store, "citizen-3") if row["event"] == "slot"}
+    assert slots["phone"] == MASKED_PHONE
+
+
+def test_mask_event_leaves_other_events_alone():
+    action = {"event": "action", "name": "action_010_1234_5678", "timestamp": 1.0}
+    assert mask_event(action) is action
+    assert mask_event({"event": "user", "text": PHONE})["text"] == MASKED_PHONE
+
+
+def test_log_records_are_masked_before_any_handler():
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    logger = logging.getLogger("tests.masking.records")
+    logger.addHandler(handler)
+    logger.propagate = False
+    previous = logging.getLogRecordFactory()
+    try:
+        assert install_record_masking() is True
+        assert install_record_masking() is False  # idempotent
+        logger.warning("citizen said %s", UTTERANCE)
+        try:
+            raise ValueError(f"bad number {PHONE}")
+        except ValueError:
+            logger.exception("failed")
+    finally:
+        logging.setLogRecordFactory(previous)
+        logger.removeHandler(handler)
+    output = stream.getvalue()
+    assert OTHER_PHONE not in output and RRN not in output and PHONE not in output
+    assert MASKED_RRN in output and MASKED_PHONE in output
+
+
+def test_the_store_masks_the_log_records_of_its_process(tmp_path, domain):
+    previous = logging.getLogRecordFactory()
+    try:
+        MaskingSQLTrackerStore(domain=domain, dialect="sqlite", db=str(tmp_path / "t.db"))
+        record = logging.getLogRecordFactory()("x", logging.INFO, __file__, 1, "said %s", (PHONE,), None)
+        assert record.getMessage() == f"said {MASKED_PHONE}"
+    finally:
+        logging.setLogRecordFactory(previous)
+
+
+def test_mask_record_keeps_unrelated_records():
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "ticket %s", ("GY-2026-000123",), None)
+    assert mask_record(record).getMessage() == "ticket GY-2026-000123"
+
+
+def test_action_server_log_is_masked(tmp_path):
+    """`python -m bot.action_server` (what the run scripts start): an action name with a phone
+    number ends up in rasa_sdk's own error log line; the line is masked."""
+    port = free_port()
+    log = tmp_path / "actions.log"
+    env = base_env(SOTONG_DATABASE_URL=f"sqlite:///{tmp_path / 'sotong.db'}", SANIC_HOST="127.0.0.1")
+    process = subprocess.Popen([str(VENV_BIN / "python"), "-m", "bot.action_server", "--actions", "actions",
+                                "--port", str(port)], cwd=ROOT, env=env, stdout=log.open("wb"),
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            assert process.poll() is None, log.read_text()[-3000:]
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/health", timeout=2).ok:
+                    break
+            except requests.RequestException:
+                pass
+            assert time.monotonic() < deadline, "action server did not start"
+            time.sleep(0.5)
+        tracker = {"sender_id": "citizen-4", "slots": {}, "latest_message": {"text": UTTERANCE}, "events": [],
+                   "paused": False, "followup_action": None, "active_loop": {}, "latest_action_name": None}
+        response = requests.post(f"http://127.0.0.1:{port}/webhook", timeout=30, json={
+            "next_action": f"action_{PHONE}", "sender_id": "citizen-4", "tracker": tracker, "domain": {},
+            "version": "3.6.21"})
+        assert response.status_code == 404
+        time.sleep(0.5)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    output = log.read_text(errors="replace")
+    assert f"action_{MASKED_PHONE}" in output
+    assert PHONE not in output
+
+
+# ------------------------------------------------------------------------------ failures fail the turn
+
+
+def test_database_errors_are_not_hidden_by_rasas_in_memory_fallback(tmp_path, domain):
+    """Rasa wraps every store in FailSafeTrackerStore, which would answer "no conversation" and
+    save into process memory when the database fails; a strict store's errors go through."""
+    from rasa.core.tracker_store import FailSafeTrackerStore
+    from sqlalchemy.exc import OperationalError
+
+    def broken(strict: bool) -> FailSafeTrackerStore:
+        store = MaskingSQLTrackerStore(domain=domain, dialect="sqlite", db=str(tmp_path / f"{strict}.db"),
+                                       mask_logs=False, strict=strict)
+        store.engine = create_engine(f"sqlite:///{tmp_path / 'missing' / 'dir' / 'x.db'}")
+        store.sessionmaker.configure(bind=store.engine)
+        return FailSafeTrackerStore(store)
+
+    with pytest.raises(OperationalError):
+        asyncio.run(broken(True).retrieve("citizen-5"))
+    with pytest.raises(OperationalError):
+        asyncio.run(broken(True).save(conversation(domain, "citizen-5")))
+    lenient = broken(False)
+    assert asyncio.run(lenient.retrieve("citizen-5")) is None  # Rasa's behaviour for other stores
+    asyncio.run(lenient.save(conversation(domain, "citizen-5")))
+
+
+def test_a_turn_with_a_failed_custom_action_is_not_saved(store, domain):
+    from bot.tracker_store import ActionServerFailure
+
+    processor_log = logging.getLogger("rasa.core.processor")
+
+    async def turn(action_fails: bool) -> None:
+        tracker = await store.retrieve("citizen-6") or conversation(domain, "citizen-6")
+        tracker.update(UserUttered("가로등이 꺼졌어요", intent={"name": "inform", "confidence": 1.0}))
+        if action_fails:  # what Rasa logs when the action server cannot be reached
+            processor_log.error("Encountered an exception while running action 'complaint_form'."
+                                "Bot will continue, but the actions events are lost.")
+        await store.save(tracker)
+
+    asyncio.run(turn(False))
+    saved = len(stored_rows(store, "citizen-6"))
+    with pytest.raises(ActionServerFailure):
+        asyncio.run(turn(True))
+    assert len(stored_rows(store, "citizen-6")) == saved  # nothing of the failed turn
+    asyncio.run(turn(False))  # the next turn starts clean
+    assert len(stored_rows(store, "citizen-6")) == saved + 1
