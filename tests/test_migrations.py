@@ -109,3 +109,28 @@ def test_downgrade_to_nothing_and_back(database_url):
     assert not (set(application_metadata().tables) & table_names(database_url))
     assert upgrade(database_url) == head_revision()
     assert schema_differences(database_url) == []
+
+
+@pytest.mark.parametrize("made_by_create_schema", [False, True])
+def test_migrated_audit_log_is_append_only(database_url, made_by_create_schema):
+    if made_by_create_schema:
+        engine = make_engine(database_url)
+        application_metadata()
+        create_schema(engine)
+        engine.dispose()
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO staff_audit_log (at, actor, action, detail_json) "
+                "VALUES (CURRENT_TIMESTAMP, 'cli:test', 'ticket.status', '{}')"
+            ))
+        for statement in ("UPDATE staff_audit_log SET actor = 'someone else'", "DELETE FROM staff_audit_log"):
+            with pytest.raises(Exception, match="append-only"):
+                with engine.begin() as connection:
+                    connection.execute(text(statement))
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT actor FROM staff_audit_log")).scalar_one() == "cli:test"
+    finally:
+        engine.dispose()
