@@ -37,8 +37,7 @@ DEFAULT_ENDPOINTS = "endpoints.yml"
 # One statement for SQLite and PostgreSQL. For each event older than the cutoff, the boundary is
 # the start of the session that is live at the sender's first event at/after the cutoff (no such
 # event: the cutoff itself); events before the boundary are deleted.
-_DELETE_OLD_EVENTS = text("""
-DELETE FROM events
+_OLD_EVENTS = """
 WHERE events.timestamp < :cutoff
   AND events.timestamp < COALESCE(
     (SELECT MAX(started.timestamp) FROM events AS started
@@ -48,19 +47,9 @@ WHERE events.timestamp < :cutoff
                                    WHERE later.sender_id = events.sender_id
                                      AND later.timestamp >= :cutoff)),
     :cutoff)
-""")
-_COUNT_OLD_EVENTS = text("""
-SELECT COUNT(*) FROM events
-WHERE events.timestamp < :cutoff
-  AND events.timestamp < COALESCE(
-    (SELECT MAX(started.timestamp) FROM events AS started
-      WHERE started.sender_id = events.sender_id
-        AND started.type_name = 'session_started'
-        AND started.timestamp <= (SELECT MIN(later.timestamp) FROM events AS later
-                                   WHERE later.sender_id = events.sender_id
-                                     AND later.timestamp >= :cutoff)),
-    :cutoff)
-""")
+"""
+_DELETE_OLD_EVENTS = text("DELETE FROM events" + _OLD_EVENTS)
+_COUNT_OLD_EVENTS = text("SELECT COUNT(*) FROM events" + _OLD_EVENTS)
 _COUNT_CONVERSATIONS = text("SELECT COUNT(DISTINCT sender_id) FROM events")
 
 
