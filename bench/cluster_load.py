@@ -44,6 +44,8 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.cluster import answer_text  # noqa: E402
+
 KAKAO_LIMIT = 5.0
 TICKET = re.compile(r"GY-\d{4}-\d{6}")
 TURN_FAILED_MARK = "문제가 생겼어요"
@@ -69,24 +71,6 @@ def kakao_body(utterance: str, user: str) -> Dict[str, Any]:
                             "user": {"id": user, "type": "botUserKey", "properties": {}}},
             "bot": {"id": "bench", "name": "bench"},
             "action": {"id": "bench", "name": "sotong_skill", "clientExtra": None, "params": {}, "detailParams": {}}}
-
-
-def texts_of(body: Any) -> str:
-    found: List[str] = []
-
-    def walk(value: Any) -> None:
-        if isinstance(value, dict):
-            for key, item in value.items():
-                if key in ("text", "title", "description") and isinstance(item, str):
-                    found.append(item)
-                else:
-                    walk(item)
-        elif isinstance(value, list):
-            for item in value:
-                walk(item)
-
-    walk(body)
-    return "\n".join(found)
 
 
 def conversation(rng: random.Random, index: int) -> List[str]:
@@ -156,7 +140,7 @@ class Load:
         elapsed = time.perf_counter() - started
         phase.latencies.append(elapsed)
         phase.over_limit += elapsed > KAKAO_LIMIT
-        answer = texts_of(body)
+        answer = answer_text(body)
         if TURN_FAILED_MARK in answer:
             phase.errors += 1
             phase.samples.append(f"turn failed: {text}")
