@@ -2,16 +2,11 @@
 consent records stay. SQLite and PostgreSQL; the CLI once, with an endpoints file and scheduled."""
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import signal
 import subprocess
 import time
-import uuid
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
-from urllib.parse import quote
+from datetime import datetime, timezone
 
 import pytest
 from rasa.shared.core.domain import Domain
@@ -22,34 +17,18 @@ from bot.city import get_city_config
 from bot.retention import SECONDS_PER_DAY, delete_old_conversations
 from bot.tickets import ComplaintDraft, Ticket, open_ticket_store
 from bot.tracker_store import MaskingSQLTrackerStore
+from tests.databases import BACKENDS, database_url_for
 from tests.stack import ROOT, VENV_BIN, base_env
 
 NOW = 1_800_000_000.0
 DAY = SECONDS_PER_DAY
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def tracker_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'shared.db'}"
-        return
-    server = os.environ.get("SOTONG_TEST_POSTGRES_URL")
-    if not server:
-        pytest.skip("SOTONG_TEST_POSTGRES_URL is not set")
-    schema = f"retention_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server, future=True)
-    try:
-        with admin.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as error:
-        pytest.skip(f"PostgreSQL unavailable: {error}")
-    separator = "&" if "?" in server else "?"
-    try:
-        yield f"{server}{separator}options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    (tmp_path / "db").mkdir()  # where database_url_for puts the SQLite file
+    with database_url_for(request.param, tmp_path) as url:
+        yield url
 
 
 def make_events_table(url: str) -> None:
