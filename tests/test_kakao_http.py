@@ -52,7 +52,7 @@ class ScriptedAgent:
     """Stands in for ``agent.handle_message``: records turns, sleeps and answers on cue.
 
     A text containing ``slow:<seconds>`` sleeps that long; ``fail`` raises; ``long:<n>`` answers
-    ``n`` texts of 900 characters; ``menu`` answers with two buttons; anything else answers
+    ``n`` texts of 900 characters; ``busy:<seconds>`` blocks the event loop that long; ``menu`` answers with two buttons; anything else answers
     ``"답변: <text>"``.
     """
 
@@ -65,6 +65,8 @@ class ScriptedAgent:
         for word in message.text.split():
             if word.startswith("slow:"):
                 await asyncio.sleep(float(word[5:]))
+            if word.startswith("busy:"):  # CPU work inside the event loop, as Rasa's NLU and policies
+                time.sleep(float(word[5:]))
         if "fail" in message.text:
             raise RuntimeError("scripted failure")
         self.turns.append({"sender": message.sender_id, "text": message.text, "metadata": message.metadata,
@@ -392,6 +394,48 @@ def test_queueing_behind_a_slow_turn_counts_against_the_time_limit(served: tuple
         first.result()
     server.run(server.channel.guard.drain())
     assert [t["text"] for t in agent.turns] == ["slow:0.8 첫 번째", "두 번째"]
+
+
+def test_a_saturated_channel_still_answers_every_request_on_time() -> None:
+    """Eight users at once, each turn holding the event loop for 0.25 s (as NLU and policies do).
+    Run all at once, the guard's timer could fire only after every turn had taken its step (2 s);
+    with one turn at a time the others wait without holding the loop, and every request is
+    answered (or deferred) within the threshold plus at most two turns' steps."""
+    users = 8
+    with channel_server(max_concurrent_turns=1) as (server, agent):
+        def send(index: int) -> float:
+            started = time.monotonic()
+            response = say(server, "busy:0.25 붐비는 시간", f"crowd-{index}")
+            assert response.status_code == 200
+            return time.monotonic() - started
+
+        with ThreadPoolExecutor(users) as pool:
+            elapsed = list(pool.map(send, range(users)))
+        server.run(server.channel.guard.drain())
+        assert max(elapsed) < THRESHOLD + 2 * 0.25 + 0.3, elapsed
+        assert len(agent.turns) == users  # the deferred ones finished in the background
+
+
+def test_long_answer_pages_and_late_answers_are_shared_through_redis() -> None:
+    """Two channel processes behind a load balancer: a "더 보기" or "답변 보기" tap may reach
+    the other one; with a Redis continuation store it finds the answer there."""
+    from tests.test_kakao_continuations import redis_url
+
+    url = redis_url()
+    with channel_server(continuation_store_url=url) as (first, _), \
+            channel_server(continuation_store_url=url) as (second, _):
+        body = say(first, "long:5", "roaming-user").json()
+        seen = answer_texts(body)
+        while body["template"].get("quickReplies"):
+            body = tap(second, body, user="roaming-user").json()
+            seen += answer_texts(body)
+        assert [text[:4] for text in seen] == [f"[{i}] " for i in range(5)]
+
+        pending = say(first, "slow:0.8 늦은 답변", "roaming-user").json()
+        assert answer_texts(pending) == [texts.PENDING_ANSWER]
+        first.run(first.channel.guard.drain())
+        assert answer_texts(tap(second, pending, user="roaming-user").json()) == ["답변: slow:0.8 늦은 답변"]
+        assert answer_texts(tap(second, pending, user="another-user").json()) == [texts.CONTINUATION_EXPIRED]
 
 
 # ----------------------------------------------------------------------------- simulator

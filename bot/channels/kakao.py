@@ -23,8 +23,9 @@ import asyncio
 import hmac
 import json
 import logging
+from contextlib import asynccontextmanager
 from functools import partial
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List, Optional, Text
 
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -34,7 +35,7 @@ from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, Us
 from rasa.shared.exceptions import RasaException
 
 from bot.channels import kakao_texts as texts
-from bot.channels.kakao_continuations import ContinuationStore, LookupStatus
+from bot.channels.kakao_continuations import LookupStatus, continuation_store
 from bot.channels.kakao_guard import CallbackSender, SenderLocks, TurnGuard
 from bot.channels.kakao_request import (
     KakaoTurnRequest,
@@ -99,7 +100,21 @@ class KakaoInput(InputChannel):
             timeout_seconds=settings.callback_timeout_seconds,
             attempts=settings.callback_attempts,
         )
-        self.continuations = ContinuationStore(ttl_seconds=settings.continuation_ttl_seconds)
+        self.continuations = continuation_store(
+            settings.continuation_store_url, ttl_seconds=settings.continuation_ttl_seconds
+        )
+        self._turn_slots: Optional[asyncio.Semaphore] = None  # made in the server's event loop
+
+    @asynccontextmanager
+    async def _turn_slot(self) -> AsyncIterator[None]:
+        """At most ``max_concurrent_turns`` turns run at once; the others wait their turn (FIFO)."""
+        if not self.settings.max_concurrent_turns:
+            yield
+            return
+        if self._turn_slots is None:
+            self._turn_slots = asyncio.Semaphore(self.settings.max_concurrent_turns)
+        async with self._turn_slots:
+            yield
 
     # ------------------------------------------------------------------ HTTP
 
@@ -172,7 +187,7 @@ class KakaoInput(InputChannel):
     async def _run_turn(self, turn_request: KakaoTurnRequest, on_new_message: OnNewMessage) -> List[Template]:
         """Runs one Rasa turn under the sender's lock; returns the answer's pages."""
         sender_id = turn_request.sender_id
-        async with self.locks.hold(sender_id):
+        async with self.locks.hold(sender_id), self._turn_slot():
             collector = CollectingOutputChannel()
             message = UserMessage(
                 turn_request.text,
@@ -193,8 +208,8 @@ class KakaoInput(InputChannel):
                 return build_templates([{"text": texts.TURN_FAILED}])
             return build_templates(collector.messages)
 
-    def _first_page(self, sender_id: str, templates: List[Template]) -> Dict[str, Any]:
-        token = self.continuations.put(sender_id, templates) if len(templates) > 1 else None
+    async def _first_page(self, sender_id: str, templates: List[Template]) -> Dict[str, Any]:
+        token = await self.continuations.put(sender_id, templates) if len(templates) > 1 else None
         return page_response(templates, 1, token)
 
     async def _answer(
@@ -210,23 +225,23 @@ class KakaoInput(InputChannel):
         )
         turn = self.guard.start(self._run_turn(turn_request, on_new_message))
         if await self.guard.finished_in_time(turn, started_at):
-            return self._first_page(sender_id, turn.result())
+            return await self._first_page(sender_id, turn.result())
 
         callback_url = turn_request.callback_url
         if callback_url:
             logger.info("kakao.turn.deferred sender=%s mode=callback", sender_id)
 
             async def deliver(templates: List[Template]) -> None:
-                await self.callbacks.deliver(callback_url, self._first_page(sender_id, templates))
+                await self.callbacks.deliver(callback_url, await self._first_page(sender_id, templates))
 
             self.guard.then(turn, deliver)
             return callback_acknowledgement(texts.CALLBACK_WAIT)
 
         logger.info("kakao.turn.deferred sender=%s mode=stored", sender_id)
-        token = self.continuations.open(sender_id)
+        token = await self.continuations.open(sender_id)
 
         async def keep(templates: List[Template]) -> None:
-            self.continuations.resolve(token, templates)
+            await self.continuations.resolve(sender_id, token, templates)
 
         self.guard.then(turn, keep)
         return text_response(

@@ -9,19 +9,30 @@ Two things need this, both reached through a quick reply whose ``extra`` carries
   URL: the citizen gets a polite "please wait" with "답변 보기", and the answer is stored
   here when the turn finishes.
 
-Entries live in this process's memory, bound to their user, for ``ttl_seconds``; the store
-keeps at most ``max_entries`` (oldest dropped first). With several Rasa processes behind a
-load balancer a follow-up tap may reach another process; it then gets a polite "expired"
-answer (sticky sessions avoid that).
+Entries are bound to their user and kept for ``ttl_seconds``. Two stores:
+
+* :class:`MemoryContinuationStore` — this process's memory (``make run``: one Rasa process);
+* :class:`RedisContinuationStore` — Redis, shared by every Rasa process behind a load
+  balancer, so a "더 보기" tap may land on any instance. If Redis cannot be reached, new
+  entries are kept in this process's memory (a tap on this instance still works) and a
+  lookup answers "still being prepared" so the citizen can tap again once Redis is back.
+
+:func:`continuation_store` picks one from a URL (empty → memory, ``redis://…`` → Redis).
 """
 
 import asyncio
+import json
+import logging
 import secrets
 import time
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Protocol
+from urllib.parse import urlsplit
+
+logger = logging.getLogger(__name__)
 
 Template = Dict[str, Any]
 
@@ -38,6 +49,25 @@ class Lookup:
     templates: Optional[List[Template]] = None
 
 
+def new_token() -> str:
+    return secrets.token_urlsafe(12)
+
+
+class ContinuationStore(Protocol):
+    async def open(self, sender_id: str) -> str:
+        """Reserves a token for an answer that is still being prepared."""
+
+    async def resolve(self, sender_id: str, token: str, templates: List[Template]) -> None:
+        """Stores the finished answer of a token from :meth:`open` (ignored if expired)."""
+
+    async def put(self, sender_id: str, templates: List[Template]) -> str:
+        """Stores a finished answer and returns its token."""
+
+    async def get(self, sender_id: str, token: str, wait_seconds: float = 0.0) -> Lookup:
+        """The answer stored under ``token`` for ``sender_id``; waits up to ``wait_seconds``
+        for an answer still being prepared."""
+
+
 @dataclass
 class _Entry:
     sender_id: str
@@ -45,7 +75,9 @@ class _Entry:
     answer: "asyncio.Future[List[Template]]"
 
 
-class ContinuationStore:
+class MemoryContinuationStore:
+    """Entries in this process's memory; at most ``max_entries`` (oldest dropped first)."""
+
     def __init__(self, ttl_seconds: float = 600.0, max_entries: int = 10_000) -> None:
         self.ttl_seconds = ttl_seconds
         self.max_entries = max_entries
@@ -53,6 +85,9 @@ class ContinuationStore:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    def __contains__(self, token: str) -> bool:
+        return token in self._entries
 
     def _purge(self) -> None:
         deadline = time.monotonic() - self.ttl_seconds
@@ -64,35 +99,29 @@ class ContinuationStore:
             if not entry.answer.done():
                 entry.answer.cancel()
 
-    def _new_entry(self, sender_id: str) -> str:
+    def _new_entry(self, sender_id: str, token: Optional[str] = None) -> str:
         self._purge()
-        token = secrets.token_urlsafe(12)
+        token = token or new_token()
         future: "asyncio.Future[List[Template]]" = asyncio.get_running_loop().create_future()
         self._entries[token] = _Entry(sender_id, time.monotonic(), future)
         self._purge()
         return token
 
-    def open(self, sender_id: str) -> str:
-        """Reserves a token for an answer that is still being prepared."""
+    async def open(self, sender_id: str) -> str:
         return self._new_entry(sender_id)
 
-    def resolve(self, token: str, templates: List[Template]) -> None:
-        """Stores the finished answer of a token from :meth:`open` (ignored if expired)."""
+    async def resolve(self, sender_id: str, token: str, templates: List[Template]) -> None:
         entry = self._entries.get(token)
-        if entry is not None and not entry.answer.done():
+        if entry is not None and entry.sender_id == sender_id and not entry.answer.done():
             entry.answer.set_result(templates)
 
-    def put(self, sender_id: str, templates: List[Template]) -> str:
-        """Stores a finished answer and returns its token."""
-        token = self._new_entry(sender_id)
+    async def put(self, sender_id: str, templates: List[Template], token: Optional[str] = None) -> str:
+        """Stores a finished answer (under ``token`` when given) and returns its token."""
+        token = self._new_entry(sender_id, token)
         self._entries[token].answer.set_result(templates)
         return token
 
     async def get(self, sender_id: str, token: str, wait_seconds: float = 0.0) -> Lookup:
-        """The answer stored under ``token`` for ``sender_id``.
-
-        Waits up to ``wait_seconds`` for an answer still being prepared.
-        """
         self._purge()
         entry = self._entries.get(token)
         if entry is None or entry.sender_id != sender_id:
@@ -104,3 +133,132 @@ class ContinuationStore:
         if entry.answer.cancelled():
             return Lookup(LookupStatus.MISSING)
         return Lookup(LookupStatus.READY, entry.answer.result())
+
+
+# Fills a reserved entry only while it exists (not after it expired) and only for its owner,
+# keeping its TTL; atomic, as every Redis script.
+_RESOLVE_SCRIPT = """
+local raw = redis.call('GET', KEYS[1])
+if not raw then return 0 end
+if cjson.decode(raw)['sender'] ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+return 1
+"""
+
+
+class RedisContinuationStore:
+    """Entries in Redis under ``<key_prefix><token>`` with a TTL, as JSON
+    ``{"sender": …, "templates": [...] | null}`` (``null``: still being prepared).
+
+    A lookup of an answer still being prepared polls every ``poll_seconds`` (the wait is
+    bounded by the channel's time limit, and only a "답변 보기" tap waits).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        ttl_seconds: float = 600.0,
+        key_prefix: str = "sotong:kakao:continuation:",
+        poll_seconds: float = 0.1,
+        timeout_seconds: float = 2.0,
+    ) -> None:
+        self.url = url
+        self.ttl_seconds = max(1, int(round(ttl_seconds)))
+        self.key_prefix = key_prefix
+        self.poll_seconds = poll_seconds
+        self.timeout_seconds = timeout_seconds
+        self.fallback = MemoryContinuationStore(ttl_seconds)
+        self._clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any]" = weakref.WeakKeyDictionary()
+
+    def _redis(self) -> Any:
+        """A client of the running event loop (redis-py's asyncio connections belong to one)."""
+        import redis.asyncio
+
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            client = self._clients[loop] = redis.asyncio.from_url(
+                self.url, socket_timeout=self.timeout_seconds, socket_connect_timeout=self.timeout_seconds
+            )
+        return client
+
+    def _key(self, token: str) -> str:
+        return self.key_prefix + token
+
+    @staticmethod
+    def _encode(sender_id: str, templates: Optional[List[Template]]) -> str:
+        return json.dumps({"sender": sender_id, "templates": templates}, ensure_ascii=False)
+
+    def _unavailable(self, operation: str, error: Exception) -> None:
+        logger.error("kakao.continuations.redis_unavailable operation=%s error=%s", operation, type(error).__name__)
+
+    async def _store(self, sender_id: str, templates: Optional[List[Template]]) -> str:
+        from redis.exceptions import RedisError
+
+        token = new_token()
+        try:
+            await self._redis().set(self._key(token), self._encode(sender_id, templates), ex=self.ttl_seconds)
+        except (RedisError, OSError, asyncio.TimeoutError) as error:
+            self._unavailable("store", error)
+            if templates is None:
+                return await self.fallback.open(sender_id)
+            return await self.fallback.put(sender_id, templates)
+        return token
+
+    async def open(self, sender_id: str) -> str:
+        return await self._store(sender_id, None)
+
+    async def put(self, sender_id: str, templates: List[Template]) -> str:
+        return await self._store(sender_id, templates)
+
+    async def resolve(self, sender_id: str, token: str, templates: List[Template]) -> None:
+        from redis.exceptions import RedisError
+
+        if token in self.fallback:
+            await self.fallback.resolve(sender_id, token, templates)
+            return
+        try:
+            await self._redis().eval(
+                _RESOLVE_SCRIPT, 1, self._key(token), sender_id, self._encode(sender_id, templates)
+            )
+        except (RedisError, OSError, asyncio.TimeoutError) as error:
+            self._unavailable("resolve", error)
+            # Keep the answer here: a tap that reaches this process still gets it.
+            await self.fallback.put(sender_id, templates, token)
+
+    async def get(self, sender_id: str, token: str, wait_seconds: float = 0.0) -> Lookup:
+        from redis.exceptions import RedisError
+
+        if token in self.fallback:
+            return await self.fallback.get(sender_id, token, wait_seconds)
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                raw = await self._redis().get(self._key(token))
+            except (RedisError, OSError, asyncio.TimeoutError) as error:
+                self._unavailable("get", error)
+                return Lookup(LookupStatus.PENDING)
+            if raw is None:
+                return Lookup(LookupStatus.MISSING)
+            try:
+                entry = json.loads(raw)
+            except ValueError:
+                return Lookup(LookupStatus.MISSING)
+            if entry.get("sender") != sender_id:
+                return Lookup(LookupStatus.MISSING)
+            if entry.get("templates") is not None:
+                return Lookup(LookupStatus.READY, entry["templates"])
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return Lookup(LookupStatus.PENDING)
+            await asyncio.sleep(min(self.poll_seconds, remaining))
+
+
+def continuation_store(url: str, ttl_seconds: float) -> ContinuationStore:
+    """The store a channel setting names: empty → memory, ``redis://`` / ``rediss://`` → Redis."""
+    if not url:
+        return MemoryContinuationStore(ttl_seconds)
+    scheme = urlsplit(url).scheme
+    if scheme in ("redis", "rediss", "unix"):
+        return RedisContinuationStore(url, ttl_seconds)
+    raise ValueError(f"unsupported continuation store URL scheme '{scheme}' (use redis:// or leave it empty)")

@@ -12,13 +12,26 @@ bot.channels.kakao.KakaoInput:
   max_body_bytes: 65536                 # larger requests → 413
   max_utterance_chars: 2000             # longer utterances → polite "please shorten"
   continuation_ttl_seconds: 600         # how long "더 보기"/"답변 보기" answers are kept
+  continuation_store_url: ""            # "" = this process's memory; redis://host:6379/1 = shared
+  max_concurrent_turns: 4               # turns run at once; more wait in arrival order (0 = no limit)
 ```
+
+``continuation_store_url`` defaults to the environment variable ``SOTONG_KAKAO_CONTINUATIONS_URL``
+(the production profile sets it), so that one ``credentials.yml`` serves both profiles.
+
+``max_concurrent_turns`` keeps the process responsive when it is saturated: Rasa runs NLU and
+policies inside the event loop, so with every waiting turn running at once the 5-second guard's
+timer could only fire after all of them had taken a step. Waiting turns wait without using CPU,
+and the guard answers on time.
 """
 
+import os
 from dataclasses import dataclass, fields
 from typing import Any, Mapping, Optional, Tuple
 
 KAKAO_TIME_LIMIT_SECONDS = 5.0
+CONTINUATIONS_URL_VARIABLE = "SOTONG_KAKAO_CONTINUATIONS_URL"
+CONTINUATION_URL_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 class KakaoSettingsError(ValueError):
@@ -37,6 +50,8 @@ class KakaoChannelSettings:
     max_body_bytes: int = 64 * 1024
     max_utterance_chars: int = 2000
     continuation_ttl_seconds: float = 600.0
+    continuation_store_url: str = ""
+    max_concurrent_turns: int = 4
 
     def __post_init__(self) -> None:
         if not isinstance(self.secret, str) or not self.secret.strip():
@@ -57,6 +72,12 @@ class KakaoChannelSettings:
         for name in ("callback_attempts", "max_body_bytes", "max_utterance_chars"):
             if getattr(self, name) < 1:
                 raise KakaoSettingsError(f"'{name}' must be at least 1")
+        if self.max_concurrent_turns < 0:
+            raise KakaoSettingsError("'max_concurrent_turns' must be 0 (no limit) or more")
+        if self.continuation_store_url and not self.continuation_store_url.startswith(CONTINUATION_URL_SCHEMES):
+            raise KakaoSettingsError(
+                "'continuation_store_url' must be empty (memory) or a redis:// URL"
+            )
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Mapping[str, Any]]) -> "KakaoChannelSettings":
@@ -83,6 +104,8 @@ class KakaoChannelSettings:
                     values[name] = str(value)
             except (TypeError, ValueError):
                 raise KakaoSettingsError(f"Kakao channel setting '{name}' has an invalid value")
+        if "continuation_store_url" not in values:
+            values["continuation_store_url"] = os.environ.get(CONTINUATIONS_URL_VARIABLE, "").strip()
         if "secret" not in values:
             raise KakaoSettingsError("the Kakao channel needs a 'secret' (set KAKAO_SKILL_SECRET)")
         return cls(**values)
