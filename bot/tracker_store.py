@@ -26,10 +26,14 @@ Same table (`events`) and behaviour as Rasa's `SQL` type; the differences:
 * Events sent to an event broker are masked the same way.
 * Log records of the Rasa process are masked from the moment the store is created
   (bot.log_masking), in addition to the handler filters the Kakao channel installs.
+* The current session's events of recently active conversations are kept in memory
+  (bot.tracker_cache) and used when the database shows the conversation unchanged: one indexed
+  query per read instead of loading every event (`cache_conversations: 500` conversations at most;
+  0 turns it off).
 * Creating the store applies bot.rasa_speedups (Rasa re-checked a JSON schema on every action
   server answer: most of the server's CPU under load).
 * PostgreSQL connections are checked before use (`pool_pre_ping`), so after a database restart
-  the first turn does not fail on a dead pooled connection.
+  the first turn does not fail on a dead pooled connection. SQLite connections are pooled too.
 * No silent fallback (`strict: true`, the default): Rasa wraps every tracker store in a
   `FailSafeTrackerStore` that, when the database fails, retrieves *nothing* (the turn then runs
   on an empty conversation: an open form is forgotten) and saves into an in-memory store of that
@@ -50,6 +54,7 @@ Same table (`events`) and behaviour as Rasa's `SQL` type; the differences:
 """
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 from contextvars import ContextVar
@@ -59,6 +64,7 @@ import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import RasaException
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
@@ -66,6 +72,7 @@ from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from bot.log_masking import install_record_masking
 from bot.privacy import mask_personal_data
 from bot.rasa_speedups import install as install_speedups
+from bot.tracker_cache import ConversationCache, Version
 
 logger = logging.getLogger(__name__)
 
@@ -174,6 +181,7 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         mask_logs: bool = True,
         fail_turn_on_action_error: Any = True,
         strict: Any = True,
+        cache_conversations: Any = 500,
         **kwargs: Dict[Text, Any],
     ) -> None:
         install_speedups()  # the production profile's Rasa processes (bot/rasa_speedups.py)
@@ -192,18 +200,51 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
             login_db=login_db or None, query=query, **kwargs,
         )
         self.unmasked_slots = frozenset(DEFAULT_UNMASKED_SLOTS if unmasked_slots is None else unmasked_slots)
+        self.cache = ConversationCache(max_conversations=int(cache_conversations or 0))
+        url = self.engine.url
         if self.engine.dialect.name == "postgresql":
-            url = self.engine.url
             self.engine.dispose()
             self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
+            self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+        elif self.engine.dialect.name == "sqlite" and url.database not in (None, "", ":memory:"):
+            # SQLAlchemy 1.4 opens a new SQLite connection for every session of a file database
+            # (NullPool): 7 % of the Rasa process under load. Keep connections open (2.0's default).
+            self.engine.dispose()
+            self.engine = sa.create_engine(
+                url, poolclass=sa.pool.QueuePool, connect_args={"check_same_thread": False}
+            )
             self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
     def masked(self, data: Dict[str, Any]) -> Dict[str, Any]:
         return mask_event(data, self.unmasked_slots)
 
+    def _version(self, session: Any, sender_id: Text) -> Version:
+        """``(max(id), count(id))`` of the sender's rows: changes whenever anyone writes or deletes."""
+        last_id, count = session.execute(
+            sa.select(sa.func.max(self.SQLEvent.id), sa.func.count(self.SQLEvent.id)).where(
+                self.SQLEvent.sender_id == sender_id
+            )
+        ).one()
+        return last_id, count
+
+    def _session_events(self, session: Any, sender_id: Text) -> List[str]:
+        """The stored JSON of the current session's events (Rasa's query, without ORM objects)."""
+        query = self._event_query(session, sender_id, fetch_events_from_all_sessions=False)
+        return [data for (data,) in query.with_entities(self.SQLEvent.data)]
+
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
         _action_failure.set(None)  # a turn starts by fetching its tracker
-        return await super().retrieve(sender_id)
+        if not self.cache.enabled:
+            return await super().retrieve(sender_id)
+        with self.session_scope() as session:
+            version = self._version(session, sender_id)
+            events = self.cache.events(sender_id, version)
+            if events is None:
+                events = self._session_events(session, sender_id)
+                self.cache.put(sender_id, version, events)
+        if self.domain and events:
+            return DialogueStateTracker.from_dict(sender_id, [json.loads(e) for e in events], self.domain.slots)
+        return None
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Rasa's SQLTrackerStore.save with each event masked before it is serialised; refuses a
@@ -215,20 +256,36 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
                                       f"({failure.splitlines()[0][:200]})")
         await self.stream_events(tracker)
 
+        sender_id = tracker.sender_id
         with self.session_scope() as session:
-            for event in self._additional_events(session, tracker):
+            version = self._version(session, sender_id) if self.cache.enabled else (None, 0)
+            stored = self.cache.events(sender_id, version) if self.cache.enabled else None
+            if stored is None:  # Rasa's way: count what the database holds of this session
+                new_events = list(self._additional_events(session, tracker))
+            else:
+                new_events = list(itertools.islice(tracker.events, len(stored), None))
+            rows, texts = [], []
+            for event in new_events:
                 data = self.masked(event.as_dict())
-                session.add(
+                texts.append(json.dumps(data))
+                rows.append(
                     self.SQLEvent(
-                        sender_id=tracker.sender_id,
+                        sender_id=sender_id,
                         type_name=event.type_name,
                         timestamp=data.get("timestamp"),
                         intent_name=data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
                         action_name=data.get("name"),
-                        data=json.dumps(data),
+                        data=texts[-1],
                     )
                 )
+            session.add_all(rows)
+            session.flush()  # assigns the ids
+            last_id = rows[-1].id if rows else version[0]
             session.commit()
+        if stored is not None and not any(isinstance(event, SessionStarted) for event in new_events):
+            self.cache.put(sender_id, (last_id, version[1] + len(rows)), stored + texts)
+        else:  # a new session changes which events are current: read them from the database next time
+            self.cache.drop(sender_id)
         logger.debug("Tracker with sender_id '%s' stored to database", tracker.sender_id)
 
     async def _stream_new_events(self, event_broker: EventBroker, new_events: List[Any], sender_id: Text) -> None:

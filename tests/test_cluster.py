@@ -9,6 +9,7 @@ with scripts/install_nginx.sh when apt-get is available); skips with the reason 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import threading
 import time
@@ -248,3 +249,53 @@ def test_action_results_are_validated_with_a_cached_validator():
     for _ in range(200):
         action._validate_action_result({"events": [], "responses": []})
     assert (time.perf_counter() - started) / 200 < 0.005  # was ~19 ms per call (schema re-checked)
+
+
+def test_endpoint_requests_share_one_kept_alive_session():
+    """Every action call used to open (and close) its own connection; now one session per endpoint
+    and event loop is reused, and what it sends is the same JSON."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from rasa.utils.endpoints import EndpointConfig
+
+    from bot.rasa_speedups import close_shared_sessions, install
+
+    install()
+    received, connections = [], set()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive
+
+        def do_POST(self) -> None:  # noqa: N802
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            connections.add(self.client_address)
+            body = b'{"events": [], "responses": []}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        endpoint = EndpointConfig(f"http://127.0.0.1:{server.server_port}/webhook")
+        payload = {"next_action": "action_x", "tracker": {"latest_message": {"text": "가로등이 고장났어요 😢"},
+                                                          "events": [{"timestamp": 1764190000.123456}]}}
+
+        async def calls() -> list:
+            try:
+                return [await endpoint.request(json=payload, method="post") for _ in range(5)]
+            finally:
+                await close_shared_sessions()
+
+        answers = asyncio.run(calls())
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert answers == [{"events": [], "responses": []}] * 5
+    assert received == [payload] * 5
+    assert len(connections) == 1  # one connection (client port) for the five calls

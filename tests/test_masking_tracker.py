@@ -12,7 +12,6 @@ import time
 import uuid
 from pathlib import Path
 from typing import List
-from urllib.parse import quote
 
 import pytest
 import requests
@@ -24,6 +23,7 @@ from sqlalchemy.engine import create_engine
 
 from bot.log_masking import install_record_masking, mask_record
 from bot.tracker_store import MaskingSQLTrackerStore, mask_event
+from tests.databases import BACKENDS, database_url_for
 from tests.stack import ROOT, VENV_BIN, base_env, free_port
 
 PHONE, MASKED_PHONE = "010-1234-5678", "010-****-5678"
@@ -37,32 +37,28 @@ def domain() -> Domain:
     return Domain.load(str(ROOT / "domain.yml"))
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request, tmp_path, domain):
-    if request.param == "sqlite":
-        yield MaskingSQLTrackerStore(domain=domain, dialect="sqlite", db=str(tmp_path / "tracker.db"),
-                                     mask_logs=False)
-        return
-    server = os.environ.get("SOTONG_TEST_POSTGRES_URL")
-    if not server:
-        pytest.skip("SOTONG_TEST_POSTGRES_URL is not set")
-    schema = f"tracker_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server, future=True)
-    try:
-        with admin.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as error:
-        pytest.skip(f"PostgreSQL unavailable: {error}")
-    separator = "&" if "?" in server else "?"
-    url = f"{server}{separator}options={quote(f'-csearch_path={schema}')}"
-    tracker_store = MaskingSQLTrackerStore(domain=domain, dialect="postgresql", host=url, mask_logs=False)
+def open_store(url: str, domain: Domain, **options) -> MaskingSQLTrackerStore:
+    """A tracker store on a database URL from tests/databases.py (another Rasa process: call again)."""
+    if url.startswith("sqlite:///"):
+        path = Path(url[len("sqlite:///"):])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return MaskingSQLTrackerStore(domain=domain, dialect="sqlite", db=str(path), mask_logs=False, **options)
+    return MaskingSQLTrackerStore(domain=domain, dialect="postgresql", host=url, mask_logs=False, **options)
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request, tmp_path):
+    with database_url_for(request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def store(database_url, domain):
+    tracker_store = open_store(database_url, domain)
     try:
         yield tracker_store
     finally:
         tracker_store.engine.dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def conversation(domain: Domain, sender: str) -> DialogueStateTracker:
@@ -258,3 +254,66 @@ def test_a_turn_with_a_failed_custom_action_is_not_saved(store, domain):
     assert len(stored_rows(store, "citizen-6")) == saved  # nothing of the failed turn
     asyncio.run(turn(False))  # the next turn starts clean
     assert len(stored_rows(store, "citizen-6")) == saved + 1
+
+
+# ------------------------------------------------------------------ conversation cache
+
+
+def texts_of(tracker: DialogueStateTracker) -> List[str]:
+    return [event.text for event in tracker.events if isinstance(event, UserUttered)]
+
+
+def next_turn(store: MaskingSQLTrackerStore, sender: str, utterance: str) -> DialogueStateTracker:
+    """One turn as Rasa runs it: retrieve, add the turn's events, save."""
+    tracker = asyncio.run(store.retrieve(sender))
+    tracker.update(UserUttered(utterance, intent={"name": "inform", "confidence": 1.0}))
+    tracker.update(BotUttered(f"{utterance}에 대한 답"))
+    tracker.update(ActionExecuted("action_listen"))
+    asyncio.run(store.save(tracker))
+    return tracker
+
+
+def test_cached_turns_equal_uncached_ones_and_other_writers_are_seen(database_url, domain):
+    """Two Rasa processes on one database, one with the conversation cache and one without: the
+    cache serves repeated turns, and whatever the other process (or the retention job) writes or
+    deletes is what the next turn sees."""
+    cached = open_store(database_url, domain)
+    other = open_store(database_url, domain, cache_conversations=0)
+    try:
+        sender = f"cache-{uuid.uuid4().hex[:8]}"
+        asyncio.run(cached.save(conversation(domain, sender)))
+        for utterance in ("첫 번째", "두 번째", "세 번째"):
+            next_turn(cached, sender, utterance)
+        assert cached.cache.hits >= 4  # the later retrieves and saves did not reload the conversation
+        mine = asyncio.run(cached.retrieve(sender))
+        theirs = asyncio.run(other.retrieve(sender))
+        assert [e.as_dict() for e in mine.events] == [e.as_dict() for e in theirs.events]
+        assert len(stored_rows(cached, sender)) == len(mine.events)  # nothing written twice
+
+        next_turn(other, sender, "다른 인스턴스에서")  # the load balancer sent this turn elsewhere
+        assert texts_of(asyncio.run(cached.retrieve(sender)))[-1] == "다른 인스턴스에서"
+        next_turn(cached, sender, "다시 여기서")
+        assert texts_of(asyncio.run(other.retrieve(sender)))[-2:] == ["다른 인스턴스에서", "다시 여기서"]
+        assert len(stored_rows(cached, sender)) == len(asyncio.run(other.retrieve(sender)).events)
+
+        with cached.engine.begin() as connection:  # an older row deleted, the newest kept
+            connection.execute(text("DELETE FROM events WHERE id = (SELECT min(id) FROM events WHERE sender_id = :s)"),
+                               {"s": sender})
+        assert len(asyncio.run(cached.retrieve(sender)).events) == len(stored_rows(cached, sender))
+    finally:
+        cached.engine.dispose()
+        other.engine.dispose()
+
+
+def test_conversation_cache_is_bounded():
+    from bot.tracker_cache import ConversationCache
+
+    cache = ConversationCache(max_conversations=2, idle_seconds=0.2)
+    for sender in ("a", "b", "c"):
+        cache.put(sender, (1, 1), ["{}"])
+    assert len(cache) == 2 and cache.events("a", (1, 1)) is None  # least recently used went first
+    assert cache.events("c", (1, 1)) == ["{}"] and cache.events("c", (2, 2)) is None
+    time.sleep(0.25)
+    cache.put("d", (1, 1), [])
+    assert len(cache) == 1  # idle entries went too
+    assert ConversationCache(max_conversations=0).enabled is False
