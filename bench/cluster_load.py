@@ -99,6 +99,7 @@ class Phase:
     latencies: List[float] = field(default_factory=list)
     samples: List[str] = field(default_factory=list)
     memory_mb: Dict[str, float] = field(default_factory=dict)
+    cores: Dict[str, float] = field(default_factory=dict)
 
     def percentile(self, q: float) -> float:
         ordered = sorted(self.latencies)
@@ -115,7 +116,7 @@ class Phase:
                 "mean_ms": statistics.fmean(self.latencies) * 1000 if ok else float("nan"),
                 "p50_ms": self.percentile(50) * 1000, "p95_ms": self.percentile(95) * 1000,
                 "p99_ms": self.percentile(99) * 1000, "max_ms": max(self.latencies) * 1000 if ok else float("nan"),
-                "rss_mb": self.memory_mb, "error_samples": self.samples[:5]}
+                "rss_mb": self.memory_mb, "cpu_cores_used": self.cores, "error_samples": self.samples[:5]}
 
 
 class Load:
@@ -175,12 +176,35 @@ class Load:
         timeout = aiohttp.ClientTimeout(total=self.args.request_timeout)
         async with aiohttp.ClientSession(timeout=timeout,
                                          connector=aiohttp.TCPConnector(limit=self.args.users)) as session:
+            cpu_before = cpu_seconds(self.pids)
             started = time.perf_counter()
             deadline = started + seconds
             await asyncio.gather(*(self.citizen(session, url, i, phase, deadline) for i in range(self.args.users)))
             phase.wall = time.perf_counter() - started
+            cpu_after = cpu_seconds(self.pids)
         phase.memory_mb = rss_mb(self.pids)
+        phase.cores = {name: round((cpu_after[name] - cpu_before[name]) / phase.wall, 2)
+                       for name in cpu_after if name in cpu_before}
         return phase
+
+
+def cpu_seconds(pids: Dict[str, int]) -> Dict[str, float]:
+    """CPU time used so far by each of our processes, by this load generator and by the whole
+    machine (busy time of all cores, from /proc/stat), so a phase shows where the cores went."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = {"load_generator": time.process_time()}
+    for name, pid in sorted(pids.items()):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            used[name] = (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+        except (OSError, IndexError, ValueError):
+            pass
+    try:
+        cpu = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        used["machine"] = (sum(cpu) - cpu[3] - cpu[4]) / ticks  # all but idle and iowait
+    except (OSError, ValueError, IndexError):
+        pass
+    return used
 
 
 def rss_mb(pids: Dict[str, int]) -> Dict[str, float]:
@@ -269,6 +293,7 @@ def print_report(report: Dict[str, Any]) -> None:
         print(f"{column:24}" + "".join(f"{c:>18.1f}" if isinstance(c, float) else f"{c:>18}" for c in cells))
     for phase in report["phases"]:
         print(f"RSS after {phase['phase']}: " + ", ".join(f"{k} {v:.0f} MB" for k, v in phase["rss_mb"].items()))
+        print(f"CPU cores used in {phase['phase']}: " + ", ".join(f"{k} {v:.2f}" for k, v in phase["cpu_cores_used"].items()))
         for sample in phase["error_samples"]:
             print(f"  {phase['phase']} error: {sample}")
     print(f"\nthroughput ratio (load-balanced / one process): {report['throughput_ratio']:.2f}")

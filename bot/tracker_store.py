@@ -264,29 +264,46 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
                 new_events = list(self._additional_events(session, tracker))
             else:
                 new_events = list(itertools.islice(tracker.events, len(stored), None))
-            rows, texts = [], []
-            for event in new_events:
-                data = self.masked(event.as_dict())
-                texts.append(json.dumps(data))
-                rows.append(
-                    self.SQLEvent(
-                        sender_id=sender_id,
-                        type_name=event.type_name,
-                        timestamp=data.get("timestamp"),
-                        intent_name=data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
-                        action_name=data.get("name"),
-                        data=texts[-1],
-                    )
-                )
-            session.add_all(rows)
-            session.flush()  # assigns the ids
-            last_id = rows[-1].id if rows else version[0]
+            masked = [self.masked(event.as_dict()) for event in new_events]
+            texts = [json.dumps(data) for data in masked]
+            rows = [self._row(sender_id, *parts) for parts in zip(new_events, masked, texts)]
+            last_id = self._insert(session, rows) if rows else version[0]
             session.commit()
         if stored is not None and not any(isinstance(event, SessionStarted) for event in new_events):
             self.cache.put(sender_id, (last_id, version[1] + len(rows)), stored + texts)
         else:  # a new session changes which events are current: read them from the database next time
             self.cache.drop(sender_id)
         logger.debug("Tracker with sender_id '%s' stored to database", tracker.sender_id)
+
+    @staticmethod
+    def _row(sender_id: Text, event: Any, data: Dict[str, Any], text: str) -> Dict[str, Any]:
+        return {
+            "sender_id": sender_id,
+            "type_name": event.type_name,
+            "timestamp": data.get("timestamp"),
+            "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+            "action_name": data.get("name"),
+            "data": text,
+        }
+
+    def _insert(self, session: Any, rows: List[Dict[str, Any]]) -> Optional[int]:
+        """Inserts the rows with one statement per 500 (one round trip, not one per event);
+        returns the id of the last one."""
+        table = self.SQLEvent.__table__
+        dialect = self.engine.dialect.name
+        last_id = None
+        for start in range(0, len(rows), 500):
+            statement = sa.insert(table).values(rows[start:start + 500])
+            if dialect == "postgresql":
+                last_id = max(session.execute(statement.returning(table.c.id)).scalars().all())
+            elif dialect == "sqlite":
+                last_id = session.execute(statement).lastrowid  # the rowid of the statement's last row
+            else:
+                objects = [self.SQLEvent(**row) for row in rows[start:start + 500]]
+                session.add_all(objects)
+                session.flush()
+                last_id = objects[-1].id
+        return last_id
 
     async def _stream_new_events(self, event_broker: EventBroker, new_events: List[Any], sender_id: Text) -> None:
         for event in new_events:

@@ -5,9 +5,11 @@
 A freshly started `rasa run` spends its first turn starting the Korean analyzer's JVM and tracing
 the TensorFlow graphs of DIET, the ResponseSelector and TED: about 4 s for the first message and
 1-1.5 s for the first dialogue prediction on this 2-core machine, which is past Kakao's 5-second
-limit together with the rest of the turn. Each `--rasa` URL therefore gets one NLU parse and one
-dialogue prediction (Rasa's HTTP API, enabled on the instances' loopback ports only) for a
-conversation of its own (`sotong-warmup`), before the script reports the cluster ready.
+limit together with the rest of the turn. Each `--rasa` URL therefore gets one NLU parse per
+warm-up text (Rasa's HTTP API, enabled on the instances' loopback ports only) and one whole turn
+over the REST channel (dialogue policies, tracker store, action server) in a conversation of its
+own (`sotong-warmup`), before the script reports the cluster ready. A Rasa process restarted by
+its supervisor is warmed up the same way as soon as it answers.
 """
 from __future__ import annotations
 
@@ -43,11 +45,11 @@ def _post(url: str, body: dict, timeout: float = 60) -> None:
 
 
 def warm_up(rasa_url: str) -> float:
-    """One parse per warm-up text and one dialogue prediction; returns the seconds it took."""
+    """One parse per warm-up text and one whole turn; returns the seconds it took."""
     started = time.monotonic()
     for text in WARMUP_TEXTS:
         _post(f"{rasa_url}/model/parse", {"text": text})
-    _post(f"{rasa_url}/conversations/{WARMUP_SENDER}/predict", {})
+    _post(f"{rasa_url}/webhooks/rest/webhook", {"sender": WARMUP_SENDER, "message": WARMUP_TEXTS[0]})
     return time.monotonic() - started
 
 

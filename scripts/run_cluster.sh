@@ -124,10 +124,14 @@ http {
   proxy_next_upstream error;
   proxy_next_upstream_tries 2;
 
+  # least_conn: a request goes to the instance with the fewest requests in progress, so a few slow
+  # turns (a complaint being filed) do not queue others behind them while the other instance idles.
   upstream sotong_rasa {
+    least_conn;
 $rasa_servers    keepalive 64;
   }
   upstream sotong_actions {
+    least_conn;
 $action_servers    keepalive 64;
   }
 
@@ -168,17 +172,23 @@ trap cleanup EXIT
 trap 'exit 0' INT TERM
 
 # supervise NAME COMMAND...: runs COMMAND (output to $LOG_DIR/NAME.log), restarts it when it exits,
-# stops it on SIGTERM. $RUN_DIR/NAME.pid holds the pid of the running command.
+# stops it on SIGTERM. $RUN_DIR/NAME.pid holds the pid of the running command. With
+# SUPERVISE_WARMUP set (a Rasa URL), every restart is followed by a warm-up of that process.
 supervise() {
-  local name=$1
+  local name=$1 warmup=${SUPERVISE_WARMUP:-}
   shift
   (
     child=""
+    started=0
     trap '[ -n "$child" ] && kill -TERM "$child" 2>/dev/null; [ -n "$child" ] && wait "$child" 2>/dev/null; rm -f "$RUN_DIR/$name.pid"; exit 0' TERM INT
     while true; do
       "$@" >>"$LOG_DIR/$name.log" 2>&1 &
       child=$!
       echo "$child" >"$RUN_DIR/$name.pid"
+      if [ -n "$warmup" ] && [ "$started" = 1 ]; then   # the first start is warmed up below
+        "$PY" -m bot.warmup --rasa "$warmup" >>"$LOG_DIR/$name.log" 2>&1 &
+      fi
+      started=1
       status=0
       wait "$child" || status=$?
       echo "$(date '+%F %T') run_cluster: $name exited with status $status; restarting in ${SOTONG_RESTART_DELAY}s" | tee -a "$LOG_DIR/$name.log" >&2
@@ -204,7 +214,7 @@ fi
 for ((i = 0; i < SOTONG_RASA_INSTANCES; i++)); do
   port=$((SOTONG_RASA_BASE_PORT + i))
   # shellcheck disable=SC2086
-  supervise "rasa-$i" "$RASA" run --model "$model" --enable-api --interface 127.0.0.1 --port "$port" \
+  SUPERVISE_WARMUP="http://127.0.0.1:$port" supervise "rasa-$i" "$RASA" run --model "$model" --enable-api --interface 127.0.0.1 --port "$port" \
     --credentials "$SOTONG_CREDENTIALS" --endpoints "$SOTONG_ENDPOINTS" $SOTONG_RASA_ARGS
   ready_args+=(--rasa "http://127.0.0.1:$port")
 done

@@ -370,7 +370,7 @@ class Cluster:
     def start(self, timeout: float = 900) -> "Cluster":
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.databases = ThrowAwayDatabases(self.postgres_url, [self.app_db, self.tracker_db]).create()
-        log = (self.workdir / "cluster.log").open("ab")
+        log = (self.workdir / "cluster.log").open("wb")  # a fresh log: an old "ready" line must not count
         self.process = subprocess.Popen(["bash", str(ROOT / "scripts" / "run_cluster.sh")], cwd=ROOT,
                                         env=self.env(), stdout=log, stderr=subprocess.STDOUT,
                                         start_new_session=True)
