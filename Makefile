@@ -49,13 +49,14 @@ chat: setup
 bench: model
 	$(BIN)/python bench/nlu_compare.py
 
-# Load over the Kakao and REST channels of a server started with `make run`.
+# Load over the Kakao and REST channels of a server started with `make run` (or `make run-prod`);
+# e.g. ARGS="--think-seconds 3" for users who read and type between messages.
 bench-kakao: setup
-	$(BIN)/python bench/kakao_load.py --base-url http://127.0.0.1:5005 --users 50 --messages 10 --rounds 2 --json-out reports/kakao_load.json
+	$(BIN)/python bench/kakao_load.py --base-url http://127.0.0.1:5005 --users 50 --messages 10 --rounds 2 --json-out reports/kakao_load.json $(ARGS)
 
 clean-models:
 	rm -f models/*.tar.gz
 
 # One Rasa process versus the load-balanced set, in one run (needs PostgreSQL and Redis).
 bench-cluster: model
-	$(BIN)/python bench/cluster_load.py --start --postgres-url $${SOTONG_TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/test} --redis-url $${SOTONG_TEST_REDIS_URL:-redis://127.0.0.1:6379/0} --json-out reports/cluster_load.json
+	$(BIN)/python bench/cluster_load.py --start --model $$(ls -t models/*.tar.gz | head -n 1) --postgres-url $${SOTONG_TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/test} --redis-url $${SOTONG_TEST_REDIS_URL:-redis://127.0.0.1:6379/0} --json-out reports/cluster_load.json

@@ -23,12 +23,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import ipaddress
 import json
 import os
 import random
 import re
-import socket
 import statistics
 import sys
 import time
@@ -36,7 +34,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Dict, List, Optional
-from urllib.parse import urlsplit
 
 import aiohttp
 import requests
@@ -44,9 +41,10 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.load_common import KAKAO_TIME_LIMIT_SECONDS as KAKAO_LIMIT  # noqa: E402
+from bench.load_common import kakao_payload, latency_figures_ms, require_loopback  # noqa: E402
 from tests.cluster import answer_text  # noqa: E402
 
-KAKAO_LIMIT = 5.0
 TICKET = re.compile(r"GY-\d{4}-\d{6}")
 TURN_FAILED_MARK = "문제가 생겼어요"
 PENDING_MARK = "답변 보기"
@@ -55,22 +53,6 @@ PLACES = ["일산서구 주엽동 강선마을 14단지 앞", "덕양구 화정�
 INFO_QUESTIONS = ["대형 폐기물은 어떻게 버려요?", "여권 재발급하려면 뭐가 필요해요?", "도서관 운영 시간 알려 주세요",
                   "주민등록등본 어디서 떼요?", "자동차세 납부 기한이 언제예요?", "주민참여예산이 뭐예요?",
                   "안녕하세요", "고마워요"]
-
-
-def require_loopback(url: str) -> None:
-    host = urlsplit(url).hostname
-    addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
-    if not addresses or not all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses):
-        raise SystemExit(f"refusing to load {host}: only loopback targets are allowed")
-
-
-def kakao_body(utterance: str, user: str) -> Dict[str, Any]:
-    return {"intent": {"id": "bench", "name": "bench"},
-            "userRequest": {"timezone": "Asia/Seoul", "params": {}, "block": {"id": "bench", "name": "bench"},
-                            "utterance": utterance, "lang": "ko",
-                            "user": {"id": user, "type": "botUserKey", "properties": {}}},
-            "bot": {"id": "bench", "name": "bench"},
-            "action": {"id": "bench", "name": "sotong_skill", "clientExtra": None, "params": {}, "detailParams": {}}}
 
 
 def conversation(rng: random.Random, index: int) -> List[str]:
@@ -101,21 +83,13 @@ class Phase:
     memory_mb: Dict[str, float] = field(default_factory=dict)
     cores: Dict[str, float] = field(default_factory=dict)
 
-    def percentile(self, q: float) -> float:
-        ordered = sorted(self.latencies)
-        if not ordered:
-            return float("nan")
-        return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
-
     def summary(self) -> Dict[str, Any]:
         ok = len(self.latencies)
         return {"phase": self.name, "target": self.target, "requests": self.requests, "errors": self.errors,
                 "deferred_by_guard": self.deferred, "answers_over_5s": self.over_limit,
                 "conversations_finished": self.conversations, "tickets_filed": self.tickets,
                 "throughput_rps": ok / self.wall if self.wall else 0.0,
-                "mean_ms": statistics.fmean(self.latencies) * 1000 if ok else float("nan"),
-                "p50_ms": self.percentile(50) * 1000, "p95_ms": self.percentile(95) * 1000,
-                "p99_ms": self.percentile(99) * 1000, "max_ms": max(self.latencies) * 1000 if ok else float("nan"),
+                **latency_figures_ms(self.latencies),
                 "rss_mb": self.memory_mb, "cpu_cores_used": self.cores, "error_samples": self.samples[:5]}
 
 
@@ -129,7 +103,7 @@ class Load:
         phase.requests += 1
         started = time.perf_counter()
         try:
-            async with session.post(url, json=kakao_body(text, user),
+            async with session.post(url, json=kakao_payload(text, user),
                                     headers={"X-Sotong-Secret": self.args.secret}) as response:
                 body = await response.json(content_type=None)
                 if response.status != 200:

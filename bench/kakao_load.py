@@ -4,7 +4,10 @@
     python bench/kakao_load.py --users 20 --messages 5 --json-out reports/kakao_load.json
 
 N simulated users talk at the same time, each sending its messages one after another (a user
-waits for the answer before typing the next one, as a person does). The same load runs over
+waits for the answer before typing the next one, as a person does). By default the next message
+follows the answer at once (``--think-seconds 0``): the hardest case, where 50 users keep 50
+requests in flight all the time. ``--think-seconds T`` lets each user read and type for a random
+time between 0.5·T and 1.5·T before the next message, as people chatting do. The same load runs over
 ``/webhooks/rest/webhook`` and over ``/webhooks/kakao/webhook`` in one run, after a short warm-up,
 in rounds ordered A B B A with fresh sender ids each (so server drift hits both channels alike). Reported per channel: throughput, latency p50/p95/p99/max,
 errors, answers later than 5 s, and for Kakao the answers deferred by the 5-second guard
@@ -16,21 +19,25 @@ Traffic goes to loopback addresses only, and every phase is bounded in requests 
 
 import argparse
 import asyncio
-import ipaddress
 import json
 import os
-import socket
-import statistics
+import random
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional
-from urllib.parse import urlsplit
 
 import aiohttp
 
-KAKAO_TIME_LIMIT_SECONDS = 5.0
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.load_common import (  # noqa: E402
+    KAKAO_TIME_LIMIT_SECONDS,
+    kakao_payload,
+    latency_figures_ms,
+    require_loopback,
+)
+
 TARGET_OVERHEAD = 0.10
 TARGET_P99_SECONDS = 1.5
 DEFAULT_UTTERANCES = [
@@ -65,13 +72,6 @@ class ChannelResult:
         self.latencies += other.latencies
         self.error_samples += other.error_samples
 
-    def percentile(self, q: float) -> float:
-        if not self.latencies:
-            return float("nan")
-        ordered = sorted(self.latencies)
-        index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))
-        return ordered[index]
-
     def summary(self) -> Dict[str, Any]:
         ok = len(self.latencies)
         return {
@@ -81,37 +81,9 @@ class ChannelResult:
             "deferred": self.deferred,
             "answers_over_5s": self.over_time_limit,
             "throughput_rps": ok / self.wall_seconds if self.wall_seconds else 0.0,
-            "mean_ms": statistics.fmean(self.latencies) * 1000 if ok else float("nan"),
-            "p50_ms": self.percentile(50) * 1000,
-            "p95_ms": self.percentile(95) * 1000,
-            "p99_ms": self.percentile(99) * 1000,
-            "max_ms": max(self.latencies) * 1000 if ok else float("nan"),
+            **latency_figures_ms(self.latencies),
             "error_samples": self.error_samples[:5],
         }
-
-
-def require_loopback(url: str) -> None:
-    """Refuses any target that is not on this machine's loopback interface."""
-    host = urlsplit(url).hostname
-    if not host:
-        raise SystemExit(f"not a URL: {url}")
-    try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
-    except socket.gaierror as error:
-        raise SystemExit(f"cannot resolve {host}: {error}")
-    if not addresses or not all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses):
-        raise SystemExit(f"refusing to load {host}: only loopback targets are allowed")
-
-
-def kakao_payload(utterance: str, user_id: str) -> Dict[str, Any]:
-    return {
-        "intent": {"id": "bench-block", "name": "bench"},
-        "userRequest": {"timezone": "Asia/Seoul", "params": {}, "block": {"id": "bench-block", "name": "bench"},
-                        "utterance": utterance, "lang": "ko",
-                        "user": {"id": user_id, "type": "botUserKey", "properties": {}}},
-        "bot": {"id": "bench-bot", "name": "bench"},
-        "action": {"id": "bench-action", "name": "sotong_skill", "clientExtra": None, "params": {}, "detailParams": {}},
-    }
 
 
 def is_deferred(body: Any) -> bool:
@@ -162,7 +134,10 @@ class LoadRun:
     async def _user(self, session: aiohttp.ClientSession, channel: str, index: int, phase: str,
                     result: ChannelResult, deadline: float) -> None:
         user_id = f"bench-{phase}-{channel}-{self.run_id}-{index}"
+        rng = random.Random(f"{phase}-{channel}-{index}")
         for turn in range(self.args.messages):
+            if turn and self.args.think_seconds:
+                await asyncio.sleep(self.args.think_seconds * rng.uniform(0.5, 1.5))
             if time.perf_counter() > deadline:
                 return
             text = self.utterances[(index + turn) % len(self.utterances)]
@@ -198,6 +173,7 @@ def compare(rest: ChannelResult, kakao: ChannelResult, args: argparse.Namespace)
     overhead = (k["mean_ms"] - r["mean_ms"]) / r["mean_ms"] if r["mean_ms"] else float("nan")
     return {
         "users": args.users,
+        "think_seconds": args.think_seconds,
         "messages_per_user": args.messages,
         "rounds": args.rounds,
         "base_url": args.base_url,
@@ -219,8 +195,9 @@ def compare(rest: ChannelResult, kakao: ChannelResult, args: argparse.Namespace)
 
 
 def print_report(report: Dict[str, Any]) -> None:
+    think = f", {report['think_seconds']} s mean think time" if report["think_seconds"] else ", no think time"
     print(f"\n{report['users']} concurrent users × {report['messages_per_user']} messages × "
-          f"{report['rounds']} rounds per channel → {report['base_url']}\n")
+          f"{report['rounds']} rounds per channel{think} → {report['base_url']}\n")
     columns = ["requests", "errors", "deferred", "answers_over_5s", "throughput_rps", "mean_ms", "p50_ms",
                "p95_ms", "p99_ms", "max_ms"]
     print(f"{'':16}" + "".join(f"{c:>16}" for c in ("rest", "kakao")))
@@ -246,6 +223,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--secret-header", default=os.environ.get("KAKAO_SECRET_HEADER", "X-Sotong-Secret"))
     parser.add_argument("--users", type=int, default=50, help="concurrent simulated users (max 500)")
     parser.add_argument("--messages", type=int, default=10, help="messages per user (max 200)")
+    parser.add_argument("--think-seconds", type=float, default=0.0,
+                        help="mean pause between an answer and the user's next message (0: none)")
     parser.add_argument("--max-seconds", type=float, default=120.0, help="time cap per phase")
     parser.add_argument("--request-timeout", type=float, default=30.0)
     parser.add_argument("--rounds", type=int, default=2, help="rounds per channel, in A B B A order (max 10)")
@@ -256,8 +235,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     if not args.secret:
         parser.error("the Kakao skill secret is needed: --secret or KAKAO_SKILL_SECRET")
     if not 1 <= args.users <= 500 or not 1 <= args.messages <= 200 or args.max_seconds <= 0 \
-            or not 1 <= args.rounds <= 10:
-        parser.error("--users must be 1-500, --messages 1-200, --rounds 1-10, --max-seconds positive")
+            or not 1 <= args.rounds <= 10 or not 0 <= args.think_seconds <= 60:
+        parser.error("--users must be 1-500, --messages 1-200, --rounds 1-10, --max-seconds positive, "
+                     "--think-seconds 0-60")
     args.order = [c.strip() for c in args.order.split(",")]
     if sorted(args.order) != ["kakao", "rest"]:
         parser.error("--order must name rest and kakao once each")

@@ -431,10 +431,15 @@ class Cluster:
             return None
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> int:
-        """Kills one supervised process (e.g. "actions-0", "rasa-1"); returns its pid."""
+        """Kills one supervised process (e.g. "actions-0", "rasa-1") and returns its pid once it is
+        gone: a SIGKILLed process keeps its sockets for a moment while the kernel frees its memory,
+        and a request reaching it then fails (that is a crash mid-request, not a dead server)."""
         pid = self.pid(name)
         assert pid, f"no pid for {name}"
         os.kill(pid, sig)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.02)
         return pid
 
     def wait_restarted(self, name: str, old_pid: int, ready_url: str, timeout: float = 300) -> None:
@@ -507,6 +512,15 @@ class Cluster:
 
     def logs(self) -> str:
         return "\n".join(path.read_text(errors="replace") for path in sorted(self.log_dir.glob("*.log")))
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` still runs (a zombie waiting for its parent counts as gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return False
+    return fields[0] not in ("Z", "X")
 
 
 TICKET_NUMBER = re.compile(r"GY-\d{4}-\d{6}")

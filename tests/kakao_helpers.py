@@ -149,3 +149,39 @@ class ChannelServer:
                 self.loop.call_soon_threadsafe(self._server.close)
             self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(5)
+
+
+class EventApiStandIn:
+    """A real local HTTP server answering like Kakao's Event API (SUCCESS with a task id); it
+    records each request's path, Authorization header and body. ``fail`` makes it answer 500."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.requests: list = []
+        self.fail = False
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                stand_in.requests.append({"path": self.path, "authorization": self.headers["Authorization"],
+                                          "body": body})
+                status, answer = (500, b'{"status":"FAIL"}') if stand_in.fail else (
+                    200, json.dumps({"taskId": f"task-{len(stand_in.requests)}", "status": "SUCCESS"}).encode())
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v2/bots/test-bot/talk"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 MODEL_CACHE = ROOT / ".cache" / "test-models"
 # Epochs for the small test model: enough to learn the data, a fraction of full training.
-TEST_EPOCHS = {"DIETClassifier": 40, "ResponseSelector": 30, "TEDPolicy": 20}
+TEST_EPOCHS = {"DIETClassifier": 40, "GatedResponseSelector": 30, "TEDPolicy": 20}  # by class name
 
 
 def free_port() -> int:
@@ -60,8 +60,9 @@ def test_config(path: Path) -> Path:
     """config.yml with fewer epochs, written to `path`."""
     config = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
     for component in config["pipeline"] + config["policies"]:
-        if component["name"] in TEST_EPOCHS:
-            component["epochs"] = TEST_EPOCHS[component["name"]]
+        class_name = component["name"].rsplit(".", 1)[-1]
+        if class_name in TEST_EPOCHS:
+            component["epochs"] = TEST_EPOCHS[class_name]
     path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     return path
 

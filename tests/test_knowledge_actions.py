@@ -3,16 +3,11 @@ with rasa-sdk webhook requests as Rasa sends them; broadcasts go to a real local
 standing in for Kakao's Event API. No Rasa model is needed."""
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import pytest
 import requests
 import rasa_sdk
-import yaml
 from sqlalchemy import select
 
 from bot.channels.kakao_response import build_templates, page_response
@@ -20,8 +15,8 @@ from bot.delivery import DeliverySettings, Dispatcher
 from bot.knowledge import get_knowledge_base
 from bot.subscriptions import EventApiSettings, Subscription, SubscriptionStore, broadcast, get_catalogue
 from bot.subscriptions.event_api import subscription_senders
-from tests.kakao_helpers import assert_valid_skill_response
-from tests.stack import ROOT, VENV_BIN, Service, base_env, free_port, load_domain
+from tests.kakao_helpers import EventApiStandIn, assert_valid_skill_response
+from tests.stack import VENV_BIN, Service, base_env, free_port, load_domain
 
 BOT_USER_KEY = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
 REST_API_KEY = "test-rest-api-key"
@@ -34,38 +29,11 @@ QUESTIONS = {
 }
 
 
-class EventApiStandIn:
-    """Records Event API requests and answers like Kakao (SUCCESS with a task id)."""
-
-    def __init__(self):
-        self.requests: List[Dict[str, Any]] = []
-        stand_in = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 (http.server's name)
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                stand_in.requests.append({"path": self.path, "authorization": self.headers["Authorization"],
-                                          "body": body})
-                answer = json.dumps({"taskId": f"task-{len(stand_in.requests)}", "status": "SUCCESS"}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v2/bots/test-bot/talk"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
 @pytest.fixture(scope="module")
 def event_api():
     stand_in = EventApiStandIn()
     yield stand_in
-    stand_in.server.shutdown()
+    stand_in.close()
 
 
 @pytest.fixture(scope="module")

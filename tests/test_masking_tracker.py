@@ -6,7 +6,6 @@ import asyncio
 import io
 import json
 import logging
-import os
 import subprocess
 import time
 import uuid

@@ -4,10 +4,7 @@ transitions, assignment, transfer through the outbox, notes versus replies, citi
 audit log, list filters and the dashboard figures."""
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Dict, List
+from typing import Dict, List
 
 import pytest
 from sqlalchemy import select, text, update
@@ -33,6 +30,7 @@ from bot.staff.ticket_records import NoteKind
 from bot.subscriptions.event_api import EventApiSettings
 from bot.tickets.models import Ticket, TicketEvent, TicketStatus
 from tests.databases import BACKENDS, database_url_for
+from tests.kakao_helpers import EventApiStandIn
 from tests.test_staff_support import (
     ROAD,
     close_sessions,
@@ -221,39 +219,11 @@ def test_notices_of_one_ticket_only(db):
     assert [n.ticket_number for n in take_pending_notices(sessions_for(db), OWNER)] == [first]
 
 
-class EventApiStandIn:
-    """Answers like Kakao's Event API; `fail` makes it answer 500."""
-
-    def __init__(self):
-        self.requests: List[Dict[str, Any]] = []
-        self.fail = False
-        stand_in = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 (http.server's name)
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                stand_in.requests.append({"authorization": self.headers["Authorization"], "body": body})
-                status, answer = (500, b'{"status":"FAIL"}') if stand_in.fail else (
-                    200, json.dumps({"taskId": "task-1", "status": "SUCCESS"}).encode())
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v2/bots/test-bot/talk"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
 @pytest.fixture
 def event_api():
     stand_in = EventApiStandIn()
     yield stand_in
-    stand_in.server.shutdown()
+    stand_in.close()
 
 
 def dispatcher(db: str, settings: EventApiSettings) -> Dispatcher:

@@ -14,6 +14,12 @@ as a SkillResponse 2.0 (``kakao_response``) within the time limit (``kakao_guard
 * late, with ``callbackUrl`` → ``useCallback`` at once, the answer POSTed to the URL later;
 * late, without → a polite "please wait" with a "답변 보기" quick reply that fetches the answer.
 
+At most ``max_concurrent_turns`` turns run at once; the others wait (without using the CPU) in
+arrival order. Rasa runs NLU and policies inside the event loop, so with every waiting turn
+running at once the guard's timer would only fire after all of them had taken a step.
+"더 보기" pages and late answers live in a continuation store (``kakao_continuations``): this
+process's memory, or Redis so that every process behind a load balancer can serve the tap.
+
 Protocol errors (bad secret, malformed JSON, missing fields, oversize body) get a 4xx with
 ``{"error": {"code", "message"}}`` for the platform's logs; everything a citizen can cause
 (over-long message, a failing turn) gets a normal SkillResponse that says what to do.
