@@ -4,8 +4,12 @@ from __future__ import annotations
 import ipaddress
 import socket
 import statistics
-from typing import Any, Dict, List
+from typing import Dict, List
 from urllib.parse import urlsplit
+
+from tests.cluster import kakao_payload  # the SkillPayload shape the tests send too
+
+__all__ = ["KAKAO_TIME_LIMIT_SECONDS", "kakao_payload", "latency_figures_ms", "percentile", "require_loopback"]
 
 KAKAO_TIME_LIMIT_SECONDS = 5.0
 
@@ -21,18 +25,6 @@ def require_loopback(url: str) -> None:
         raise SystemExit(f"cannot resolve {host}: {error}")
     if not addresses or not all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses):
         raise SystemExit(f"refusing to load {host}: only loopback targets are allowed")
-
-
-def kakao_payload(utterance: str, user_id: str) -> Dict[str, Any]:
-    """A SkillPayload as Open Builder sends it for a typed message."""
-    return {
-        "intent": {"id": "bench-block", "name": "bench"},
-        "userRequest": {"timezone": "Asia/Seoul", "params": {}, "block": {"id": "bench-block", "name": "bench"},
-                        "utterance": utterance, "lang": "ko",
-                        "user": {"id": user_id, "type": "botUserKey", "properties": {}}},
-        "bot": {"id": "bench-bot", "name": "bench"},
-        "action": {"id": "bench-action", "name": "sotong_skill", "clientExtra": None, "params": {}, "detailParams": {}},
-    }
 
 
 def percentile(values: List[float], q: float) -> float:
