@@ -34,4 +34,8 @@ echo "Serving $model on http://localhost:${RASA_PORT:-5005} (Kakao skill URL: /w
 .venv/bin/rasa run --model "$model" --enable-api --port "${RASA_PORT:-5005}" \
   --credentials credentials.yml --endpoints endpoints.yml &
 pids+=($!)
+# The first turn of a fresh process starts the JVM and traces the TensorFlow graphs (seconds):
+# one warm-up turn as soon as the server answers, so that no citizen waits for it.
+.venv/bin/python -m bot.warmup --ready "http://127.0.0.1:${ACTIONS_PORT:-5055}/health" \
+  --rasa "http://127.0.0.1:${RASA_PORT:-5005}" &
 wait -n "${pids[@]}"

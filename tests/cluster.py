@@ -362,6 +362,7 @@ class Cluster:
             KAKAO_SKILL_SECRET=self.secret,
         )
         env.pop("SOTONG_ACTION_ENDPOINT_URL", None)
+        env.pop("SOTONG_KAKAO_CONTINUATIONS_URL", None)  # run_cluster.sh builds it from SOTONG_REDIS_*
         env.update(self.extra_env)
         return env
 

@@ -191,6 +191,9 @@ class RasaStack:
         for service in (actions, rasa):
             self.services.append(service)
             service.start()
+        from bot.warmup import warm_up
+
+        warm_up(self.rasa_url)  # as make run and make run-prod do before citizens arrive
         return self
 
     def stop(self) -> None:

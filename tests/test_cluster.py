@@ -20,6 +20,7 @@ from typing import List
 from urllib.parse import urlsplit
 
 import pytest
+import requests
 from sqlalchemy import select
 from sqlalchemy.engine import create_engine
 
@@ -164,6 +165,27 @@ def test_simultaneous_messages_at_two_instances_run_one_after_the_other(cluster)
             assert all(e["event"] != "user" for e in turn)
         timestamps = [event["timestamp"] for event in events]
         assert timestamps == sorted(timestamps)
+
+
+@stack
+def test_paged_and_late_answers_are_shared_by_every_instance_through_redis(cluster):
+    """A "더 보기" or "답변 보기" tap may reach any instance: the answers live in Redis."""
+    from bot.channels.kakao_continuations import RedisContinuationStore
+
+    for index in range(cluster.instances):
+        health = requests.get(f"{cluster.instance_url(index)}/webhooks/kakao/", timeout=10).json()
+        assert health == {"status": "ok", "continuations": "redis"}
+    # An answer of two pages kept the way the channel keeps it, by a process that is not serving.
+    user = f"cluster-pages-{uuid.uuid4().hex[:8]}"
+    pages = [{"outputs": [{"simpleText": {"text": "첫 쪽 안내"}}]}, {"outputs": [{"simpleText": {"text": "둘째 쪽 안내"}}]}]
+    token = asyncio.run(RedisContinuationStore(os.environ[REDIS_URL_ENV], 600).put(user, pages))
+    for index in range(cluster.instances):
+        url = f"{cluster.instance_url(index)}/webhooks/kakao/webhook"
+        tapped = cluster.kakao_raw(user, "더 보기 (1/2)", url, client_extra={"sotong_continuation": token, "page": 2})
+        assert answer_text(tapped.json()) == "둘째 쪽 안내"
+        someone_else = cluster.kakao_raw("someone-else", "더 보기 (1/2)", url,
+                                         client_extra={"sotong_continuation": token, "page": 2})
+        assert "둘째 쪽" not in answer_text(someone_else.json())
 
 
 # ------------------------------------------------------------------------------ the lock store alone

@@ -186,7 +186,8 @@ def test_settings_reject_a_threshold_at_kakaos_limit() -> None:
 
 def test_health_route(served: tuple) -> None:
     server, _ = served
-    assert requests.get(f"{server.base_url}/webhooks/kakao/", timeout=5).json() == {"status": "ok"}
+    assert requests.get(f"{server.base_url}/webhooks/kakao/", timeout=5).json() == {"status": "ok",
+                                                                                  "continuations": "memory"}
 
 
 @pytest.mark.parametrize("secret", [None, "", "wrong-secret", SECRET + "x", SECRET.upper()])
@@ -481,7 +482,8 @@ def test_rasa_server_rejects_wrong_secret_and_bad_input(stack: Any) -> None:
     assert kakao(stack, "안녕하세요", "e2e-auth", secret="wrong").status_code == 401
     bad = post_skill(stack.kakao_url, None, stack.kakao_secret, raw=b"{oops")
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "malformed_json"
-    assert requests.get(stack.rasa_url + "/webhooks/kakao/", timeout=5).json() == {"status": "ok"}
+    assert requests.get(stack.rasa_url + "/webhooks/kakao/", timeout=5).json() == {"status": "ok",
+                                                                                   "continuations": "memory"}
 
 
 @pytest.mark.parametrize("index, utterance", enumerate(["안녕하세요", "대형 폐기물은 어떻게 버려요?", "가로등이 깜빡거려요", "고마워요"]),

@@ -3,7 +3,7 @@
 Configured in ``credentials.yml`` as ``bot.channels.kakao.KakaoInput`` (settings in
 ``kakao_settings``). Routes, under Rasa's ``/webhooks/kakao`` prefix:
 
-* ``GET  /webhooks/kakao/``        health check → ``{"status": "ok"}``
+* ``GET  /webhooks/kakao/``        health check → ``{"status": "ok", "continuations": "memory" | "redis"}``
 * ``POST /webhooks/kakao/webhook`` the skill URL to register in Open Builder
 
 A request is authenticated by a shared secret header (constant-time comparison), read with a
@@ -133,7 +133,7 @@ class KakaoInput(InputChannel):
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
-            return _json({"status": "ok"})
+            return _json({"status": "ok", "continuations": self.continuations.kind})
 
         @webhook.route("/webhook", methods=["POST"], stream=True)
         async def receive(request: Request) -> HTTPResponse:

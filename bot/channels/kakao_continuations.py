@@ -54,6 +54,8 @@ def new_token() -> str:
 
 
 class ContinuationStore(Protocol):
+    kind: str  # "memory" or "redis", shown by the channel's health route
+
     async def open(self, sender_id: str) -> str:
         """Reserves a token for an answer that is still being prepared."""
 
@@ -77,6 +79,8 @@ class _Entry:
 
 class MemoryContinuationStore:
     """Entries in this process's memory; at most ``max_entries`` (oldest dropped first)."""
+
+    kind = "memory"
 
     def __init__(self, ttl_seconds: float = 600.0, max_entries: int = 10_000) -> None:
         self.ttl_seconds = ttl_seconds
@@ -153,6 +157,8 @@ class RedisContinuationStore:
     A lookup of an answer still being prepared polls every ``poll_seconds`` (the wait is
     bounded by the channel's time limit, and only a "답변 보기" tap waits).
     """
+
+    kind = "redis"
 
     def __init__(
         self,
