@@ -41,8 +41,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.load_common import KAKAO_TIME_LIMIT_SECONDS as KAKAO_LIMIT  # noqa: E402
-from bench.load_common import kakao_payload, latency_figures_ms, require_loopback  # noqa: E402
+from bench.load_common import Tally, kakao_payload, post_json, require_loopback  # noqa: E402
 from tests.cluster import answer_text  # noqa: E402
 
 TICKET = re.compile(r"GY-\d{4}-\d{6}")
@@ -68,29 +67,20 @@ def conversation(rng: random.Random, index: int) -> List[str]:
 
 
 @dataclass
-class Phase:
-    name: str
-    target: str
-    requests: int = 0
-    errors: int = 0
-    deferred: int = 0
-    over_limit: int = 0
+class Phase(Tally):
+    name: str = ""
+    target: str = ""
     conversations: int = 0
     tickets: int = 0
-    wall: float = 0.0
-    latencies: List[float] = field(default_factory=list)
-    samples: List[str] = field(default_factory=list)
     memory_mb: Dict[str, float] = field(default_factory=dict)
     cores: Dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> Dict[str, Any]:
-        ok = len(self.latencies)
-        return {"phase": self.name, "target": self.target, "requests": self.requests, "errors": self.errors,
-                "deferred_by_guard": self.deferred, "answers_over_5s": self.over_limit,
+        figures = self.figures()
+        deferred = figures.pop("deferred")
+        return {"phase": self.name, "target": self.target, **figures, "deferred_by_guard": deferred,
                 "conversations_finished": self.conversations, "tickets_filed": self.tickets,
-                "throughput_rps": ok / self.wall if self.wall else 0.0,
-                **latency_figures_ms(self.latencies),
-                "rss_mb": self.memory_mb, "cpu_cores_used": self.cores, "error_samples": self.samples[:5]}
+                "rss_mb": self.memory_mb, "cpu_cores_used": self.cores}
 
 
 class Load:
@@ -100,25 +90,12 @@ class Load:
         self.run_id = f"{int(time.time())}-{os.getpid()}"
 
     async def turn(self, session: aiohttp.ClientSession, url: str, user: str, text: str, phase: Phase) -> str:
-        phase.requests += 1
-        started = time.perf_counter()
-        try:
-            async with session.post(url, json=kakao_payload(text, user),
-                                    headers={"X-Sotong-Secret": self.args.secret}) as response:
-                body = await response.json(content_type=None)
-                if response.status != 200:
-                    raise RuntimeError(f"HTTP {response.status}: {str(body)[:100]}")
-        except Exception as error:
-            phase.errors += 1
-            phase.samples.append(f"{type(error).__name__}: {error}"[:200])
+        body = await post_json(session, url, kakao_payload(text, user), {"X-Sotong-Secret": self.args.secret}, phase)
+        if body is None:
             return ""
-        elapsed = time.perf_counter() - started
-        phase.latencies.append(elapsed)
-        phase.over_limit += elapsed > KAKAO_LIMIT
         answer = answer_text(body)
         if TURN_FAILED_MARK in answer:
-            phase.errors += 1
-            phase.samples.append(f"turn failed: {text}")
+            phase.failed(f"turn failed: {text}")
         elif PENDING_MARK in answer:
             phase.deferred += 1
         return answer
@@ -145,7 +122,7 @@ class Load:
             round_number += 1
 
     async def phase(self, name: str, base_url: str, seconds: float) -> Phase:
-        phase = Phase(name, base_url)
+        phase = Phase(name=name, target=base_url)
         url = f"{base_url}/webhooks/kakao/webhook"
         timeout = aiohttp.ClientTimeout(total=self.args.request_timeout)
         async with aiohttp.ClientSession(timeout=timeout,
@@ -154,10 +131,10 @@ class Load:
             started = time.perf_counter()
             deadline = started + seconds
             await asyncio.gather(*(self.citizen(session, url, i, phase, deadline) for i in range(self.args.users)))
-            phase.wall = time.perf_counter() - started
+            phase.wall_seconds = time.perf_counter() - started
             cpu_after = cpu_seconds(self.pids)
         phase.memory_mb = rss_mb(self.pids)
-        phase.cores = {name: round((cpu_after[name] - cpu_before[name]) / phase.wall, 2)
+        phase.cores = {name: round((cpu_after[name] - cpu_before[name]) / phase.wall_seconds, 2)
                        for name in cpu_after if name in cpu_before}
         return phase
 

@@ -24,19 +24,14 @@ import os
 import random
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.load_common import (  # noqa: E402
-    KAKAO_TIME_LIMIT_SECONDS,
-    kakao_payload,
-    latency_figures_ms,
-    require_loopback,
-)
+from bench.load_common import Tally, kakao_payload, post_json, require_loopback  # noqa: E402
 
 TARGET_OVERHEAD = 0.10
 TARGET_P99_SECONDS = 1.5
@@ -53,37 +48,11 @@ DEFAULT_UTTERANCES = [
 
 
 @dataclass
-class ChannelResult:
-    channel: str
-    requests: int = 0
-    errors: int = 0
-    deferred: int = 0
-    over_time_limit: int = 0
-    wall_seconds: float = 0.0
-    latencies: List[float] = field(default_factory=list)
-    error_samples: List[str] = field(default_factory=list)
-
-    def merge(self, other: "ChannelResult") -> None:
-        self.requests += other.requests
-        self.errors += other.errors
-        self.deferred += other.deferred
-        self.over_time_limit += other.over_time_limit
-        self.wall_seconds += other.wall_seconds
-        self.latencies += other.latencies
-        self.error_samples += other.error_samples
+class ChannelResult(Tally):
+    channel: str = ""
 
     def summary(self) -> Dict[str, Any]:
-        ok = len(self.latencies)
-        return {
-            "channel": self.channel,
-            "requests": self.requests,
-            "errors": self.errors,
-            "deferred": self.deferred,
-            "answers_over_5s": self.over_time_limit,
-            "throughput_rps": ok / self.wall_seconds if self.wall_seconds else 0.0,
-            **latency_figures_ms(self.latencies),
-            "error_samples": self.error_samples[:5],
-        }
+        return {"channel": self.channel, **self.figures()}
 
 
 def is_deferred(body: Any) -> bool:
@@ -113,22 +82,8 @@ class LoadRun:
             headers = {self.args.secret_header: self.args.secret}
         else:
             url, body, headers = self.rest_url, {"sender": user_id, "message": text}, {}
-        result.requests += 1
-        started = time.perf_counter()
-        try:
-            async with session.post(url, json=body, headers=headers) as response:
-                payload = await response.json(content_type=None)
-                elapsed = time.perf_counter() - started
-                if response.status != 200:
-                    raise RuntimeError(f"HTTP {response.status}: {str(payload)[:120]}")
-        except Exception as error:  # counted, with a sample, and the user goes on
-            result.errors += 1
-            result.error_samples.append(f"{type(error).__name__}: {error}"[:200])
-            return
-        result.latencies.append(elapsed)
-        if elapsed > KAKAO_TIME_LIMIT_SECONDS:
-            result.over_time_limit += 1
-        if channel == "kakao" and is_deferred(payload):
+        payload = await post_json(session, url, body, headers, result)
+        if payload is not None and channel == "kakao" and is_deferred(payload):
             result.deferred += 1
 
     async def _user(self, session: aiohttp.ClientSession, channel: str, index: int, phase: str,
@@ -144,7 +99,7 @@ class LoadRun:
             await self._request(session, channel, user_id, text, result)
 
     async def phase(self, channel: str, users: int, phase: str = "load") -> ChannelResult:
-        result = ChannelResult(channel)
+        result = ChannelResult(channel=channel)
         timeout = aiohttp.ClientTimeout(total=self.args.request_timeout)
         connector = aiohttp.TCPConnector(limit=users)
         async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
@@ -160,7 +115,7 @@ class LoadRun:
         # Rounds in A B B A order, fresh senders each: slow drift of the server (growing
         # stores, caches) falls on both channels alike.
         first, second = self.args.order
-        results = {"rest": ChannelResult("rest"), "kakao": ChannelResult("kakao")}
+        results = {"rest": ChannelResult(channel="rest"), "kakao": ChannelResult(channel="kakao")}
         for round_index in range(self.args.rounds):
             order = (first, second) if round_index % 2 == 0 else (second, first)
             for channel in order:

@@ -4,12 +4,17 @@ from __future__ import annotations
 import ipaddress
 import socket
 import statistics
-from typing import Dict, List
+import time
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
 from urllib.parse import urlsplit
+
+import aiohttp
 
 from tests.cluster import kakao_payload  # the SkillPayload shape the tests send too
 
-__all__ = ["KAKAO_TIME_LIMIT_SECONDS", "kakao_payload", "latency_figures_ms", "percentile", "require_loopback"]
+__all__ = ["KAKAO_TIME_LIMIT_SECONDS", "Tally", "kakao_payload", "latency_figures_ms", "percentile", "post_json",
+           "require_loopback"]
 
 KAKAO_TIME_LIMIT_SECONDS = 5.0
 
@@ -41,3 +46,57 @@ def latency_figures_ms(values: List[float]) -> Dict[str, float]:
     return {"mean_ms": statistics.fmean(values) * 1000 if values else nan,
             "p50_ms": percentile(values, 50) * 1000, "p95_ms": percentile(values, 95) * 1000,
             "p99_ms": percentile(values, 99) * 1000, "max_ms": max(values) * 1000 if values else nan}
+
+
+@dataclass
+class Tally:
+    """What one phase of load got back: requests, failures (with samples), answer times."""
+
+    requests: int = 0
+    errors: int = 0
+    deferred: int = 0
+    over_time_limit: int = 0
+    wall_seconds: float = 0.0
+    latencies: List[float] = field(default_factory=list)
+    error_samples: List[str] = field(default_factory=list)
+
+    def failed(self, reason: str) -> None:
+        self.errors += 1
+        self.error_samples.append(reason[:200])
+
+    def answered(self, seconds: float) -> None:
+        self.latencies.append(seconds)
+        self.over_time_limit += seconds > KAKAO_TIME_LIMIT_SECONDS
+
+    def merge(self, other: "Tally") -> None:
+        self.requests += other.requests
+        self.errors += other.errors
+        self.deferred += other.deferred
+        self.over_time_limit += other.over_time_limit
+        self.wall_seconds += other.wall_seconds
+        self.latencies += other.latencies
+        self.error_samples += other.error_samples
+
+    def figures(self) -> Dict[str, Any]:
+        return {"requests": self.requests, "errors": self.errors, "deferred": self.deferred,
+                "answers_over_5s": self.over_time_limit,
+                "throughput_rps": len(self.latencies) / self.wall_seconds if self.wall_seconds else 0.0,
+                **latency_figures_ms(self.latencies), "error_samples": self.error_samples[:5]}
+
+
+async def post_json(session: aiohttp.ClientSession, url: str, body: Any, headers: Dict[str, str],
+                    tally: Tally) -> Optional[Any]:
+    """POSTs one request and counts it in ``tally``; the JSON answer, or None when it failed
+    (the simulated user goes on)."""
+    tally.requests += 1
+    started = time.perf_counter()
+    try:
+        async with session.post(url, json=body, headers=headers) as response:
+            payload = await response.json(content_type=None)
+            if response.status != 200:
+                raise RuntimeError(f"HTTP {response.status}: {str(payload)[:120]}")
+    except Exception as error:
+        tally.failed(f"{type(error).__name__}: {error}")
+        return None
+    tally.answered(time.perf_counter() - started)
+    return payload

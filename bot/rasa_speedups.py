@@ -29,6 +29,8 @@ import json
 import weakref
 from typing import Any, Dict, Text, Tuple
 
+import ujson
+
 _MARKER = "_sotong_cached_validator"
 _SESSION_MARKER = "_sotong_shared_sessions"
 
@@ -41,8 +43,6 @@ def install() -> bool:
 
 
 def _dumps(value: Any) -> str:
-    import ujson
-
     try:
         return ujson.dumps(value)
     except (TypeError, OverflowError, ValueError):

@@ -258,8 +258,11 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
 
         sender_id = tracker.sender_id
         with self.session_scope() as session:
-            version = self._version(session, sender_id) if self.cache.enabled else (None, 0)
-            stored = self.cache.events(sender_id, version) if self.cache.enabled else None
+            version: Version = (None, 0)
+            stored = None
+            if self.cache.enabled:
+                version = self._version(session, sender_id)
+                stored = self.cache.events(sender_id, version)
             if stored is None:  # Rasa's way: count what the database holds of this session
                 new_events = list(self._additional_events(session, tracker))
             else:
@@ -293,13 +296,14 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         dialect = self.engine.dialect.name
         last_id = None
         for start in range(0, len(rows), 500):
-            statement = sa.insert(table).values(rows[start:start + 500])
+            chunk = rows[start:start + 500]
+            statement = sa.insert(table).values(chunk)
             if dialect == "postgresql":
                 last_id = max(session.execute(statement.returning(table.c.id)).scalars().all())
             elif dialect == "sqlite":
                 last_id = session.execute(statement).lastrowid  # the rowid of the statement's last row
             else:
-                objects = [self.SQLEvent(**row) for row in rows[start:start + 500]]
+                objects = [self.SQLEvent(**row) for row in chunk]
                 session.add_all(objects)
                 session.flush()
                 last_id = objects[-1].id

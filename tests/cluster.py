@@ -172,6 +172,19 @@ def redis_reachable(url: str) -> Optional[str]:
         return f"{type(error).__name__}: {error}"
 
 
+def redis_url_or_skip() -> str:
+    """The test Redis server's URL; skips the test (with the reason) when there is none."""
+    import pytest
+
+    url = os.environ.get(REDIS_URL_ENV)
+    if not url:
+        pytest.skip(f"{REDIS_URL_ENV} is not set (.ci/run sets it)")
+    problem = redis_reachable(url)
+    if problem:
+        pytest.skip(f"Redis at {REDIS_URL_ENV} unavailable: {problem}")
+    return url
+
+
 def prerequisites_missing() -> Optional[str]:
     """Why the production-profile tests cannot run here, or None."""
     postgres, redis_url = os.environ.get(POSTGRES_URL_ENV), os.environ.get(REDIS_URL_ENV)

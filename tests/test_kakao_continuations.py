@@ -4,7 +4,6 @@ sees the same answers."""
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from typing import Any, Awaitable, Callable
 
@@ -17,24 +16,14 @@ from bot.channels.kakao_continuations import (
     continuation_store,
 )
 from bot.channels.kakao_settings import KakaoSettingsError
-from tests.cluster import REDIS_URL_ENV, redis_reachable
+from tests.cluster import redis_url_or_skip
 from tests.kakao_helpers import channel_settings, free_port
 
 PAGES = [{"simpleText": {"text": "첫 쪽"}}, {"simpleText": {"text": "둘째 쪽"}}]
 
 
-def redis_url() -> str:
-    url = os.environ.get(REDIS_URL_ENV)
-    if not url:
-        pytest.skip(f"{REDIS_URL_ENV} is not set (.ci/run sets it)")
-    problem = redis_reachable(url)
-    if problem:
-        pytest.skip(f"Redis at {REDIS_URL_ENV} unavailable: {problem}")
-    return url
-
-
 def redis_store(ttl_seconds: float = 600.0) -> RedisContinuationStore:
-    store = RedisContinuationStore(redis_url(), ttl_seconds)
+    store = RedisContinuationStore(redis_url_or_skip(), ttl_seconds)
     store.key_prefix = f"sotong-test:{uuid.uuid4().hex[:8]}:"
     return store
 

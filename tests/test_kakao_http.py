@@ -421,9 +421,9 @@ def test_a_saturated_channel_still_answers_every_request_on_time() -> None:
 def test_long_answer_pages_and_late_answers_are_shared_through_redis() -> None:
     """Two channel processes behind a load balancer: a "더 보기" or "답변 보기" tap may reach
     the other one; with a Redis continuation store it finds the answer there."""
-    from tests.test_kakao_continuations import redis_url
+    from tests.cluster import redis_url_or_skip
 
-    url = redis_url()
+    url = redis_url_or_skip()
     with channel_server(continuation_store_url=url) as (first, _), \
             channel_server(continuation_store_url=url) as (second, _):
         body = say(first, "long:5", "roaming-user").json()

@@ -32,7 +32,14 @@ from enum import Enum
 from typing import Any, Dict, List, Optional, Protocol
 from urllib.parse import urlsplit
 
+from redis.exceptions import RedisError
+
 logger = logging.getLogger(__name__)
+
+# URL schemes of a Redis continuation store (``continuation_store_url``).
+REDIS_URL_SCHEMES = ("redis", "rediss", "unix")
+# What a Redis call raises when the server cannot be reached or does not answer in time.
+_REDIS_UNAVAILABLE = (RedisError, OSError, asyncio.TimeoutError)
 
 Template = Dict[str, Any]
 
@@ -199,12 +206,10 @@ class RedisContinuationStore:
         logger.error("kakao.continuations.redis_unavailable operation=%s error=%s", operation, type(error).__name__)
 
     async def _store(self, sender_id: str, templates: Optional[List[Template]]) -> str:
-        from redis.exceptions import RedisError
-
         token = new_token()
         try:
             await self._redis().set(self._key(token), self._encode(sender_id, templates), ex=self.ttl_seconds)
-        except (RedisError, OSError, asyncio.TimeoutError) as error:
+        except _REDIS_UNAVAILABLE as error:
             self._unavailable("store", error)
             if templates is None:
                 return await self.fallback.open(sender_id)
@@ -218,8 +223,6 @@ class RedisContinuationStore:
         return await self._store(sender_id, templates)
 
     async def resolve(self, sender_id: str, token: str, templates: List[Template]) -> None:
-        from redis.exceptions import RedisError
-
         if token in self.fallback:
             await self.fallback.resolve(sender_id, token, templates)
             return
@@ -227,21 +230,19 @@ class RedisContinuationStore:
             await self._redis().eval(
                 _RESOLVE_SCRIPT, 1, self._key(token), sender_id, self._encode(sender_id, templates)
             )
-        except (RedisError, OSError, asyncio.TimeoutError) as error:
+        except _REDIS_UNAVAILABLE as error:
             self._unavailable("resolve", error)
             # Keep the answer here: a tap that reaches this process still gets it.
             await self.fallback.put(sender_id, templates, token)
 
     async def get(self, sender_id: str, token: str, wait_seconds: float = 0.0) -> Lookup:
-        from redis.exceptions import RedisError
-
         if token in self.fallback:
             return await self.fallback.get(sender_id, token, wait_seconds)
         deadline = time.monotonic() + wait_seconds
         while True:
             try:
                 raw = await self._redis().get(self._key(token))
-            except (RedisError, OSError, asyncio.TimeoutError) as error:
+            except _REDIS_UNAVAILABLE as error:
                 self._unavailable("get", error)
                 return Lookup(LookupStatus.PENDING)
             if raw is None:
@@ -265,6 +266,6 @@ def continuation_store(url: str, ttl_seconds: float) -> ContinuationStore:
     if not url:
         return MemoryContinuationStore(ttl_seconds)
     scheme = urlsplit(url).scheme
-    if scheme in ("redis", "rediss", "unix"):
+    if scheme in REDIS_URL_SCHEMES:
         return RedisContinuationStore(url, ttl_seconds)
     raise ValueError(f"unsupported continuation store URL scheme '{scheme}' (use redis:// or leave it empty)")

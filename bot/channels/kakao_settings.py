@@ -29,9 +29,10 @@ import os
 from dataclasses import dataclass, fields
 from typing import Any, Mapping, Optional, Tuple
 
+from bot.channels.kakao_continuations import REDIS_URL_SCHEMES
+
 KAKAO_TIME_LIMIT_SECONDS = 5.0
 CONTINUATIONS_URL_VARIABLE = "SOTONG_KAKAO_CONTINUATIONS_URL"
-CONTINUATION_URL_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 class KakaoSettingsError(ValueError):
@@ -74,7 +75,8 @@ class KakaoChannelSettings:
                 raise KakaoSettingsError(f"'{name}' must be at least 1")
         if self.max_concurrent_turns < 0:
             raise KakaoSettingsError("'max_concurrent_turns' must be 0 (no limit) or more")
-        if self.continuation_store_url and not self.continuation_store_url.startswith(CONTINUATION_URL_SCHEMES):
+        redis_prefixes = tuple(f"{scheme}://" for scheme in REDIS_URL_SCHEMES)
+        if self.continuation_store_url and not self.continuation_store_url.startswith(redis_prefixes):
             raise KakaoSettingsError(
                 "'continuation_store_url' must be empty (memory) or a redis:// URL"
             )

@@ -20,6 +20,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KE
 from rasa.shared.nlu.training_data.message import Message
 
 GATE_CONFIDENCE = "gate_confidence"
+DEFAULT_GATE_CONFIDENCE = 0.05
 
 
 def retrieval_intent_confidence(message: Message, retrieval_intent: Text) -> float:
@@ -37,12 +38,12 @@ def retrieval_intent_confidence(message: Message, retrieval_intent: Text) -> flo
 class GatedResponseSelector(ResponseSelector):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {**ResponseSelector.get_default_config(), GATE_CONFIDENCE: 0.05}
+        return {**ResponseSelector.get_default_config(), GATE_CONFIDENCE: DEFAULT_GATE_CONFIDENCE}
 
     def _may_be_retrieval_question(self, message: Message) -> bool:
         if not self.retrieval_intent:  # one selector for every retrieval intent: always run
             return True
-        threshold = float(self.component_config.get(GATE_CONFIDENCE, 0.05))
+        threshold = float(self.component_config.get(GATE_CONFIDENCE, DEFAULT_GATE_CONFIDENCE))
         return retrieval_intent_confidence(message, self.retrieval_intent) >= threshold
 
     def process(self, messages: List[Message]) -> List[Message]:
