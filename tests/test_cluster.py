@@ -235,6 +235,42 @@ def test_atomic_lock_store_never_lets_two_holders_in():
 
 
 @pytest.mark.skipif(redis_missing is not None, reason=f"Redis unavailable: {redis_missing}")
+def test_a_free_conversation_costs_two_redis_round_trips_and_stays_readable_by_rasa():
+    """Every Redis command blocks the Rasa process's event loop: taking and releasing the lock of a
+    conversation nobody else holds is one script call each. A queue written by the script is
+    Rasa's TicketLock JSON, and one written by Rasa's own store is read by the script."""
+    from rasa.core.lock import TicketLock
+
+    store = lock_store(f"lockcount{uuid.uuid4().hex[:8]}", os.environ[REDIS_URL_ENV])
+    store.update_lock("warm-up")  # loads the script once
+    commands: List[str] = []
+    execute = store.red.execute_command
+
+    def counting(*args, **options):
+        commands.append(str(args[0]))
+        return execute(*args, **options)
+
+    store.red.execute_command = counting
+
+    async def turn() -> List[int]:
+        async with store.lock("citizen", lock_lifetime=30) as held:
+            waiting = store.issue_ticket("citizen", 30)  # a second message of the same citizen
+            return [ticket.number for ticket in held.tickets] + [waiting]
+
+    assert asyncio.run(turn()) == [0, 1]
+    assert commands == ["EVALSHA", "EVALSHA", "EVALSHA"]  # issue, second ticket, release
+    queue = store.get_lock("citizen")
+    assert [ticket.number for ticket in queue.tickets] == [1] and not queue.is_locked(1)
+    rasa_written = TicketLock("citizen", queue.tickets)
+    rasa_written.issue_ticket(30)
+    store.save_lock(rasa_written)
+    assert store.issue_ticket("citizen", 30) == 3
+    for number in (1, 2, 3):
+        store.cleanup("citizen", number)
+    assert store.get_lock("citizen") is None
+
+
+@pytest.mark.skipif(redis_missing is not None, reason=f"Redis unavailable: {redis_missing}")
 def test_atomic_lock_store_from_endpoint_config():
     from rasa.core.lock_store import LockStore
     from rasa.utils.endpoints import EndpointConfig
