@@ -2,7 +2,7 @@
 
     # start a throw-away cluster (scripts/run_cluster.sh on fresh PostgreSQL databases), measure, stop:
     python bench/cluster_load.py --start --postgres-url postgresql://postgres@127.0.0.1:5432/test \\
-        --redis-url redis://127.0.0.1:6379/0 --users 50 --seconds 45 --json-out reports/cluster_load.json
+        --redis-url redis://127.0.0.1:6379/0 --users 50 --seconds 60 --json-out reports/cluster_load.json
     # or against a running `make run-prod` (nginx on :5005, instances on :5011, :5012):
     python bench/cluster_load.py --url http://127.0.0.1:5005 --instance-url http://127.0.0.1:5011 \\
         --pids-from var/run --secret "$KAKAO_SKILL_SECRET"
@@ -10,7 +10,9 @@
 Simulated citizens talk over the Kakao skill endpoint, each waiting for the answer before the
 next message, with a mix of conversations: civic information questions, a full complaint (the
 form to the receipt, anonymous) and a status lookup of that complaint. The same load runs
-twice in one run: against one Rasa process (its own port) and through nginx against all of them.
+in one run against one Rasa process (its own port) and through nginx against all of them, in
+alternating slices (one, all, all, one: --rounds), so that a host that speeds up or slows down
+during the run weighs on both alike.
 Reported per phase: throughput, latency p50/p95/p99/max, errors (HTTP errors and the channel's
 "something went wrong" answer), answers later than 5 s, answers deferred by the 5-second guard,
 and the RSS memory of every process. Before the load, a single citizen's turns are timed apart
@@ -47,6 +49,7 @@ from tests.cluster import answer_text  # noqa: E402
 TICKET = re.compile(r"GY-\d{4}-\d{6}")
 TURN_FAILED_MARK = "문제가 생겼어요"
 PENDING_MARK = "답변 보기"
+SHARED_PROGRAMS = ("postgres", "redis-server", "nginx")  # their CPU is shown per program
 PLACES = ["일산서구 주엽동 강선마을 14단지 앞", "덕양구 화정동 은빛마을 6단지 앞", "일산동구 장항동 호수공원 입구",
           "덕양구 행신동 무원마을 2단지 앞", "일산서구 대화동 킨텍스로 앞", "일산동구 마두동 강촌마을 3단지 앞"]
 INFO_QUESTIONS = ["대형 폐기물은 어떻게 버려요?", "여권 재발급하려면 뭐가 필요해요?", "도서관 운영 시간 알려 주세요",
@@ -73,14 +76,26 @@ class Phase(Tally):
     conversations: int = 0
     tickets: int = 0
     memory_mb: Dict[str, float] = field(default_factory=dict)
-    cores: Dict[str, float] = field(default_factory=dict)
+    cpu_used: Dict[str, float] = field(default_factory=dict)  # CPU seconds per process
+    slices_rps: List[float] = field(default_factory=list)
+
+    def merge(self, other: "Phase") -> None:
+        """Adds another slice of the same configuration (the rounds alternate A-B-B-A)."""
+        super().merge(other)
+        self.conversations += other.conversations
+        self.tickets += other.tickets
+        self.memory_mb = other.memory_mb
+        for name, seconds in other.cpu_used.items():
+            self.cpu_used[name] = self.cpu_used.get(name, 0.0) + seconds
+        self.slices_rps.append(round(other.figures()["throughput_rps"], 1))
 
     def summary(self) -> Dict[str, Any]:
         figures = self.figures()
         deferred = figures.pop("deferred")
+        cores = {name: round(seconds / self.wall_seconds, 2) for name, seconds in self.cpu_used.items()}
         return {"phase": self.name, "target": self.target, **figures, "deferred_by_guard": deferred,
                 "conversations_finished": self.conversations, "tickets_filed": self.tickets,
-                "rss_mb": self.memory_mb, "cpu_cores_used": self.cores}
+                "throughput_rps_per_slice": self.slices_rps, "rss_mb": self.memory_mb, "cpu_cores_used": cores}
 
 
 class Load:
@@ -88,6 +103,7 @@ class Load:
         self.args = args
         self.pids = pids
         self.run_id = f"{int(time.time())}-{os.getpid()}"
+        self.slices = 0  # every slice of load has citizens of its own
 
     async def turn(self, session: aiohttp.ClientSession, url: str, user: str, text: str, phase: Phase) -> str:
         body = await post_json(session, url, kakao_payload(text, user), {"X-Sotong-Secret": self.args.secret}, phase)
@@ -104,7 +120,7 @@ class Load:
         rng = random.Random(index)
         round_number = 0
         while time.perf_counter() < deadline and phase.requests < self.args.max_requests:
-            user = f"bench-{phase.name}-{self.run_id}-{index}-{round_number}"
+            user = f"bench-{phase.name}-{self.run_id}-{self.slices}-{index}-{round_number}"
             ticket = None
             for message in conversation(rng, index + round_number):
                 if time.perf_counter() >= deadline:
@@ -123,6 +139,7 @@ class Load:
 
     async def phase(self, name: str, base_url: str, seconds: float) -> Phase:
         phase = Phase(name=name, target=base_url)
+        self.slices += 1
         url = f"{base_url}/webhooks/kakao/webhook"
         timeout = aiohttp.ClientTimeout(total=self.args.request_timeout)
         async with aiohttp.ClientSession(timeout=timeout,
@@ -134,8 +151,7 @@ class Load:
             phase.wall_seconds = time.perf_counter() - started
             cpu_after = cpu_seconds(self.pids)
         phase.memory_mb = rss_mb(self.pids)
-        phase.cores = {name: round((cpu_after[name] - cpu_before[name]) / phase.wall_seconds, 2)
-                       for name in cpu_after if name in cpu_before}
+        phase.cpu_used = {name: cpu_after[name] - cpu_before[name] for name in cpu_after if name in cpu_before}
         return phase
 
 
@@ -150,11 +166,29 @@ def cpu_seconds(pids: Dict[str, int]) -> Dict[str, float]:
             used[name] = (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
         except (OSError, IndexError, ValueError):
             pass
+    for program, seconds in cpu_seconds_by_program(SHARED_PROGRAMS, ticks).items():
+        used[program] = seconds
     try:
         cpu = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-        used["machine"] = (sum(cpu) - cpu[3] - cpu[4]) / ticks  # all but idle and iowait
+        used["machine"] = (sum(cpu[:8]) - cpu[3] - cpu[4]) / ticks  # all but idle and iowait
+        used["machine_stolen"] = cpu[7] / ticks  # taken by the hypervisor for other machines
     except (OSError, ValueError, IndexError):
         pass
+    return used
+
+
+def cpu_seconds_by_program(programs, ticks: int) -> Dict[str, float]:
+    """CPU time of every running process of each program (all PostgreSQL backends, nginx's workers)."""
+    used = {program: 0.0 for program in programs}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        program = text[text.index("(") + 1:text.rindex(")")]
+        if program in used:
+            fields = text.rsplit(")", 1)[1].split()
+            used[program] += (int(fields[11]) + int(fields[12])) / ticks
     return used
 
 
@@ -239,13 +273,14 @@ def print_report(report: Dict[str, Any]) -> None:
     for key, value in report["breakdown"].items():
         print(f"  {key:58} {value:10.1f}" if isinstance(value, float) else f"  {key:58} {value:>10}")
     columns = ["requests", "errors", "deferred_by_guard", "answers_over_5s", "conversations_finished",
-               "tickets_filed", "throughput_rps", "mean_ms", "p50_ms", "p95_ms", "p99_ms", "max_ms"]
+               "tickets_filed", "throughput_rps", "throughput_rps_per_slice", "mean_ms", "p50_ms", "p95_ms", "p99_ms", "max_ms"]
     names = [phase["phase"] for phase in report["phases"]]
-    print(f"\n{report['users']} concurrent citizens, {report['seconds']} s per phase\n")
+    print(f"\n{report['users']} concurrent citizens, {report['seconds']} s per configuration "
+          f"in {report['rounds']} alternating slices\n")
     print(f"{'':24}" + "".join(f"{name:>18}" for name in names))
     for column in columns:
         cells = [phase[column] for phase in report["phases"]]
-        print(f"{column:24}" + "".join(f"{c:>18.1f}" if isinstance(c, float) else f"{c:>18}" for c in cells))
+        print(f"{column:24}" + "".join(f"{c:>18.1f}" if isinstance(c, float) else f"{str(c):>18}" for c in cells))
     for phase in report["phases"]:
         print(f"RSS after {phase['phase']}: " + ", ".join(f"{k} {v:.0f} MB" for k, v in phase["rss_mb"].items()))
         print(f"CPU cores used in {phase['phase']}: " + ", ".join(f"{k} {v:.2f}" for k, v in phase["cpu_cores_used"].items()))
@@ -259,14 +294,18 @@ def print_report(report: Dict[str, Any]) -> None:
 def run(args, url: str, instance_url: str, pids: Dict[str, int], action_log: Optional[Path]) -> Dict[str, Any]:
     for target in (url, instance_url):
         require_loopback(target)
-    report: Dict[str, Any] = {"users": args.users, "seconds": args.seconds,
+    report: Dict[str, Any] = {"users": args.users, "seconds": args.seconds, "rounds": args.rounds,
                               "breakdown": breakdown(args, instance_url, action_log)}
     load = Load(args, pids)
-    phases = []
-    for name, target in (("one_process", instance_url), ("load_balanced", url)):
-        asyncio.run(load.phase(f"{name}-warmup", target, args.warmup_seconds))
-        phases.append(asyncio.run(load.phase(name, target, args.seconds)).summary())
-    report["phases"] = phases
+    configurations = [("one_process", instance_url), ("load_balanced", url)]
+    totals = {name: Phase(name=name, target=target) for name, target in configurations}
+    # Rounds alternate the order (A-B-B-A...), so a machine that gets faster or slower during the
+    # run (other tenants of the host) weighs on both configurations alike.
+    for round_number in range(args.rounds):
+        for name, target in configurations[::-1 if round_number % 2 else 1]:
+            asyncio.run(load.phase(f"{name}-warmup", target, args.warmup_seconds))
+            totals[name].merge(asyncio.run(load.phase(name, target, args.seconds / args.rounds)))
+    report["phases"] = phases = [totals[name].summary() for name, _ in configurations]
     single, balanced = phases
     report["throughput_ratio"] = balanced["throughput_rps"] / single["throughput_rps"] if single["throughput_rps"] else 0
     report["targets"] = {
@@ -292,15 +331,17 @@ def main(argv=None) -> int:
     parser.add_argument("--action-log", type=Path, default=ROOT / "var" / "log" / "nginx-access.log")
     parser.add_argument("--secret", default=os.environ.get("KAKAO_SKILL_SECRET"))
     parser.add_argument("--users", type=int, default=50)
-    parser.add_argument("--seconds", type=float, default=45.0, help="per measured phase (max 90)")
+    parser.add_argument("--seconds", type=float, default=60.0, help="measured per configuration (max 180)")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="slices per configuration, in alternating order: 2 = one, two, two, one")
     parser.add_argument("--warmup-seconds", type=float, default=8.0)
     parser.add_argument("--max-requests", type=int, default=20000)
     parser.add_argument("--request-timeout", type=float, default=30.0)
     parser.add_argument("--profile-rounds", type=int, default=3)
     parser.add_argument("--json-out", type=Path)
     args = parser.parse_args(argv)
-    if not 1 <= args.users <= 300 or not 0 < args.seconds <= 90 or args.warmup_seconds > 30:
-        parser.error("--users 1-300, --seconds up to 90, --warmup-seconds up to 30")
+    if not 1 <= args.users <= 300 or not 0 < args.seconds <= 180 or args.warmup_seconds > 30 or not 1 <= args.rounds <= 6:
+        parser.error("--users 1-300, --seconds up to 180, --warmup-seconds up to 30, --rounds 1-6")
 
     cluster = None
     try:
