@@ -30,7 +30,16 @@ logger = logging.getLogger(__name__)
 PENDING_SUBSCRIPTION_SLOT = "subscription_pending"
 RESET_CIVIC_SLOTS = [SlotSet(TOPIC_ENTITY, None), SlotSet(ANSWER_ENTITY, None)]
 
-warm_up_in_background()  # the Korean analyzer needs seconds to start: not on the first question
+
+
+def _all_keywords() -> List[str]:
+    """The keywords questions are matched against: the knowledge base's and the subscriptions'."""
+    answers = [keyword for topic in get_knowledge_base() for answer in topic.answers for keyword in answer.keywords]
+    targets = [keyword for target in get_catalogue().targets for keyword in target.keywords]
+    return answers + targets + list(ALL_KEYWORDS)
+
+
+warm_up_in_background(_all_keywords)  # the Korean analyzer is slow to start: not on the first question
 
 
 def _entity(tracker: Tracker, name: str) -> Optional[str]:

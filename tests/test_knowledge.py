@@ -128,6 +128,20 @@ def test_a_tie_gets_the_overview():
     assert select_answer(topic, "소파", terms_of=words).answer_id == "large_items"
 
 
+def test_the_action_server_cuts_every_keyword_before_the_first_question():
+    """Cutting a topic's keywords takes the analyzer seconds: done at start-up, in the background."""
+    from actions.knowledge import _all_keywords
+    from bot.knowledge.matching import morpheme_terms, warm_up_in_background
+
+    keywords = _all_keywords()
+    assert "대형폐기물" in keywords and len(keywords) > 300
+    warm_up_in_background(lambda: keywords).join(timeout=120)
+    before = morpheme_terms.cache_info()
+    select_answer(get_knowledge_base().topic("waste"), "대형폐기물 버리는 법")
+    after = morpheme_terms.cache_info()
+    assert after.misses - before.misses == 1  # the question itself; its topic's keywords were ready
+
+
 # --- rendering -----------------------------------------------------------------------------------------
 
 def all_answers():
