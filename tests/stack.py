@@ -164,8 +164,9 @@ class RasaStack:
         return base_env(SOTONG_DATABASE_URL=self.database_url, KAKAO_SKILL_SECRET=self.kakao_secret)
 
     def _write_configs(self) -> None:
+        project = yaml.safe_load((ROOT / "endpoints.yml").read_text(encoding="utf-8"))
         endpoints = {
-            "action_endpoint": {"url": f"{self.actions_url}/webhook"},
+            "action_endpoint": {**project["action_endpoint"], "url": f"{self.actions_url}/webhook"},
             "tracker_store": {"type": "SQL", "dialect": "sqlite", "db": str(self.workdir / "tracker.db")},
         }
         (self.workdir / "endpoints.yml").write_text(yaml.safe_dump(endpoints))

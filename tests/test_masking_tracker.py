@@ -208,6 +208,27 @@ def test_action_server_log_is_masked(tmp_path):
     assert PHONE not in output
 
 
+def test_action_server_has_no_cors_middleware(monkeypatch):
+    """Only Rasa calls the action server: rasa_sdk's CORS middleware (run on every action call) is
+    left out, and asking for CORS origins is refused rather than ignored."""
+    import rasa_sdk.endpoint
+    from sanic import Sanic
+
+    monkeypatch.setattr(Sanic, "test_mode", True)  # several apps named "rasa_sdk" in one process
+
+    from bot.action_server import leave_out_cors
+
+    original = rasa_sdk.endpoint.configure_cors
+    try:
+        leave_out_cors()
+        app = rasa_sdk.endpoint.create_app("actions.basics", cors_origins=None)
+        assert not hasattr(app.ctx, "sanic_cors")  # Sanic-CORS's state: set when it is installed
+        with pytest.raises(SystemExit, match="--cors"):
+            rasa_sdk.endpoint.create_app("actions.basics", cors_origins=["https://x.example"])
+    finally:
+        rasa_sdk.endpoint.configure_cors = original
+
+
 # ------------------------------------------------------------------------------ failures fail the turn
 
 
