@@ -44,9 +44,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.load_common import Tally, kakao_payload, post_json, require_loopback  # noqa: E402
-from tests.cluster import answer_text  # noqa: E402
+from tests.cluster import TICKET_NUMBER, answer_text  # noqa: E402
 
-TICKET = re.compile(r"GY-\d{4}-\d{6}")
 TURN_FAILED_MARK = "문제가 생겼어요"
 PENDING_MARK = "답변 보기"
 SHARED_PROGRAMS = ("postgres", "redis-server", "nginx")  # their CPU is shown per program
@@ -130,7 +129,7 @@ class Load:
                         break
                     message = message.format(ticket=ticket)
                 answer = await self.turn(session, url, user, message, phase)
-                found = TICKET.search(answer)
+                found = TICKET_NUMBER.search(answer)
                 if found and "접수" in answer and ticket is None:
                     ticket = found.group(0)
                     phase.tickets += 1

@@ -11,12 +11,11 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from bot.channels.kakao_settings import KAKAO_TIME_LIMIT_SECONDS
 from tests.cluster import kakao_payload  # the SkillPayload shape the tests send too
 
 __all__ = ["KAKAO_TIME_LIMIT_SECONDS", "Tally", "kakao_payload", "latency_figures_ms", "percentile", "post_json",
            "require_loopback"]
-
-KAKAO_TIME_LIMIT_SECONDS = 5.0
 
 
 def require_loopback(url: str) -> None:

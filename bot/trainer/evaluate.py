@@ -62,11 +62,7 @@ def _share(outcomes: List[bool]) -> Optional[float]:
 
 
 def entity_accuracy(predictions: List[Prediction], entity: str) -> Optional[float]:
-    relevant = [p for p in predictions if entity in p.entities]
-    if not relevant:
-        return None
-    hits = sum(p.predicted_entities.get(entity) == p.entities[entity] for p in relevant)
-    return hits / len(relevant)
+    return _share([p.predicted_entities.get(entity) == p.entities[entity] for p in predictions if entity in p.entities])
 
 
 def write_reports(predictions: List[Prediction], out: Path) -> Dict[str, Any]:
@@ -119,9 +115,7 @@ def write_reports(predictions: List[Prediction], out: Path) -> Dict[str, Any]:
         # Share of civic_info examples answered with the right topic: the topic is only chosen for
         # possible civic_info questions (bot/nlu/gated_response_selector.py), so an example whose
         # intent was missed counts as wrong here as it does for the citizen.
-        "civic_topic_accuracy": (
-            sum(p.topic == p.predicted_topic for p in topics) / len(topics) if topics else None
-        ),
+        "civic_topic_accuracy": _share([p.topic == p.predicted_topic for p in topics]),
         # The same among the examples recognised as civic_info: the topic choice alone.
         "civic_topic_accuracy_when_intent_right": _share(
             [p.topic == p.predicted_topic for p in topics if p.predicted_intent == p.intent]
