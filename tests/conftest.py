@@ -1,9 +1,16 @@
 """Session fixtures: one small trained model and one running Rasa stack per test session."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+from bot.encryption import KEY_ENV, new_key
+
+# Contact numbers are encrypted at rest (bot/encryption.py): one key for this test session, passed
+# on to every server the tests start (their environment is copied from this one).
+os.environ.setdefault(KEY_ENV, new_key())
 
 from tests.stack import RasaStack, train_test_model
 
