@@ -10,20 +10,29 @@ Registered in an endpoints file as
       db: ${SOTONG_TRACKER_DB_NAME}
       username: ${SOTONG_TRACKER_DB_USER}
       password: ${SOTONG_TRACKER_DB_PASSWORD}
-      # optional: slots stored verbatim (default below)
-      unmasked_slots: [phone, budget_phone, photo_url]
+      # optional (defaults below): slots stored encrypted, slots stored verbatim
+      encrypted_slots: [phone, budget_phone]
+      unmasked_slots: [photo_url]
 
 Same table (`events`) and behaviour as Rasa's `SQL` type; the differences:
 
 * Masking on save: phone numbers and 주민등록번호-shaped strings are masked (bot.privacy) in every
   string of user events (text, parse_data, metadata — Kakao's metadata repeats the utterance),
   bot events and slot values. The turn itself works on the original text: Rasa saves the tracker
-  only at the end of a turn, and the action server got the unmasked latest message. Slots listed
-  in `unmasked_slots` are kept verbatim because later turns need their exact value: the citizen's
-  callback number (asked only after consent, then copied into the ticket and cleared when the form
-  ends) and photo URLs (digit runs in a URL may look like phone numbers). The retention job
+  only at the end of a turn, and the action server got the unmasked latest message.
+* Slots whose exact value later turns need hold the citizen's callback number (`phone`,
+  `budget_phone`, asked only after consent, then copied into the ticket and cleared when the form
+  ends): they are stored encrypted (`encrypted_slots`; bot.encryption, key SOTONG_DATA_KEY, the
+  store refuses to start without one) and decrypted when the tracker is read, so the database
+  never holds the raw number and the turn sees the real one. Slots in `unmasked_slots` (photo
+  URLs: digit runs in a URL may look like phone numbers) are stored verbatim. The retention job
   (bot.retention) deletes them with the rest of the conversation.
-* Events sent to an event broker are masked the same way.
+* Events sent to an event broker are masked and encrypted the same way.
+* No database error ends the process: Rasa 3.6's `session_scope` takes any ValueError (a
+  sender id with a lone surrogate raises UnicodeEncodeError) for a missing PostgreSQL schema and
+  calls sys.exit(1). Here the schema is checked once when the store is created (a missing one
+  stops the start with Rasa's message), and an error in a turn is raised as TrackerStoreError:
+  the turn fails, the channel answers politely, the process keeps serving.
 * Log records of the Rasa process are masked from the moment the store is created
   (bot.log_masking), in addition to the handler filters the Kakao channel installs.
 * The current session's events of recently active conversations are kept in memory
@@ -54,21 +63,23 @@ Same table (`events`) and behaviour as Rasa's `SQL` type; the differences:
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import logging
 from contextvars import ContextVar
-from typing import Any, Dict, Iterable, List, Optional, Text
+from typing import Any, Dict, Generator, Iterable, List, Optional, Text
 
 import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
-from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
+from rasa.core.tracker_store import POSTGRESQL_SCHEMA, SQLTrackerStore, create_engine_kwargs, ensure_schema_exists
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import RasaException
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
+from bot.encryption import data_cipher
 from bot.log_masking import install_record_masking
 from bot.privacy import mask_personal_data
 from bot.rasa_speedups import install as install_speedups
@@ -85,6 +96,10 @@ _WATCHED_LOGGERS = ("rasa.core.processor", "rasa.core.actions.action")
 
 class ActionServerFailure(RasaException):
     """A custom action could not be run in this turn; the turn is not saved."""
+
+
+class TrackerStoreError(RasaException):
+    """The tracker store could not read or write a conversation; the turn fails, nothing ends."""
 
 
 class _ActionFailureWatch(logging.Filter):
@@ -107,7 +122,8 @@ def _watch_action_failures() -> None:
         if not any(isinstance(f, _ActionFailureWatch) for f in watched.filters):
             watched.addFilter(_ActionFailureWatch())
 
-DEFAULT_UNMASKED_SLOTS = ("phone", "budget_phone", "photo_url")
+DEFAULT_ENCRYPTED_SLOTS = ("phone", "budget_phone")
+DEFAULT_UNMASKED_SLOTS = ("photo_url",)
 # Keys of event dictionaries that are identifiers, never citizen text (a message id's hex digits
 # could look like a phone number).
 _IDENTIFIER_KEYS = frozenset({"event", "timestamp", "message_id", "id", "name", "policy",
@@ -126,14 +142,30 @@ def mask_value(value: Any) -> Any:
     return value
 
 
-def mask_event(data: Dict[str, Any], unmasked_slots: Iterable[str] = DEFAULT_UNMASKED_SLOTS) -> Dict[str, Any]:
-    """An event dictionary (`Event.as_dict()`) as it may be stored: personal data masked."""
+def mask_event(data: Dict[str, Any], unmasked_slots: Iterable[str] = DEFAULT_UNMASKED_SLOTS,
+               encrypted_slots: Iterable[str] = DEFAULT_ENCRYPTED_SLOTS) -> Dict[str, Any]:
+    """An event dictionary (`Event.as_dict()`) as it may be stored: personal data masked, the
+    values of `encrypted_slots` encrypted (bot.encryption)."""
     kind = data.get("event")
     if kind not in _MASKED_EVENT_TYPES:
         return data
+    if kind == "slot" and data.get("name") in set(encrypted_slots):
+        return _with_slot_value(data, data_cipher().encrypt)
     if kind == "slot" and data.get("name") in set(unmasked_slots):
         return data
     return mask_value(data)
+
+
+def unmask_event(data: Dict[str, Any], encrypted_slots: Iterable[str] = DEFAULT_ENCRYPTED_SLOTS) -> Dict[str, Any]:
+    """A stored event dictionary with the values of `encrypted_slots` decrypted again."""
+    if data.get("event") == "slot" and data.get("name") in set(encrypted_slots):
+        return _with_slot_value(data, data_cipher().decrypt)
+    return data
+
+
+def _with_slot_value(data: Dict[str, Any], convert: Any) -> Dict[str, Any]:
+    value = data.get("value")
+    return {**data, "value": convert(value)} if isinstance(value, str) else data
 
 
 def _install_strict_fail_safe() -> None:
@@ -178,6 +210,7 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         login_db: Optional[Text] = None,
         query: Optional[Dict] = None,
         unmasked_slots: Optional[List[Text]] = None,
+        encrypted_slots: Optional[List[Text]] = None,
         mask_logs: bool = True,
         fail_turn_on_action_error: Any = True,
         strict: Any = True,
@@ -200,6 +233,9 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
             login_db=login_db or None, query=query, **kwargs,
         )
         self.unmasked_slots = frozenset(DEFAULT_UNMASKED_SLOTS if unmasked_slots is None else unmasked_slots)
+        self.encrypted_slots = frozenset(DEFAULT_ENCRYPTED_SLOTS if encrypted_slots is None else encrypted_slots)
+        if self.encrypted_slots:
+            data_cipher()  # no key (SOTONG_DATA_KEY): refuse to start rather than fail in a turn
         self.cache = ConversationCache(max_conversations=int(cache_conversations or 0))
         url = self.engine.url
         if self.engine.dialect.name == "postgresql":
@@ -215,8 +251,41 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
             )
             self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
+        self._check_schema()
+
+    def _check_schema(self) -> None:
+        """Rasa checks the PostgreSQL schema (POSTGRESQL_SCHEMA) in every session and exits on any
+        ValueError; here it is checked once, at start-up, where stopping is the right answer."""
+        session = self.sessionmaker()
+        try:
+            ensure_schema_exists(session)
+        except ValueError as missing:
+            raise SystemExit(f"Requested PostgreSQL schema '{missing}' was not found in the database: create "
+                             f"it or unset the {POSTGRESQL_SCHEMA} environment variable.") from None
+        finally:
+            session.close()
+
+    @contextlib.contextmanager
+    def session_scope(self) -> Generator[Any, None, None]:
+        """Rasa's transactional scope without its sys.exit(1) on any ValueError (see the module
+        docstring): an error is raised as TrackerStoreError and only the turn fails."""
+        session = self.sessionmaker()
+        try:
+            yield session
+        except ValueError as error:  # e.g. UnicodeEncodeError of a sender id with a lone surrogate
+            raise TrackerStoreError(f"tracker store: {type(error).__name__} in a database call") from error
+        finally:
+            session.close()
+
     def masked(self, data: Dict[str, Any]) -> Dict[str, Any]:
-        return mask_event(data, self.unmasked_slots)
+        return mask_event(data, self.unmasked_slots, self.encrypted_slots)
+
+    def _tracker(self, sender_id: Text, stored: List[str]) -> Optional[DialogueStateTracker]:
+        """A tracker from stored event JSON, encrypted slot values decrypted."""
+        if not (self.domain and stored):
+            return None
+        events = [unmask_event(json.loads(text), self.encrypted_slots) for text in stored]
+        return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
 
     def _version(self, session: Any, sender_id: Text) -> Version:
         """``(max(id), count(id))`` of the sender's rows: changes whenever anyone writes or deletes."""
@@ -227,24 +296,27 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         ).one()
         return last_id, count
 
-    def _session_events(self, session: Any, sender_id: Text) -> List[str]:
+    def _session_events(self, session: Any, sender_id: Text, all_sessions: bool = False) -> List[str]:
         """The stored JSON of the current session's events (Rasa's query, without ORM objects)."""
-        query = self._event_query(session, sender_id, fetch_events_from_all_sessions=False)
+        query = self._event_query(session, sender_id, fetch_events_from_all_sessions=all_sessions)
         return [data for (data,) in query.with_entities(self.SQLEvent.data)]
 
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
         _action_failure.set(None)  # a turn starts by fetching its tracker
-        if not self.cache.enabled:
-            return await super().retrieve(sender_id)
         with self.session_scope() as session:
-            version = self._version(session, sender_id)
-            events = self.cache.events(sender_id, version)
+            events = None
+            if self.cache.enabled:
+                version = self._version(session, sender_id)
+                events = self.cache.events(sender_id, version)
             if events is None:
                 events = self._session_events(session, sender_id)
-                self.cache.put(sender_id, version, events)
-        if self.domain and events:
-            return DialogueStateTracker.from_dict(sender_id, [json.loads(e) for e in events], self.domain.slots)
-        return None
+                if self.cache.enabled:
+                    self.cache.put(sender_id, version, events)
+        return self._tracker(sender_id, events)
+
+    async def _retrieve(self, sender_id: Text, fetch_events_from_all_sessions: bool) -> Optional[DialogueStateTracker]:
+        with self.session_scope() as session:
+            return self._tracker(sender_id, self._session_events(session, sender_id, fetch_events_from_all_sessions))
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Rasa's SQLTrackerStore.save with each event masked before it is serialised; refuses a

@@ -20,6 +20,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import text
 from sqlalchemy.engine import create_engine
 
+from bot.encryption import data_cipher
 from bot.log_masking import install_record_masking, mask_record
 from bot.tracker_store import MaskingSQLTrackerStore, mask_event
 from tests.databases import BACKENDS, database_url_for
@@ -70,7 +71,7 @@ def conversation(domain: Domain, sender: str) -> DialogueStateTracker:
                                 "entities": []},
                     metadata=kakao_metadata, message_id="f01012345678a0000000000000000000"),
         SlotSet("description", f"가로등 고장, 연락은 {PHONE}"),
-        SlotSet("phone", PHONE),  # needed verbatim to file the ticket in a later turn
+        SlotSet("phone", PHONE),  # needed verbatim to file the ticket in a later turn: stored encrypted
         BotUttered(f"연락처 {MASKED_PHONE} 맞나요? 참고로 {PHONE}"),
         ActionExecuted("action_listen"),
     ]
@@ -97,7 +98,9 @@ def test_saved_events_are_masked_and_the_turn_keeps_the_original(store, domain):
     assert MASKED_RRN in user_event["metadata"]["kakao"]["userRequest"]["utterance"]
     assert user_event["message_id"] == "f01012345678a0000000000000000000"  # identifiers are not text
     slots = {row["name"]: row["value"] for row in stored_rows(store, "citizen-1") if row["event"] == "slot"}
-    assert slots == {"description": f"가로등 고장, 연락은 {MASKED_PHONE}", "phone": PHONE}
+    assert slots["description"] == f"가로등 고장, 연락은 {MASKED_PHONE}"
+    assert slots["phone"].startswith("enc1:") and data_cipher().decrypt(slots["phone"]) == PHONE
+    assert PHONE not in raw
     bot_event = next(row for row in stored_rows(store, "citizen-1") if row["event"] == "bot")
     assert PHONE not in bot_event["text"]
 
@@ -119,7 +122,7 @@ def test_retrieved_tracker_and_later_saves(store, domain):
 
 def test_unmasked_slots_are_configurable(tmp_path, domain):
     store = MaskingSQLTrackerStore(domain=domain, dialect="sqlite", db=str(tmp_path / "t.db"), unmasked_slots=[],
-                                   mask_logs=False)
+                                   encrypted_slots=[], mask_logs=False)
     asyncio.run(store.save(conversation(domain, "citizen-3")))
     slots = {row["name"]: row["value"] for row in stored_rows(store, "citizen-3") if row["event"] == "slot"}
     assert slots["phone"] == MASKED_PHONE
@@ -274,6 +277,60 @@ def test_a_turn_with_a_failed_custom_action_is_not_saved(store, domain):
     assert len(stored_rows(store, "citizen-6")) == saved  # nothing of the failed turn
     asyncio.run(turn(False))  # the next turn starts clean
     assert len(stored_rows(store, "citizen-6")) == saved + 1
+
+
+def test_a_database_error_fails_the_turn_and_never_ends_the_process(store, domain, tmp_path):
+    """A sender id with a lone surrogate cannot be encoded for the database (UnicodeEncodeError, a
+    ValueError). Rasa's own store takes that for a missing PostgreSQL schema and calls
+    sys.exit(1); ours raises TrackerStoreError, through Rasa's FailSafeTrackerStore as well, and the
+    next turn works."""
+    from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore
+
+    from bot.tracker_store import TrackerStoreError
+
+    bad = "x\ud800"
+    rasas = SQLTrackerStore(domain=domain, dialect="sqlite", db=str(tmp_path / "rasa.db"))
+    with pytest.raises(SystemExit):  # what ended `make run` before
+        asyncio.run(rasas.retrieve(bad))
+
+    wrapped = FailSafeTrackerStore(store)
+    with pytest.raises(TrackerStoreError):
+        asyncio.run(wrapped.retrieve(bad))
+    with pytest.raises(TrackerStoreError):
+        asyncio.run(wrapped.save(conversation(domain, bad)))
+    with pytest.raises(TrackerStoreError):
+        asyncio.run(wrapped.retrieve_full_tracker(bad))
+    asyncio.run(wrapped.save(conversation(domain, "citizen-after")))  # the store still serves
+    assert asyncio.run(wrapped.retrieve("citizen-after")).get_slot("phone") == PHONE
+
+
+def test_callback_numbers_are_encrypted_in_the_database_and_the_broker_copy(tmp_path, domain):
+    """The raw phone number is nowhere in the SQLite files (events table, event broker's table),
+    while every way of reading the conversation gives the turn the real number."""
+    from rasa.core.brokers.sql import SQLEventBroker
+
+    broker = SQLEventBroker(db=str(tmp_path / "broker.db"))
+    store = MaskingSQLTrackerStore(domain=domain, dialect="sqlite", db=str(tmp_path / "tracker.db"),
+                                   event_broker=broker, mask_logs=False)
+    try:
+        tracker = conversation(domain, "citizen-7")
+        tracker.update(SlotSet("budget_phone", OTHER_PHONE))
+        asyncio.run(store.save(tracker))
+        assert tracker.get_slot("phone") == PHONE  # the running turn keeps the real value
+        for retrieve in (store.retrieve, store.retrieve_full_tracker):
+            restored = asyncio.run(retrieve("citizen-7"))
+            assert (restored.get_slot("phone"), restored.get_slot("budget_phone")) == (PHONE, OTHER_PHONE)
+        cold = open_store(f"sqlite:///{tmp_path / 'tracker.db'}", domain, cache_conversations=0)
+        assert asyncio.run(cold.retrieve("citizen-7")).get_slot("phone") == PHONE  # another process
+        cold.engine.dispose()
+    finally:
+        store.engine.dispose()
+        broker.engine.dispose()
+    for database in ("tracker.db", "broker.db"):
+        content = (tmp_path / database).read_bytes()
+        assert b"enc1:" in content, database
+        for number in (PHONE, OTHER_PHONE):
+            assert number.encode() not in content, (database, number)
 
 
 # ------------------------------------------------------------------ conversation cache
