@@ -20,6 +20,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import text
 from sqlalchemy.engine import create_engine
 
+from bot.action_server import SECRET_HEADER
 from bot.encryption import data_cipher
 from bot.log_masking import install_record_masking, mask_record
 from bot.tracker_store import MaskingSQLTrackerStore, mask_event
@@ -29,6 +30,7 @@ from tests.stack import ROOT, VENV_BIN, base_env, free_port
 PHONE, MASKED_PHONE = "010-1234-5678", "010-****-5678"
 OTHER_PHONE, MASKED_OTHER_PHONE = "01098765432", "010****5432"
 RRN, MASKED_RRN = "900101-1234567", "900101-1******"
+ACTION_SECRET = "masking-test-action-secret-0123"
 UTTERANCE = f"제 번호는 {OTHER_PHONE}이고 주민번호는 {RRN}이에요"
 
 
@@ -177,7 +179,7 @@ def test_action_server_log_is_masked(tmp_path):
     number ends up in rasa_sdk's own error log line; the line is masked."""
     port = free_port()
     log = tmp_path / "actions.log"
-    env = base_env(SOTONG_DATABASE_URL=f"sqlite:///{tmp_path / 'sotong.db'}", SANIC_HOST="127.0.0.1")
+    env = base_env(SOTONG_DATABASE_URL=f"sqlite:///{tmp_path / 'sotong.db'}", SOTONG_ACTION_SECRET=ACTION_SECRET)
     process = subprocess.Popen([str(VENV_BIN / "python"), "-m", "bot.action_server", "--actions", "actions",
                                 "--port", str(port)], cwd=ROOT, env=env, stdout=log.open("wb"),
                                stderr=subprocess.STDOUT, start_new_session=True)
@@ -196,7 +198,7 @@ def test_action_server_log_is_masked(tmp_path):
                    "paused": False, "followup_action": None, "active_loop": {}, "latest_action_name": None}
         response = requests.post(f"http://127.0.0.1:{port}/webhook", timeout=30, json={
             "next_action": f"action_{PHONE}", "sender_id": "citizen-4", "tracker": tracker, "domain": {},
-            "version": "3.6.21"})
+            "version": "3.6.21"}, headers={SECRET_HEADER: ACTION_SECRET})
         assert response.status_code == 404
         time.sleep(0.5)
     finally:
@@ -219,11 +221,11 @@ def test_action_server_has_no_cors_middleware(monkeypatch):
 
     monkeypatch.setattr(Sanic, "test_mode", True)  # several apps named "rasa_sdk" in one process
 
-    from bot.action_server import leave_out_cors
+    from bot.action_server import configure_rasa_sdk
 
     original = rasa_sdk.endpoint.configure_cors
     try:
-        leave_out_cors()
+        configure_rasa_sdk(None)
         app = rasa_sdk.endpoint.create_app("actions.basics", cors_origins=None)
         assert not hasattr(app.ctx, "sanic_cors")  # Sanic-CORS's state: set when it is installed
         with pytest.raises(SystemExit, match="--cors"):
