@@ -18,6 +18,7 @@ WEEKDAYS_KO = "월화수목금토일"
 NO_PHOTO_LABEL = "사진 없음"
 ANONYMOUS_LABEL = "익명으로 접수"
 CANCEL_LABEL = "접수 취소"
+CATCH_ALL_CATEGORY = "other"  # 기타 생활민원: any complaint no other category fits (DESIGN.md)
 
 
 @dataclass(frozen=True)
@@ -36,18 +37,36 @@ def korean_date(day: date) -> str:
 
 # --- the complaint form ----------------------------------------------------------------------------
 
+def category_labels(config: CityConfig) -> List[str]:
+    """Category labels for quick replies: the catch-all (기타 생활민원) always among them."""
+    catch_all = config.complaint_categories.get(CATCH_ALL_CATEGORY)
+    labels = [category.label for category in config.complaint_categories.values() if category is not catch_all]
+    if catch_all is None:
+        return labels[:MAX_QUICK_REPLIES]
+    return labels[:MAX_QUICK_REPLIES - 1] + [catch_all.label]
+
+
 def ask_category(config: CityConfig) -> Reply:
     labels = [category.label for category in config.complaint_categories.values()]
     return Reply(
         "어떤 문제를 신고하시겠어요? 아래에서 고르시거나 짧게 적어 주세요.\n"
         f"({', '.join(labels)})",
-        buttons(*labels[:MAX_QUICK_REPLIES]),
+        buttons(*category_labels(config)),
     )
 
 
 def unknown_category(config: CityConfig) -> Reply:
-    reply = ask_category(config)
-    return Reply("죄송해요, 어떤 유형인지 알아듣지 못했어요. " + reply.text, reply.buttons)
+    """No category fits the answer: the catch-all is offered first, so the form never loops."""
+    catch_all = config.complaint_categories.get(CATCH_ALL_CATEGORY)
+    if catch_all is None:
+        reply = ask_category(config)
+        return Reply("죄송해요, 어떤 유형인지 알아듣지 못했어요. " + reply.text, reply.buttons)
+    labels = category_labels(config)
+    return Reply(
+        "죄송해요, 어떤 유형인지 알아듣지 못했어요. 알맞은 유형이 없으면 "
+        f"'{catch_all.label}'을 눌러 주세요. 담당 부서로 나눠 전달해 드려요.",
+        buttons(catch_all.label, *labels[:-1]),
+    )
 
 
 ASK_LOCATION = ("문제가 있는 위치를 알려 주세요. 동 이름과 도로명, 건물이나 가까운 장소를 함께 적어 주시면 "

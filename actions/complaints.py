@@ -37,6 +37,7 @@ from actions.complaint_answers import (
 from actions.complaint_messages import Reply
 from bot.city import get_city_config
 from bot.city.places import PlaceNormaliser
+from bot.knowledge.clarification import clarified_text, is_typed
 from bot.privacy import mask_rrn
 from bot.staff.citizen_notices import pending_notices_text, take_pending_notices
 from bot.tickets import ComplaintDraft, EmergencyReport, JoinOutcome, TicketInputError, TicketStore
@@ -146,6 +147,10 @@ class ValidateComplaintForm(FormValidationAction):
     def _asked(tracker: Tracker, slot: str) -> bool:
         return tracker.get_slot(REQUESTED_SLOT) == slot
 
+    @staticmethod
+    def _first_message(tracker: Tracker) -> bool:
+        return tracker.get_slot(REQUESTED_SLOT) is None and latest_intent(tracker) == "report_complaint"
+
     async def extract_complaint_category(self, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:
         asked = self._asked(tracker, CATEGORY)
         if tracker.get_slot(CATEGORY) and not asked:
@@ -153,6 +158,8 @@ class ValidateComplaintForm(FormValidationAction):
         value = entity_value(tracker.latest_message, CATEGORY)
         if value is None and asked:
             value = latest_text(tracker)
+        elif value is None and self._first_message(tracker) and is_typed(tracker.latest_message):
+            value = self.matcher.match(latest_text(tracker))  # a category's own words (data synonyms)
         return {CATEGORY: value} if value else {}
 
     async def extract_location(self, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:
@@ -165,10 +172,11 @@ class ValidateComplaintForm(FormValidationAction):
         text = latest_text(tracker)
         if self._asked(tracker, DESCRIPTION):
             return {DESCRIPTION: text}
-        first_message = tracker.get_slot(REQUESTED_SLOT) is None and latest_intent(tracker) == "report_complaint"
-        if first_message and not tracker.get_slot(DESCRIPTION) and looks_like_description(text):
-            return {DESCRIPTION: text}
-        return {}
+        if not self._first_message(tracker) or tracker.get_slot(DESCRIPTION):
+            return {}
+        if not is_typed(tracker.latest_message):  # a tap: the message the citizen was asked about, if any
+            text = clarified_text(tracker.events) or ""
+        return {DESCRIPTION: text} if looks_like_description(text) else {}
 
     async def extract_photo_url(self, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:
         url = photo_url_in(tracker.latest_message)
@@ -215,7 +223,11 @@ class ValidateComplaintForm(FormValidationAction):
         category_id = value if value in self.config.complaint_categories else self.matcher.match(value)
         if category_id is None:
             utter(dispatcher, messages.unknown_category(self.config))
-            return {CATEGORY: None}
+            # An answer that describes the problem is kept, so only the category is asked again.
+            text = (mask_rrn(str(value)) or "").strip()
+            described = (not tracker.get_slot(DESCRIPTION) and looks_like_description(text)
+                         and len(text) <= MAX_DESCRIPTION_CHARS)
+            return {CATEGORY: None, **({DESCRIPTION: text} if described else {})}
         return {CATEGORY: category_id, **await self._duplicate_slots(tracker, category_id,
                                                                      tracker.get_slot(LOCATION))}
 

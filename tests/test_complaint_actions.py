@@ -149,6 +149,46 @@ def test_category_asked_with_quick_replies_and_typed_synonyms_understood():
     assert talk.slots["complaint_category"] == "streetlight" and talk.requested == "location"
 
 
+def test_a_complaint_no_category_fits_is_offered_the_catch_all_and_not_asked_twice():
+    talk = Conversation()
+    talk.say("민원 넣을게요", "report_complaint")
+    labels = [button["title"] for button in talk.replies[0]["buttons"]]
+    assert len(labels) <= 10 and labels[-1] == "기타 생활민원"  # among the choices although listed last
+    talk.say("우리 동네에 어르신 쉼터가 하나도 없어서 불편해요")
+    assert talk.requested == "complaint_category" and "'기타 생활민원'을 눌러 주세요" in talk.text
+    assert talk.replies[0]["buttons"][0]["title"] == "기타 생활민원"
+    assert talk.slots["description"] == "우리 동네에 어르신 쉼터가 하나도 없어서 불편해요"
+    talk.say("기타 생활민원")
+    assert talk.slots["complaint_category"] == "other" and talk.requested == "location"
+    talk.say("일산동구 풍산동 주민센터 앞")
+    assert talk.requested != "description"  # the description given with the category is kept
+
+
+def test_first_message_without_an_entity_takes_the_category_from_its_words():
+    talk = Conversation()
+    talk.say("공사장 먼지가 너무 심해서 창문을 못 열어요", "report_complaint")
+    assert talk.slots["complaint_category"] == "construction_noise" and talk.requested == "location"
+    assert talk.slots["description"] == "공사장 먼지가 너무 심해서 창문을 못 열어요"
+
+
+def test_a_clarification_tap_opens_the_form_with_what_nlu_found():
+    asked = {"text": "주엽역 앞 불법 주정차 단속 좀", "intent": {"name": "civic_info", "confidence": 0.55},
+             "intent_ranking": [{"name": "civic_info", "confidence": 0.55},
+                                {"name": "report_complaint", "confidence": 0.4}], "entities": []}
+    tap = {"text": '/report_complaint{"complaint_category":"illegal_parking","location":"주엽역 앞"}',
+           "intent": {"name": "report_complaint", "confidence": 1.0}, "metadata": {},
+           "entities": [{"entity": "complaint_category", "value": "illegal_parking"},
+                        {"entity": "location", "value": "주엽역 앞"}]}
+    events = [{"event": "session_started"}, {"event": "user", "text": asked["text"], "parse_data": asked},
+              {"event": "bot", "text": None}, {"event": "user", "text": tap["text"], "parse_data": tap}]
+    talk = Conversation()
+    talk.run(complaints.ValidateComplaintForm(),
+             Tracker(talk.sender, dict(talk.slots), tap, events, False, None, {}, "action_listen"))
+    assert talk.slots["complaint_category"] == "illegal_parking" and talk.slots["location"] == "주엽역 앞"
+    assert talk.slots["description"] == "주엽역 앞 불법 주정차 단속 좀"  # not the payload
+    assert talk.slots["requested_slot"] == "photo_url"
+
+
 def test_vague_location_and_oversize_description_are_asked_again():
     talk = Conversation()
     talk.say("포트홀 신고요", "report_complaint", [POTHOLE])

@@ -23,7 +23,7 @@ def _user_intent(event: Mapping[str, Any]) -> Optional[str]:
     return ((event.get("parse_data") or {}).get("intent") or {}).get("name")
 
 
-def _user_events_of_session(events: Iterable[Mapping[str, Any]]) -> List[Mapping[str, Any]]:
+def user_events_of_session(events: Iterable[Mapping[str, Any]]) -> List[Mapping[str, Any]]:
     """The session's user events, latest first."""
     found = []
     for event in reversed(list(events)):
@@ -36,7 +36,7 @@ def _user_events_of_session(events: Iterable[Mapping[str, Any]]) -> List[Mapping
 
 def failed_tries_in_a_row(events: Iterable[Mapping[str, Any]]) -> int:
     count = 0
-    for event in _user_events_of_session(events):
+    for event in user_events_of_session(events):
         if _user_intent(event) != FALLBACK_INTENT:
             break
         count += 1
@@ -45,7 +45,7 @@ def failed_tries_in_a_row(events: Iterable[Mapping[str, Any]]) -> int:
 
 def question_before_tap(events: Iterable[Mapping[str, Any]]) -> Optional[str]:
     """The text of the failed try just before the latest message (a "did you mean" tap), if any."""
-    user_events = _user_events_of_session(events)
+    user_events = user_events_of_session(events)
     if len(user_events) >= 2 and _user_intent(user_events[1]) == FALLBACK_INTENT:
         return user_events[1].get("text")
     return None

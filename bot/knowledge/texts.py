@@ -34,3 +34,8 @@ INTENT_LABELS = {
     "list_subscriptions": "내 구독 목록",
 }
 CIVIC_INFO_MENU_LABEL = "생활 정보"
+
+# A message that may be a complaint or a question on the same subject: ask which one is meant.
+CLARIFY_COMPLAINT_OR_INFO = "신고(민원 접수)를 원하시는지, 관련 안내가 필요하신지 골라 주세요."
+CLARIFY_COMPLAINT = "신고할래요"
+CLARIFY_INFO = "안내가 필요해요"

@@ -1,0 +1,77 @@
+"""Asking instead of guessing: a message that may be a complaint or a question on the same subject.
+
+"주차 단속" may be an enforcement request (report_complaint) or a question about fines
+(civic_info/parking). When both paths are the two best intents of a typed message and the
+runner-up has a meaningful score, the bot asks with quick replies instead of picking one:
+
+* "신고할래요" → `/report_complaint{...}` with the category and place NLU found, so the complaint
+  form does not ask for them again;
+* "안내가 필요해요" → `/civic_info{"civic_topic": …, "civic_answer": …}`, the answer card itself;
+* optionally a third likely choice from "did you mean" (e.g. 긴급 신고).
+
+The decision is a pure function of the message's parse (`intent_ranking`, FallbackClassifier's
+`nlu_fallback` left out), so a later turn can tell that the message before a tap was asked about.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+from bot.knowledge import texts
+from bot.knowledge.fallback import FALLBACK_INTENT, user_events_of_session
+from bot.knowledge.kakao_outputs import quick_reply, rasa_payload, simple_text, template
+from bot.knowledge.rendering import CIVIC_INFO_INTENT, INFO_MENU_PAYLOAD, civic_info_payload
+from bot.knowledge.suggestions import Suggestion
+
+COMPLAINT_INTENT = "report_complaint"
+PATHS = frozenset({COMPLAINT_INTENT, CIVIC_INFO_INTENT})
+# The runner-up path must have at least this confidence to be asked about: below it the best
+# intent is trusted (DIET's confidences are softmax scores over all intents).
+MIN_RUNNER_UP_CONFIDENCE = 0.25
+MAX_CHOICES = 3
+
+
+def ranked_intents(parse_data: Mapping[str, Any]) -> List[Tuple[str, float]]:
+    """The message's intents, best first, without FallbackClassifier's nlu_fallback."""
+    ranked = [(str(entry.get("name")), float(entry.get("confidence") or 0.0))
+              for entry in parse_data.get("intent_ranking") or [] if isinstance(entry, Mapping)]
+    return sorted(((name, confidence) for name, confidence in ranked if name != FALLBACK_INTENT),
+                  key=lambda pair: pair[1], reverse=True)
+
+
+def is_typed(parse_data: Mapping[str, Any]) -> bool:
+    """A typed message, not a tap (taps arrive as `/intent{...}` payloads and skip NLU)."""
+    text = (parse_data.get("text") or "").strip()
+    return bool(text) and not text.startswith("/")
+
+
+def complaint_or_info(parse_data: Mapping[str, Any]) -> bool:
+    """Whether the typed message may be a complaint or an information question on one subject."""
+    if not is_typed(parse_data):
+        return False
+    best_two = ranked_intents(parse_data)[:2]
+    return ({name for name, _ in best_two} == PATHS
+            and best_two[1][1] >= MIN_RUNNER_UP_CONFIDENCE)
+
+
+def clarified_text(events: Iterable[Mapping[str, Any]]) -> Optional[str]:
+    """The text of the message the citizen was asked about, when the latest message is the tap."""
+    user_events = user_events_of_session(events)
+    if len(user_events) >= 2 and complaint_or_info(user_events[1].get("parse_data") or {}):
+        return user_events[1].get("text")
+    return None
+
+
+def complaint_or_info_question(complaint_entities: Mapping[str, str], topic_id: Optional[str],
+                               answer_id: Optional[str] = None,
+                               others: Sequence[Suggestion] = ()) -> Dict[str, Any]:
+    """The question and its quick replies; `others` may add one more likely choice."""
+    info_payload = civic_info_payload(topic_id, answer_id) if topic_id else INFO_MENU_PAYLOAD
+    replies = [quick_reply(texts.CLARIFY_COMPLAINT, rasa_payload(COMPLAINT_INTENT, complaint_entities)),
+               quick_reply(texts.CLARIFY_INFO, info_payload)]
+    taken = {COMPLAINT_INTENT, CIVIC_INFO_INTENT}
+    for other in others:
+        intent = other.payload.lstrip("/").split("{", 1)[0]
+        if intent not in taken and len(replies) < MAX_CHOICES:
+            replies.append(other.as_quick_reply())
+            taken.add(intent)
+    return template([simple_text(texts.CLARIFY_COMPLAINT_OR_INFO)], replies)
