@@ -196,3 +196,44 @@ def test_same_spot(places):
     assert not station.same_spot(places.normalise("대화동 주엽역"))
     assert not station.same_spot(places.normalise("주엽동"))
     assert places.normalise("주엽동 앞").same_spot(places.normalise("주엽1동"))
+
+
+# --- issue 14: every complaint can be filed ----------------------------------------------------------
+
+ISSUE_14_CATEGORIES = ("construction_noise", "illegal_advertising", "smoking", "odour", "bus_service",
+                       "abandoned_vehicle", "snow_ice", "illegal_structure", "public_toilet", "other")
+
+
+def test_issue_14_categories_are_routed_with_deadlines_and_synonyms():
+    config = load_city_config(DEFAULT_DATA_DIR)
+    for category_id in ISSUE_14_CATEGORIES:
+        category = config.complaint_categories[category_id]
+        assert category.label and category.synonyms, category_id
+        assert category.processing_days in (7, 14), category_id
+        assert config.department_for_category(category_id).send.destination, category_id
+
+
+def test_catch_all_goes_to_the_general_complaints_desk():
+    config = load_city_config(DEFAULT_DATA_DIR)
+    assert "other" in NLU_COMPLAINT_CATEGORIES
+    other = config.complaint_categories["other"]
+    assert other.label == "기타 생활민원"
+    desk = config.department_for_category("other")
+    assert desk.id == "general_complaints" and "민원" in desk.name
+    assert not other.needs_exact_location and not other.needs_photo
+
+
+def test_catch_all_category_is_required(city_dir):
+    edit(city_dir, "complaint_categories.yml",
+         lambda doc: doc["complaint_categories"].remove(item(doc, "complaint_categories", "other")))
+    assert "no complaint category for NLU value(s) other" in errors_of(city_dir)
+
+
+def test_new_category_synonyms_do_not_shadow_each_other():
+    """A synonym belongs to one category only, so free text maps to one category."""
+    config = load_city_config(DEFAULT_DATA_DIR)
+    owner = {}
+    for category in config.complaint_categories.values():
+        for word in (category.label, *category.synonyms):
+            key = word.replace(" ", "")
+            assert owner.setdefault(key, category.id) == category.id, (word, owner[key], category.id)

@@ -31,11 +31,13 @@ from bot.city.models import (
 )
 
 # Values of the `complaint_category` and `emergency_type` entities (NLU contract, DESIGN.md):
-# each must be routable, so each must be present in the data.
+# each must be routable, so each must be present in the data. `other` (기타 생활민원) is the
+# catch-all any complaint can fall back to. A city may add more categories as data.
 NLU_COMPLAINT_CATEGORIES = (
     "road_damage", "streetlight", "illegal_parking", "noise", "illegal_dumping", "water_leak",
-    "sewer", "park_facility", "traffic_signal", "stray_animal", "sidewalk", "tree",
+    "sewer", "park_facility", "traffic_signal", "stray_animal", "sidewalk", "tree", "other",
 )
+CATCH_ALL_CATEGORY = "other"
 NLU_EMERGENCY_TYPES = ("flood", "fire", "sinkhole", "traffic_accident", "gas", "collapse", "medical")
 
 DATA_DIR_ENV = "SOTONG_CITY_DATA_DIR"

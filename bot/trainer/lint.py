@@ -3,7 +3,7 @@
 Errors (exit 1): the same example under two intents, examples of different intents
 that differ only in spacing/punctuation/emoji, intents below their minimum count,
 entity annotations that do not fall on token boundaries of the configured tokenizer,
-unknown complaint_category values, civic_info topics without knowledge and knowledge
+complaint_category values that data/city/complaint_categories.yml does not route, civic_info topics without knowledge and knowledge
 entries that cannot be reached (bot/knowledge/lint.py). Warnings: near-duplicates within one intent.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Dict, Iterable, List, Optional
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.city.loader import NLU_COMPLAINT_CATEGORIES
+from bot.city.loader import NLU_COMPLAINT_CATEGORIES, CityDataError, load_city_config
 from bot.knowledge.lint import check_knowledge_coverage
 from bot.nlu.analyzers import get_analyzer
 from bot.nlu.segmentation import segment
@@ -28,6 +28,17 @@ MIN_EXAMPLES_PER_INTENT = 40
 MIN_EXAMPLES_PER_CIVIC_TOPIC = 15
 MIN_EXAMPLES_PER_COMPLAINT_CATEGORY = 10
 COMPLAINT_CATEGORIES = frozenset(NLU_COMPLAINT_CATEGORIES)
+
+
+def city_complaint_categories() -> frozenset:
+    """The categories of the city data (every one must be annotated), plus the NLU contract's.
+
+    Categories are data: a category added to complaint_categories.yml becomes a known value here.
+    Invalid city data leaves the contract's values (`python -m bot.city validate` reports it)."""
+    try:
+        return COMPLAINT_CATEGORIES | frozenset(load_city_config().complaint_categories)
+    except CityDataError:
+        return COMPLAINT_CATEGORIES
 
 
 @dataclass
@@ -65,7 +76,8 @@ def check_duplicates(examples: List[Message], report: Report) -> None:
             report.warnings.append(f"near-duplicate examples in {labels[0]}: {texts}")
 
 
-def check_counts(examples: List[Message], required_intents: Iterable[str], report: Report) -> None:
+def check_counts(examples: List[Message], required_intents: Iterable[str], report: Report,
+                 categories_required: Iterable[str] = COMPLAINT_CATEGORIES) -> None:
     intents = Counter(m.get("intent") for m in examples)
     for intent in required_intents:
         if intents[intent] < MIN_EXAMPLES_PER_INTENT:
@@ -84,7 +96,7 @@ def check_counts(examples: List[Message], required_intents: Iterable[str], repor
         for entity in m.get("entities") or []
         if entity["entity"] == "complaint_category"
     )
-    for category in sorted(COMPLAINT_CATEGORIES):
+    for category in sorted(categories_required):
         if categories[category] < MIN_EXAMPLES_PER_COMPLAINT_CATEGORY:
             report.errors.append(
                 f"complaint_category {category} is annotated in {categories[category]} "
@@ -92,7 +104,9 @@ def check_counts(examples: List[Message], required_intents: Iterable[str], repor
             )
 
 
-def check_entities(examples: List[Message], analyzer: str, report: Report) -> None:
+def check_entities(examples: List[Message], analyzer: str, report: Report,
+                   known_categories: Iterable[str] = COMPLAINT_CATEGORIES) -> None:
+    known_categories = frozenset(known_categories)
     pos = get_analyzer(analyzer).pos
     for message in examples:
         entities = message.get("entities") or []
@@ -112,19 +126,22 @@ def check_entities(examples: List[Message], analyzer: str, report: Report) -> No
                 )
             if (
                 entity["entity"] == "complaint_category"
-                and entity.get("value") not in COMPLAINT_CATEGORIES
+                and entity.get("value") not in known_categories
             ):
                 report.errors.append(
                     f"unknown complaint_category value {entity.get('value')!r} in {text!r}"
                 )
 
 
-def lint(data: TrainingData, analyzer: str, required_intents: Iterable[str]) -> Report:
+def lint(data: TrainingData, analyzer: str, required_intents: Iterable[str],
+         categories: Optional[Iterable[str]] = None) -> Report:
+    """`categories`: the complaint_category values to require and accept (default: the city's)."""
     report = Report()
     examples = list(data.intent_examples)
+    categories = city_complaint_categories() if categories is None else frozenset(categories)
     check_duplicates(examples, report)
-    check_counts(examples, required_intents, report)
-    check_entities(examples, analyzer, report)
+    check_counts(examples, required_intents, report, categories)
+    check_entities(examples, analyzer, report, categories)
     return report
 
 
@@ -140,7 +157,7 @@ def lint_project(data: TrainingData, analyzer: str) -> Report:
 TAXONOMY_INTENTS = (
     "greet goodbye thank affirm deny bot_challenge human_handoff out_of_scope civic_info "
     "report_complaint report_emergency check_complaint_status budget_propose budget_info "
-    "budget_feedback"
+    "budget_feedback smalltalk"
 ).split()
 
 
