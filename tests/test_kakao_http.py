@@ -43,6 +43,9 @@ from tests.kakao_helpers import (
 
 SECRET = "unit-test-secret"
 THRESHOLD = 0.4  # seconds; the channel answers (or defers) after this long
+# The callback receiver of these tests listens on loopback over http: they opt in explicitly.
+LOCAL_CALLBACKS = {"callback_allowed_hosts": ("127.0.0.1",), "callback_allow_http": True,
+                   "callback_allow_private_networks": True}
 
 
 # ----------------------------------------------------------------------------- stand-ins
@@ -268,9 +271,8 @@ def test_failing_turn_gets_a_polite_apology(served: tuple) -> None:
 # ----------------------------------------------------------------------------- 5-second guard
 
 
-def test_slow_turn_with_callback_url_is_acknowledged_then_posted_to_the_callback(served: tuple) -> None:
-    server, agent = served
-    with CallbackReceiver() as receiver:
+def test_slow_turn_with_callback_url_is_acknowledged_then_posted_to_the_callback() -> None:
+    with channel_server(**LOCAL_CALLBACKS) as (server, _), CallbackReceiver() as receiver:
         started = time.monotonic()
         response = say(server, "slow:1.0 싱크홀 신고", callback_url=receiver.url)
         elapsed = time.monotonic() - started
@@ -283,9 +285,8 @@ def test_slow_turn_with_callback_url_is_acknowledged_then_posted_to_the_callback
     assert answer_texts(callback_body) == ["답변: slow:1.0 싱크홀 신고"]
 
 
-def test_fast_turn_with_callback_url_answers_directly(served: tuple) -> None:
-    server, _ = served
-    with CallbackReceiver() as receiver:
+def test_fast_turn_with_callback_url_answers_directly() -> None:
+    with channel_server(**LOCAL_CALLBACKS) as (server, _), CallbackReceiver() as receiver:
         response = say(server, "빨리 답해 주세요", callback_url=receiver.url)
         assert answer_texts(response.json()) == ["답변: 빨리 답해 주세요"]
         server.run(server.channel.guard.drain())
@@ -293,7 +294,8 @@ def test_fast_turn_with_callback_url_answers_directly(served: tuple) -> None:
 
 
 def test_callback_is_retried_after_a_server_error() -> None:
-    with channel_server(callback_attempts=2) as (server, _), CallbackReceiver(statuses=[503, 200]) as receiver:
+    with channel_server(callback_attempts=2, **LOCAL_CALLBACKS) as (server, _), \
+            CallbackReceiver(statuses=[503, 200]) as receiver:
         assert say(server, "slow:0.6 재시도", callback_url=receiver.url).json()["useCallback"] is True
         assert receiver.received.wait(5)
         assert len(receiver.bodies) == 2 and receiver.bodies[0] == receiver.bodies[1]
@@ -301,10 +303,28 @@ def test_callback_is_retried_after_a_server_error() -> None:
 
 
 def test_callback_rejected_with_4xx_is_not_retried() -> None:
-    with channel_server(callback_attempts=3) as (server, _), CallbackReceiver(statuses=[400]) as receiver:
+    with channel_server(callback_attempts=3, **LOCAL_CALLBACKS) as (server, _), \
+            CallbackReceiver(statuses=[400]) as receiver:
         say(server, "slow:0.5 한번만", callback_url=receiver.url)
         server.run(server.channel.guard.drain())
         assert len(receiver.bodies) == 1
+
+
+@pytest.mark.parametrize("settings, host", [
+    ({}, "127.0.0.1"),                                           # the default: Kakao's host only, https only
+    ({"callback_allowed_hosts": ("127.0.0.1",), "callback_allow_http": True}, "127.0.0.1"),  # loopback literal
+    ({"callback_allowed_hosts": ("localhost",), "callback_allow_http": True}, "localhost"),  # resolves to loopback
+], ids=["default", "loopback-literal", "name-resolving-to-loopback"])
+def test_refused_callback_url_keeps_the_answer_for_show_answer(settings: Dict[str, Any], host: str) -> None:
+    """An SSRF attempt through callbackUrl: nothing is POSTed there, and the citizen's late answer
+    is not lost: it waits for "답변 보기" like a request without callback."""
+    with channel_server(**settings) as (server, agent), CallbackReceiver() as receiver:
+        url = receiver.url.replace("127.0.0.1", host)
+        body = say(server, "slow:0.8 늦은 답변", callback_url=url).json()
+        assert answer_texts(body) == [texts.PENDING_ANSWER]
+        server.run(server.channel.guard.drain())
+        assert receiver.bodies == []
+        assert answer_texts(tap(server, body).json()) == ["답변: slow:0.8 늦은 답변"]
 
 
 def test_slow_turn_without_callback_gets_polite_wait_and_answer_later(served: tuple) -> None:

@@ -1,13 +1,18 @@
 """Parsing and validation of Kakao SkillPayloads (fixtures shaped after Kakao's documentation)."""
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
-from typing import Any, Dict
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Dict, List
 
 import pytest
 
+from bot.channels.callback_policy import CallbackPolicy
 from bot.channels.kakao_extra import continuation_from, is_rasa_payload, rasa_payload_from
+from bot.channels.kakao_guard import CallbackSender
 from bot.channels.kakao_request import (
     IMAGE_URLS_KEY,
     KAKAO_METADATA_KEY,
@@ -159,10 +164,19 @@ _DELETE = object()
         (encode(_with("action", "sotong")), 400, "wrong_type", "action"),
         (encode(_with("action.params", "x")), 400, "wrong_type", "action.params"),
         (encode(_with("action.clientExtra", [1])), 400, "wrong_type", "action.clientExtra"),
-        (encode(_with("userRequest.callbackUrl", "ftp://example.org/x")), 400, "invalid_callback_url", "callbackUrl"),
         (encode(_with("userRequest.callbackUrl", 7)), 400, "wrong_type", "callbackUrl"),
         (encode(_with("userRequest.utterance", "")), 400, "empty_message", "utterance"),
         (b" " * 70_000, 413, "body_too_large", "larger than"),
+        (b"[" * 60_000, 400, "too_deeply_nested", "nested deeper than 32"),
+        (b'{"a":' * 33 + b"1" + b"}" * 33, 400, "too_deeply_nested", "nested deeper"),
+        (b'{"userRequest": {"utterance": "hi", "user": {"id": "x\\ud800"}}}', 400, "invalid_text", "surrogate"),
+        (b'{"userRequest": {"utterance": 1' + b"0" * 5000 + b'}}', 400, "malformed_json", "not valid JSON"),
+        (b'{"userRequest": NaN}', 400, "malformed_json", "NaN"),
+        (b"\xed\xa0\x80", 400, "invalid_encoding", "UTF-8"),  # a surrogate encoded as UTF-8 bytes
+        (encode(_with("userRequest.user.id", "rest:e2e-user")), 400, "invalid_field", "userRequest.user.id"),
+        (encode(_with("userRequest.user.id", "x" * 129)), 400, "invalid_field", "128"),
+        (encode(_with("userRequest.user.id", "사용자")), 400, "invalid_field", "letters, digits"),
+        (encode(_with("userRequest.user.id", " padded ")), 400, "invalid_field", "userRequest.user.id"),
     ],
 )
 def test_bad_requests_say_what_is_wrong(body: bytes, status: int, code: str, mentions: str) -> None:
@@ -184,10 +198,118 @@ def test_over_long_utterance_is_the_citizens_doing() -> None:
 
 def test_callback_host_can_be_restricted() -> None:
     payload = load_fixture("skill_payload_callback.json")
-    assert parse(payload, callback_allowed_hosts=("kakao.com",)).callback_url
+    assert parse(payload, callback_policy=CallbackPolicy(allowed_hosts=("kakao.com",))).callback_url
+    assert parse(payload, callback_policy=CallbackPolicy(allowed_hosts=("example.org",))).callback_url is None
+
+
+@pytest.mark.parametrize("url", [
+    "https://127.0.0.1:5055/webhook", "https://10.0.0.1/x", "https://169.254.169.254/latest/meta-data/",
+    "https://[::1]:5005/conversations", "https://localhost/x", "http://bot-api.kakao.com/v1/bots/b/callback/t",
+    "https://bot-api.kakao.com.evil.example/cb", "https://evil.example/bot-api.kakao.com", "ftp://bot-api.kakao.com/x",
+    "https://[::ffff:127.0.0.1]/x", "https://bot-api.kakao.com:99999/x", "https://[broken/x",
+])
+def test_callback_url_refused_by_default_is_not_used_and_the_request_still_served(url: str) -> None:
+    """Refused callback URLs are dropped, not errors: a late answer then waits for "답변 보기"."""
+    request = parse(_with("userRequest.callbackUrl", url))
+    assert request.callback_url is None and request.text == "가로등이 고장났어요"
+
+
+@pytest.mark.parametrize("url, allowed", [
+    ("https://127.0.0.1/x", False), ("https://10.0.0.1/x", False), ("https://169.254.169.254/x", False),
+    ("https://[::1]/x", False), ("https://[fd00:ec2::254]/x", False), ("https://224.0.0.1/x", False),
+    ("https://0.0.0.0/x", False), ("https://100.64.0.1/x", False), ("https://8.8.8.8/x", True),
+])
+def test_literal_addresses_are_checked_at_parse_time(url: str, allowed: bool) -> None:
+    everywhere = CallbackPolicy(allowed_hosts=("127.0.0.1", "10.0.0.1", "169.254.169.254", "::1", "fd00:ec2::254",
+                                               "224.0.0.1", "0.0.0.0", "100.64.0.1", "8.8.8.8"))
+    assert (everywhere.refusal(url) is None) is allowed
+    assert CallbackPolicy(allowed_hosts=everywhere.allowed_hosts, allow_private_networks=True).refusal(url) is None
+
+
+def test_a_host_resolving_to_loopback_is_refused_after_dns() -> None:
+    url = "https://localhost:8443/callback/token"
+    assert asyncio.run(CallbackPolicy(allowed_hosts=("localhost",)).resolved_refusal(url)) == \
+        "host resolves to an address that is not allowed"
+    opted_in = CallbackPolicy(allowed_hosts=("localhost",), allow_private_networks=True)
+    assert asyncio.run(opted_in.resolved_refusal(url)) is None
+
+
+def test_callback_sender_refuses_a_loopback_callback_without_posting() -> None:
+    """A real receiver on 127.0.0.1: the default policy's sender never reaches it."""
+    received: List[bytes] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            received.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/callback/t"
+    try:
+        refused = CallbackSender(timeout_seconds=2, attempts=1, policy=CallbackPolicy(
+            allowed_hosts=("127.0.0.1",), allow_http=True))
+        assert asyncio.run(refused.deliver(url, {"version": "2.0"})) is False
+        assert received == []
+        allowed = CallbackSender(timeout_seconds=2, attempts=1, policy=CallbackPolicy(
+            allowed_hosts=("127.0.0.1",), allow_http=True, allow_private_networks=True))
+        assert asyncio.run(allowed.deliver(url, {"version": "2.0"})) is True
+        assert len(received) == 1
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# ----------------------------------------------------------------------------- text Rasa must never see
+
+
+@pytest.mark.parametrize("path, value", [
+    ("userRequest.utterance", "안녕\ud800"),
+    ("userRequest.params.surface", "\udfff"),
+    ("action.params.x", {"deep": ["\ud800"]}),
+    ("action.clientExtra", {"\udc00key": 1}),
+    ("bot.name", "봇\ud83d"),
+])
+def test_a_lone_surrogate_anywhere_is_refused(path: str, value: Any) -> None:
+    body = json.dumps(_with(path, value)).encode("ascii")  # ensure_ascii: surrogates as \u escapes
     with pytest.raises(SkillRequestError) as caught:
-        parse(payload, callback_allowed_hosts=("example.org",))
-    assert caught.value.code == "callback_host_not_allowed"
+        parse_skill_request(body)
+    assert (caught.value.status, caught.value.code) == (400, "invalid_text")
+
+
+def test_a_valid_surrogate_pair_is_an_ordinary_character() -> None:
+    body = json.dumps(_with("userRequest.utterance", "가로등 😀")).encode("ascii")
+    assert parse_skill_request(body).text == "가로등 😀"
+
+
+@pytest.mark.parametrize("extra", [
+    '{"payload": "/greet{\\"name\\": \\"\\\\ud800\\"}"}',   # surrogate escaped inside the payload's JSON
+    json.dumps({"payload": "/greet" + '{"a":' * 40 + "1" + "}" * 40}),
+])
+def test_payloads_rasa_would_decode_are_checked_too(extra: str) -> None:
+    with pytest.raises(SkillRequestError) as caught:
+        parse(_with("action.clientExtra", json.loads(extra)))
+    assert caught.value.code in ("invalid_text", "too_deeply_nested")
+    with pytest.raises(SkillRequestError):  # typed by the user, it would reach Rasa's payload parser as well
+        parse(_with("userRequest.utterance", json.loads(extra)["payload"]))
+
+
+@pytest.mark.parametrize("embedded", [
+    "[" * 20_000,                                              # would be a RecursionError in json.loads
+    '{"payload": "/greet{\\"a\\": \\"\\udc00\\"}"}',
+    '{"payload": "/greet", "x": "\\ud800"}',
+    '{"intent": "greet", "entities": "{\\"name\\": \\"\\ud800\\"}"}',
+])
+def test_json_inside_strings_is_bounded_and_checked(embedded: str) -> None:
+    """clientExtra and block parameters may carry JSON as a string: unusable JSON is ignored."""
+    request = parse(_with("action.clientExtra", embedded))
+    assert request.text == "가로등이 고장났어요" and not request.from_payload
+    params = _with("action.params", {"photo": "secureUrls" + embedded, "payload": embedded})
+    assert parse(params).text == "가로등이 고장났어요"
 
 
 # ----------------------------------------------------------------------------- extra convention

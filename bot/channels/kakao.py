@@ -14,6 +14,10 @@ as a SkillResponse 2.0 (``kakao_response``) within the time limit (``kakao_guard
 * late, with ``callbackUrl`` → ``useCallback`` at once, the answer POSTed to the URL later;
 * late, without → a polite "please wait" with a "답변 보기" quick reply that fetches the answer.
 
+A callback URL is used only when the callback policy allows it (``callback_policy``: Kakao's
+host, https, a public address after DNS resolution, checked while the turn runs); otherwise the
+late answer takes the "답변 보기" path, so it is never lost.
+
 At most ``max_concurrent_turns`` turns run at once; the others wait (without using the CPU) in
 arrival order. Rasa runs NLU and policies inside the event loop, so with every waiting turn
 running at once the guard's timer would only fire after all of them had taken a step.
@@ -42,10 +46,10 @@ from rasa.shared.exceptions import RasaException
 
 from bot.channels import kakao_texts as texts
 from bot.channels.kakao_continuations import LookupStatus, continuation_store
+from bot.channels.callback_policy import CallbackPolicy
 from bot.channels.kakao_guard import CallbackSender, SenderLocks, TurnGuard
 from bot.channels.kakao_request import (
     KakaoTurnRequest,
-    RequestLimits,
     SkillRequestError,
     UtteranceTooLongError,
     parse_skill_request,
@@ -59,6 +63,7 @@ from bot.channels.kakao_response import (
     text_response,
 )
 from bot.channels.kakao_settings import KakaoChannelSettings, KakaoSettingsError
+from bot.channels.limits import read_body
 from bot.privacy import install_log_masking, mask_personal_data
 
 logger = logging.getLogger(__name__)
@@ -66,6 +71,9 @@ logger = logging.getLogger(__name__)
 _dumps = partial(json.dumps, ensure_ascii=False)
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+
+# How long a late turn may still wait for the callback host's DNS check (started with the turn).
+CALLBACK_CHECK_GRACE_SECONDS = 0.5
 
 
 def _json(body: Dict[str, Any], status: int = 200) -> HTTPResponse:
@@ -96,15 +104,18 @@ class KakaoInput(InputChannel):
     def __init__(self, settings: KakaoChannelSettings) -> None:
         self.settings = settings
         self._secret = settings.secret.encode("utf-8")
-        self._limits = RequestLimits(
-            max_body_bytes=settings.max_body_bytes,
-            max_utterance_chars=settings.max_utterance_chars,
+        self._limits = settings.limits
+        self.callback_policy = CallbackPolicy(
+            allowed_hosts=settings.callback_hosts,
+            allow_http=settings.callback_allow_http,
+            allow_private_networks=settings.callback_allow_private_networks,
         )
         self.locks = SenderLocks()
         self.guard = TurnGuard(settings.callback_threshold_seconds)
         self.callbacks = CallbackSender(
             timeout_seconds=settings.callback_timeout_seconds,
             attempts=settings.callback_attempts,
+            policy=self.callback_policy,
         )
         self.continuations = continuation_store(
             settings.continuation_store_url, ttl_seconds=settings.continuation_ttl_seconds
@@ -147,39 +158,23 @@ class KakaoInput(InputChannel):
             return False
         return hmac.compare_digest(supplied.encode("utf-8"), self._secret)
 
-    async def _read_body(self, request: Request) -> bytes:
-        """The body, refusing anything over ``max_body_bytes`` without reading it all."""
-        limit = self._limits.max_body_bytes
-        too_large = SkillRequestError(413, "body_too_large", f"the request body is larger than {limit} bytes")
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
-            raise too_large
-        chunks: List[bytes] = []
-        size = 0
-        while True:
-            chunk = await request.stream.read()
-            if chunk is None:
-                break
-            size += len(chunk)
-            if size > limit:
-                raise too_large
-            chunks.append(chunk)
-        return b"".join(chunks)
-
     async def handle(self, request: Request, on_new_message: OnNewMessage) -> HTTPResponse:
         started_at = asyncio.get_running_loop().time()
         if not self._authorized(request):
             logger.warning("kakao.request.unauthorized")
             return _error(401, "unauthorized", f"missing or wrong '{self.settings.secret_header}' header")
         try:
-            body = await self._read_body(request)
-            turn_request = parse_skill_request(body, self._limits, self.settings.callback_allowed_hosts)
+            body = await read_body(request, self._limits)
+            turn_request = parse_skill_request(body, self._limits, self.callback_policy)
         except UtteranceTooLongError as error:
             logger.warning("kakao.request.rejected code=%s", error.code)
             return _json(text_response(texts.UTTERANCE_TOO_LONG.format(limit=self._limits.max_utterance_chars)))
         except SkillRequestError as error:
             logger.warning("kakao.request.rejected status=%d code=%s", error.status, error.code)
             return _json(error.to_json(), error.status)
+        except Exception:  # a parser bug must not become a 500 for Open Builder
+            logger.exception("kakao.request.unparsed")
+            return _error(400, "invalid_request", "the request could not be read")
         try:
             if turn_request.continuation is not None:
                 return _json(await self._continue(turn_request, started_at))
@@ -230,10 +225,18 @@ class KakaoInput(InputChannel):
             turn_request.callback_url is not None,
         )
         turn = self.guard.start(self._run_turn(turn_request, on_new_message))
+        callback_url = turn_request.callback_url
+        # The callback host is resolved and checked while the turn runs, in case it is late.
+        callback_check = (
+            asyncio.ensure_future(self.callback_policy.resolved_refusal(callback_url)) if callback_url else None
+        )
         if await self.guard.finished_in_time(turn, started_at):
+            if callback_check is not None:
+                callback_check.cancel()
             return await self._first_page(sender_id, turn.result())
 
-        callback_url = turn_request.callback_url
+        if callback_check is not None and not await self._callback_usable(callback_check):
+            callback_url = None
         if callback_url:
             logger.info("kakao.turn.deferred sender=%s mode=callback", sender_id)
 
@@ -253,6 +256,17 @@ class KakaoInput(InputChannel):
         return text_response(
             texts.PENDING_ANSWER, [continuation_quick_reply(texts.SHOW_ANSWER_LABEL, token, 1)]
         )
+
+    async def _callback_usable(self, check: "asyncio.Future[Optional[str]]") -> bool:
+        """Whether the DNS check of the callback host allowed it (in time for Kakao's limit)."""
+        try:
+            refusal = await asyncio.wait_for(check, timeout=CALLBACK_CHECK_GRACE_SECONDS)
+        except asyncio.TimeoutError:
+            refusal = "host did not resolve in time"
+        if refusal is not None:
+            logger.warning("kakao.callback.refused reason=%s; the answer is kept for '답변 보기'", refusal)
+            return False
+        return True
 
     async def _continue(self, turn_request: KakaoTurnRequest, started_at: float) -> Dict[str, Any]:
         """Serves a "더 보기" / "답변 보기" tap from the continuation store."""

@@ -21,6 +21,8 @@ import logging
 import re
 from typing import Any, Dict, Mapping, Optional, Tuple
 
+from bot.channels.limits import loads_embedded
+
 logger = logging.getLogger(__name__)
 
 PAYLOAD_KEY = "payload"
@@ -60,7 +62,7 @@ def _entities_from(value: Any) -> Optional[Dict[str, Any]]:
     """Entities as a dict, or ``None`` when ``value`` is not a valid entity mapping."""
     if isinstance(value, str):
         try:
-            value = json.loads(value)
+            value = loads_embedded(value)
         except ValueError:
             return None
     if not isinstance(value, dict):

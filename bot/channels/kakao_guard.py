@@ -8,7 +8,8 @@
   a turn that is not done by then keeps running in the background and its result is handed
   to a follow-up coroutine (POST to the callback URL, or store for "답변 보기").
 * :class:`CallbackSender` — POSTs a finished SkillResponse to Open Builder's single-use
-  callback URL with a timeout and a retry.
+  callback URL with a timeout and a retry, only to addresses its ``CallbackPolicy`` allows
+  (checked after DNS resolution, on the connection itself; redirects are not followed).
 """
 
 import asyncio
@@ -19,6 +20,8 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Dict, Set, TypeVar
 from urllib.parse import urlsplit
 
 import aiohttp
+
+from bot.channels.callback_policy import CallbackPolicy, CheckedResolver
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +67,9 @@ class CallbackSender:
     (the URL is single-use and valid for one minute only).
     """
 
-    def __init__(self, timeout_seconds: float = 10.0, attempts: int = 2, retry_delay_seconds: float = 0.5) -> None:
+    def __init__(self, timeout_seconds: float = 10.0, attempts: int = 2, retry_delay_seconds: float = 0.5,
+                 policy: CallbackPolicy = CallbackPolicy()) -> None:
+        self.policy = policy
         self.timeout_seconds = timeout_seconds
         self.attempts = max(1, attempts)
         self.retry_delay_seconds = retry_delay_seconds
@@ -73,11 +78,17 @@ class CallbackSender:
         body = json.dumps(skill_response, ensure_ascii=False).encode("utf-8")
         host = urlsplit(url).hostname  # the path holds a one-time token: never log it
         timeout = aiohttp.ClientTimeout(total=self.timeout_seconds)
+        refusal = await self.policy.resolved_refusal(url)
+        if refusal is not None:
+            logger.error("kakao.callback.refused host=%s reason=%s", host, refusal)
+            return False
         for attempt in range(1, self.attempts + 1):
             try:
-                async with aiohttp.ClientSession(timeout=timeout) as session:
+                connector = aiohttp.TCPConnector(resolver=CheckedResolver(self.policy))
+                async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
                     async with session.post(
-                        url, data=body, headers={"Content-Type": "application/json; charset=utf-8"}
+                        url, data=body, headers={"Content-Type": "application/json; charset=utf-8"},
+                        allow_redirects=False,
                     ) as response:
                         status = response.status
                         await response.read()
@@ -87,7 +98,7 @@ class CallbackSender:
                 logger.warning("kakao.callback.rejected host=%s status=%d attempt=%d", host, status, attempt)
                 if 400 <= status < 500 and status != 429:
                     return False
-            except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
                 logger.warning(
                     "kakao.callback.failed host=%s attempt=%d error=%s", host, attempt, type(error).__name__
                 )

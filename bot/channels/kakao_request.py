@@ -10,16 +10,35 @@
   ``tracker.latest_message["metadata"]``. The single-use callback URL is not stored there.
 
 Malformed requests raise :class:`SkillRequestError` with an HTTP status and a message that
-says what is wrong.
+says what is wrong. The body goes through the channels' shared limits first (``limits``: bytes,
+nesting, UTF-8, lone surrogates), and so does JSON carried inside its strings.
+
+The sender id must look like Kakao's user keys (letters, digits, ``_`` and ``-``, at most 128):
+it can then never look like a REST sender, whose ids all start with ``rest:``.
+
+A ``callbackUrl`` that the channel's :class:`CallbackPolicy` refuses (another host, not https,
+a private address) is not used and not an error: a late answer is then kept for "답변 보기".
 """
 
-import json
+import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 from urllib.parse import urlsplit
 
+from bot.channels.callback_policy import CallbackPolicy
 from bot.channels.kakao_extra import continuation_from, rasa_payload_from
+from bot.channels.limits import (
+    RequestError as SkillRequestError,
+    RequestLimits,
+    bad_request as _bad,
+    check_rasa_payload,
+    check_utterance_length,
+    decode_json,
+    loads_embedded,
+)
+
+logger = logging.getLogger(__name__)
 
 IMAGE_URLS_KEY = "image_urls"
 KAKAO_METADATA_KEY = "kakao"
@@ -27,19 +46,8 @@ KAKAO_METADATA_KEY = "kakao"
 _SECURE_URLS_KEY = "secureUrls"
 _SECURE_URLS_LIST = re.compile(r"^\s*List\((?P<urls>.*)\)\s*$", re.DOTALL)
 _HTTP_URL = re.compile(r"https?://[^\s,()\"'\]\[]+")
-
-
-class SkillRequestError(Exception):
-    """A request that cannot be served; ``status`` is the HTTP status to answer."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-
-    def to_json(self) -> Dict[str, Any]:
-        return {"error": {"code": self.code, "message": self.message}}
+# Kakao's user keys (botUserKey, appUserId, plusfriendUserKey) are short alphanumeric strings.
+KAKAO_USER_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 
 
 class UtteranceTooLongError(SkillRequestError):
@@ -48,12 +56,6 @@ class UtteranceTooLongError(SkillRequestError):
     Unlike the other errors this one is the citizen's doing, so the channel answers it with
     a normal SkillResponse asking for a shorter message (Open Builder shows only 200s).
     """
-
-
-@dataclass(frozen=True)
-class RequestLimits:
-    max_body_bytes: int = 64 * 1024
-    max_utterance_chars: int = 2000
 
 
 @dataclass(frozen=True)
@@ -72,10 +74,6 @@ class KakaoTurnRequest:
 
 
 # --------------------------------------------------------------------------- JSON checks
-
-
-def _bad(code: str, message: str) -> SkillRequestError:
-    return SkillRequestError(400, code, message)
 
 
 def _object_at(container: Mapping[str, Any], key: str, path: str, required: bool) -> Dict[str, Any]:
@@ -100,16 +98,9 @@ def _string_at(container: Mapping[str, Any], key: str, path: str, required: bool
     return value
 
 
-def decode_json_object(body: bytes) -> Dict[str, Any]:
-    """The request body as a JSON object, or a 400 error saying why not."""
-    if not body:
-        raise _bad("empty_body", "the request body is empty; a SkillPayload JSON object is expected")
-    try:
-        payload = json.loads(body.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise _bad("invalid_encoding", "the request body is not UTF-8")
-    except ValueError as error:
-        raise _bad("malformed_json", f"the request body is not valid JSON: {error.msg} at position {error.pos}")
+def decode_json_object(body: bytes, limits: RequestLimits = RequestLimits()) -> Dict[str, Any]:
+    """The request body as a JSON object, or a 4xx error saying why not."""
+    payload = decode_json(body, limits, "a SkillPayload JSON object")
     if not isinstance(payload, dict):
         raise _bad("wrong_type", "the request body must be a JSON object (SkillPayload)")
     return payload
@@ -120,7 +111,7 @@ def _client_extra(action: Mapping[str, Any]) -> Dict[str, Any]:
     extra = action.get("clientExtra")
     if isinstance(extra, str):
         try:
-            extra = json.loads(extra)
+            extra = loads_embedded(extra)
         except ValueError:
             return {}
     if extra is None:
@@ -130,18 +121,22 @@ def _client_extra(action: Mapping[str, Any]) -> Dict[str, Any]:
     return extra
 
 
-def _callback_url(user_request: Mapping[str, Any], allowed_hosts: Sequence[str]) -> Optional[str]:
+def _callback_url(user_request: Mapping[str, Any], policy: CallbackPolicy) -> Optional[str]:
     url = _string_at(user_request, "callbackUrl", "userRequest.callbackUrl", required=False)
     if not url:
         return None
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise _bad("invalid_callback_url", "'userRequest.callbackUrl' must be an http(s) URL")
-    if allowed_hosts and not any(
-        parts.hostname == host or parts.hostname.endswith("." + host) for host in allowed_hosts
-    ):
-        raise _bad("callback_host_not_allowed", "'userRequest.callbackUrl' points to a host that is not allowed")
+    refusal = policy.refusal(url)
+    if refusal is not None:  # never log the URL: its path is a one-time token
+        logger.warning("kakao.callback.ignored host=%s reason=%s", _host_of(url), refusal)
+        return None
     return url
+
+
+def _host_of(url: str) -> str:
+    try:
+        return urlsplit(url).hostname or "-"
+    except ValueError:
+        return "-"
 
 
 # --------------------------------------------------------------------------- images
@@ -158,7 +153,7 @@ def _urls_in_secure_image_value(value: Any) -> List[str]:
         if _SECURE_URLS_KEY not in value:
             return []
         try:
-            value = json.loads(value)
+            value = loads_embedded(value)
         except ValueError:
             return _HTTP_URL.findall(value)
     if not isinstance(value, dict) or _SECURE_URLS_KEY not in value:
@@ -255,21 +250,17 @@ def build_metadata(payload: Mapping[str, Any], image_urls: Sequence[str]) -> Dic
 def parse_skill_request(
     body: bytes,
     limits: RequestLimits = RequestLimits(),
-    callback_allowed_hosts: Sequence[str] = (),
+    callback_policy: CallbackPolicy = CallbackPolicy(),
 ) -> KakaoTurnRequest:
     """Parses and validates a raw SkillPayload body."""
-    if len(body) > limits.max_body_bytes:
-        raise SkillRequestError(
-            413, "body_too_large", f"the request body is larger than {limits.max_body_bytes} bytes"
-        )
-    payload = decode_json_object(body)
+    payload = decode_json_object(body, limits)
     user_request = _object_at(payload, "userRequest", "userRequest", required=True)
     user = _object_at(user_request, "user", "userRequest.user", required=True)
-    sender_id = _string_at(user, "id", "userRequest.user.id", required=True).strip()
-    if not sender_id:
+    sender_id = _string_at(user, "id", "userRequest.user.id", required=True)
+    if not sender_id.strip():
         raise _bad("missing_field", "'userRequest.user.id' must not be empty")
-    if len(sender_id) > 256:
-        raise _bad("invalid_field", "'userRequest.user.id' is longer than 256 characters")
+    if not KAKAO_USER_ID.fullmatch(sender_id):
+        raise _bad("invalid_field", "'userRequest.user.id' must be 1 to 128 letters, digits, '_' or '-'")
     utterance = _string_at(user_request, "utterance", "userRequest.utterance", required=True)
     _object_at(user, "properties", "userRequest.user.properties", required=False)
     _object_at(user_request, "params", "userRequest.params", required=False)
@@ -277,20 +268,15 @@ def parse_skill_request(
     params = _object_at(action, "params", "action.params", required=False)
     _object_at(action, "detailParams", "action.detailParams", required=False)
     client_extra = _client_extra(action)
-    callback_url = _callback_url(user_request, callback_allowed_hosts)
-
-    if len(utterance) > limits.max_utterance_chars:
-        raise UtteranceTooLongError(
-            413,
-            "utterance_too_long",
-            f"'userRequest.utterance' is longer than {limits.max_utterance_chars} characters",
-        )
+    callback_url = _callback_url(user_request, callback_policy)
+    check_utterance_length(utterance, limits, "userRequest.utterance", UtteranceTooLongError)
 
     image_urls = extract_image_urls(payload)
     metadata = build_metadata(payload, image_urls)
     continuation = continuation_from(client_extra)
     rasa_payload = None if continuation else (rasa_payload_from(client_extra) or rasa_payload_from(params))
     text = rasa_payload or utterance.strip() or " ".join(image_urls)
+    check_rasa_payload(text, limits)
     if not text and continuation is None:
         raise _bad("empty_message", "'userRequest.utterance' is empty and the request carries no image or payload")
     return KakaoTurnRequest(

@@ -8,9 +8,12 @@ bot.channels.kakao.KakaoInput:
   turn_timeout_seconds: 55              # a turn running longer is abandoned
   callback_timeout_seconds: 10          # per callback POST
   callback_attempts: 2                  # callback POST tries
-  callback_allowed_hosts: []            # e.g. [kakao.com]; empty = any host
+  callback_allowed_hosts: []            # hosts a callbackUrl may name; empty = Kakao's (KAKAO_CALLBACK_HOSTS)
+  callback_allow_http: false            # true also allows http:// callback URLs (tests)
+  callback_allow_private_networks: false  # true allows loopback/private addresses (local tests only)
   max_body_bytes: 65536                 # larger requests → 413
   max_utterance_chars: 2000             # longer utterances → polite "please shorten"
+  max_nesting_depth: 32                 # deeper JSON → 400 (checked before parsing)
   continuation_ttl_seconds: 600         # how long "더 보기"/"답변 보기" answers are kept
   continuation_store_url: ""            # "" = this process's memory; redis://host:6379/1 = shared
   max_concurrent_turns: 4               # turns run at once; more wait in arrival order (0 = no limit)
@@ -30,13 +33,26 @@ from dataclasses import dataclass, fields
 from typing import Any, Mapping, Optional, Tuple
 
 from bot.channels.kakao_continuations import REDIS_URL_SCHEMES
+from bot.channels.limits import MAX_BODY_BYTES, MAX_NESTING_DEPTH, MAX_UTTERANCE_CHARS, RequestLimits
 
 KAKAO_TIME_LIMIT_SECONDS = 5.0
+# Where Open Builder's single-use callback URLs point (AI chatbot callback guide; e.g.
+# https://bot-api.kakao.com/v1/bots/<bot id>/callback/<token>). A callbackUrl naming any other
+# host is not used unless ``callback_allowed_hosts`` says otherwise.
+KAKAO_CALLBACK_HOSTS: Tuple[str, ...] = ("bot-api.kakao.com",)
 CONTINUATIONS_URL_VARIABLE = "SOTONG_KAKAO_CONTINUATIONS_URL"
 
 
 class KakaoSettingsError(ValueError):
     """A setting in the channel's credentials section is missing or invalid."""
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "yes", "1", "false", "no", "0", ""):
+        return value.strip().lower() in ("true", "yes", "1")
+    raise ValueError(f"not a true/false value: {value!r}")
 
 
 @dataclass(frozen=True)
@@ -48,8 +64,11 @@ class KakaoChannelSettings:
     callback_timeout_seconds: float = 10.0
     callback_attempts: int = 2
     callback_allowed_hosts: Tuple[str, ...] = ()
-    max_body_bytes: int = 64 * 1024
-    max_utterance_chars: int = 2000
+    callback_allow_http: bool = False
+    callback_allow_private_networks: bool = False
+    max_body_bytes: int = MAX_BODY_BYTES
+    max_utterance_chars: int = MAX_UTTERANCE_CHARS
+    max_nesting_depth: int = MAX_NESTING_DEPTH
     continuation_ttl_seconds: float = 600.0
     continuation_store_url: str = ""
     max_concurrent_turns: int = 4
@@ -70,7 +89,7 @@ class KakaoChannelSettings:
         for name in ("callback_timeout_seconds", "continuation_ttl_seconds"):
             if getattr(self, name) <= 0:
                 raise KakaoSettingsError(f"'{name}' must be positive")
-        for name in ("callback_attempts", "max_body_bytes", "max_utterance_chars"):
+        for name in ("callback_attempts", "max_body_bytes", "max_utterance_chars", "max_nesting_depth"):
             if getattr(self, name) < 1:
                 raise KakaoSettingsError(f"'{name}' must be at least 1")
         if self.max_concurrent_turns < 0:
@@ -80,6 +99,16 @@ class KakaoChannelSettings:
             raise KakaoSettingsError(
                 "'continuation_store_url' must be empty (memory) or a redis:// URL"
             )
+
+    @property
+    def callback_hosts(self) -> Tuple[str, ...]:
+        """The hosts a callbackUrl may name: the configured ones, or Kakao's."""
+        return self.callback_allowed_hosts or KAKAO_CALLBACK_HOSTS
+
+    @property
+    def limits(self) -> RequestLimits:
+        return RequestLimits(max_body_bytes=self.max_body_bytes, max_utterance_chars=self.max_utterance_chars,
+                             max_nesting_depth=self.max_nesting_depth)
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Mapping[str, Any]]) -> "KakaoChannelSettings":
@@ -98,6 +127,8 @@ class KakaoChannelSettings:
                     if isinstance(value, str):
                         value = [value]
                     values[name] = tuple(str(h).strip().lower() for h in value if str(h).strip())
+                elif isinstance(default, bool):
+                    values[name] = _flag(value)
                 elif isinstance(default, float):
                     values[name] = float(value)
                 elif isinstance(default, int):
