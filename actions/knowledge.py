@@ -13,12 +13,16 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.complaint_answers import entity_span, entity_value
 from bot.city import get_city_config
-from bot.knowledge import Selection, get_knowledge_base, render_answer, select_answer
+from bot.knowledge import Selection, Topic, get_knowledge_base, render_answer, select_answer
+from bot.knowledge.clarification import clarified_text, complaint_or_info, complaint_or_info_question, ranked_intents
 from bot.knowledge.fallback import TRIES_BEFORE_HUMAN, did_you_mean, failed_tries_in_a_row, human_offer, question_before_tap
 from bot.knowledge.matching import Question, matched_keywords, warm_up_in_background
-from bot.knowledge.rendering import ANSWER_ENTITY, TOPIC_ENTITY
-from bot.knowledge.suggestions import suggest, topic_of_response_key
+from bot.knowledge.models import Answer
+from bot.knowledge.rendering import ANSWER_ENTITY, CIVIC_INFO_INTENT, TOPIC_ENTITY
+from bot.knowledge.search import Hit, get_search_index, search_knowledge
+from bot.knowledge.suggestions import selected_topic_id, suggest
 from bot.subscriptions import replies
 from bot.subscriptions.catalogue import get_catalogue
 from bot.subscriptions.identity import has_added_channel, subscriber_from_message
@@ -39,7 +43,13 @@ def _all_keywords() -> List[str]:
     return answers + targets + list(ALL_KEYWORDS)
 
 
-warm_up_in_background(_all_keywords)  # the Korean analyzer is slow to start: not on the first question
+def _warm_up_keywords() -> List[str]:
+    get_search_index()  # cuts every answer's question, keywords and text once, off the request path
+    return _all_keywords()
+
+
+# The Korean analyzer is slow to start: not on the first question.
+WARM_UP = warm_up_in_background(_warm_up_keywords)
 
 
 def _entity(tracker: Tracker, name: str) -> Optional[str]:
@@ -60,6 +70,44 @@ def _intent(tracker: Tracker) -> Optional[str]:
     return (tracker.latest_message.get("intent") or {}).get("name")
 
 
+CATEGORY_ENTITY, LOCATION_ENTITY = "complaint_category", "location"
+SEARCH_WHEN_CIVIC_INFO_RANKS = 3  # nlu_fallback searches the knowledge base when civic_info is this close
+
+
+def _complaint_entities(message: Dict[str, Any]) -> Dict[str, str]:
+    """What NLU found for the complaint form (category, place): a "신고할래요" tap carries it."""
+    found = {CATEGORY_ENTITY: entity_value(message, CATEGORY_ENTITY), LOCATION_ENTITY: entity_span(message, LOCATION_ENTITY)}
+    return {name: value for name, value in found.items() if value}
+
+
+async def _search(text: str) -> Optional[Hit]:
+    return await asyncio.to_thread(search_knowledge, text) if text else None
+
+
+def _send_answer(dispatcher: CollectingDispatcher, topic: Topic, answer: Optional[Answer]) -> List[Dict[Text, Any]]:
+    subscription = get_catalogue().for_civic_topic(topic.id)
+    extra_button = replies.subscribe_card_button(subscription) if subscription else None
+    dispatcher.utter_message(json_message=render_answer(topic, answer, extra_button))
+    return RESET_CIVIC_SLOTS
+
+
+async def ask_complaint_or_info(dispatcher: CollectingDispatcher, tracker: Tracker,
+                                topic: Optional[Topic]) -> List[Dict[Text, Any]]:
+    """"신고할래요" / "안내가 필요해요" (and a third likely choice) for a message that may be either."""
+    message, text = tracker.latest_message, _typed_text(tracker)
+    answer_id = None
+    if topic is not None:
+        answer_id = (await asyncio.to_thread(select_answer, topic, text)).answer_id
+    else:
+        hit = await _search(text)
+        topic, answer_id = (hit.topic, hit.answer.id) if hit else (None, None)
+    others = suggest(message, get_knowledge_base().titles)
+    logger.info("clarify.complaint_or_info topic=%s answer=%s", topic.id if topic else None, answer_id)
+    dispatcher.utter_message(json_message=complaint_or_info_question(
+        _complaint_entities(message), topic.id if topic else None, answer_id, others))
+    return RESET_CIVIC_SLOTS
+
+
 class ActionAnswerCivicInfo(Action):
     """Answers civic_info from the knowledge base: topic from the ResponseSelector (or a tap's
     `civic_topic`), sub-answer from a tap's `civic_answer` or from the question's morphemes."""
@@ -70,24 +118,30 @@ class ActionAnswerCivicInfo(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         message = tracker.latest_message
-        selector = ((message.get("response_selector") or {}).get("civic_info") or {}).get("response") or {}
-        topic_id = _entity(tracker, TOPIC_ENTITY) or topic_of_response_key(selector.get("intent_response_key"))
+        topic_id = _entity(tracker, TOPIC_ENTITY) or selected_topic_id(message)
         topic = get_knowledge_base().topic(topic_id) if topic_id else None
-        if topic is None:
+        if complaint_or_info(message):  # the runner-up is a complaint on the same subject: ask
+            return await ask_complaint_or_info(dispatcher, tracker, topic)
+        answer_id = _entity(tracker, ANSWER_ENTITY)
+        question = (_typed_text(tracker) or question_before_tap(tracker.events)
+                    or clarified_text(tracker.events) or "")
+        if topic is not None and answer_id:
+            selection = Selection(topic, topic.answer(answer_id))
+        elif topic is not None:
+            selection = await asyncio.to_thread(select_answer, topic, question)
+        else:
+            selection = None
+        if selection is None or (selection.answer is None and not answer_id):
+            hit = await _search(question)  # no topic, or nothing specific in it: search every answer
+            if hit is not None and (topic is None or hit.topic.id == topic.id or not _entity(tracker, TOPIC_ENTITY)):
+                logger.info("civic_info.search topic=%s answer=%s score=%.2f", hit.topic.id, hit.answer.id, hit.score)
+                return _send_answer(dispatcher, hit.topic, hit.answer)
+        if selection is None:
             logger.warning("civic_info.no_knowledge topic=%s", topic_id)
             dispatcher.utter_message(response="utter_info_menu")
             return RESET_CIVIC_SLOTS
-        answer_id = _entity(tracker, ANSWER_ENTITY)
-        if answer_id:
-            selection = Selection(topic, topic.answer(answer_id))
-        else:
-            question = _typed_text(tracker) or question_before_tap(tracker.events) or ""
-            selection = await asyncio.to_thread(select_answer, topic, question)
         logger.info("civic_info.answer topic=%s answer=%s score=%.2f", topic.id, selection.answer_id, selection.score)
-        subscription = get_catalogue().for_civic_topic(topic.id)
-        extra_button = replies.subscribe_card_button(subscription) if subscription else None
-        dispatcher.utter_message(json_message=render_answer(topic, selection.answer, extra_button))
-        return RESET_CIVIC_SLOTS
+        return _send_answer(dispatcher, topic, selection.answer)
 
 
 class ActionLowConfidenceFallback(Action):
@@ -98,8 +152,18 @@ class ActionLowConfidenceFallback(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        message = tracker.latest_message
+        if complaint_or_info(message):
+            topic = get_knowledge_base().topic(selected_topic_id(message) or "")
+            return await ask_complaint_or_info(dispatcher, tracker, topic)
+        likely = [name for name, _ in ranked_intents(message)[:SEARCH_WHEN_CIVIC_INFO_RANKS]]
+        if CIVIC_INFO_INTENT in likely:
+            hit = await _search(_typed_text(tracker))
+            if hit is not None:  # a long-tail question the knowledge base answers clearly
+                logger.info("fallback.search topic=%s answer=%s score=%.2f", hit.topic.id, hit.answer.id, hit.score)
+                return _send_answer(dispatcher, hit.topic, hit.answer)
         failures = failed_tries_in_a_row(tracker.events)
-        suggestions = suggest(tracker.latest_message, get_knowledge_base().titles)
+        suggestions = suggest(message, get_knowledge_base().titles)
         logger.info("fallback failures=%d suggestions=%s", failures, [s.payload for s in suggestions])
         if failures >= TRIES_BEFORE_HUMAN:
             dispatcher.utter_message(json_message=human_offer(get_city_config().profile, suggestions))

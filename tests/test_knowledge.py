@@ -22,7 +22,9 @@ from bot.knowledge import KnowledgeError, get_knowledge_base, load_knowledge_bas
 from bot.knowledge.fallback import did_you_mean, failed_tries_in_a_row, human_offer, question_before_tap
 from bot.knowledge.lint import check_knowledge_coverage
 from bot.knowledge.loader import DEFAULT_DATA_DIR, MAX_ANSWERS_PER_TOPIC
-from bot.knowledge.suggestions import suggest
+from bot.knowledge.clarification import clarified_text, complaint_or_info, complaint_or_info_question
+from bot.knowledge.search import get_search_index, search_knowledge
+from bot.knowledge.suggestions import Suggestion, suggest
 from bot.subscriptions import (
     BroadcastError, EventApiSettings, Subscriber, Subscription, SubscriptionStore, broadcast, get_catalogue,
 )
@@ -130,16 +132,88 @@ def test_a_tie_gets_the_overview():
 
 def test_the_action_server_cuts_every_keyword_before_the_first_question():
     """Cutting a topic's keywords takes the analyzer seconds: done at start-up, in the background."""
-    from actions.knowledge import _all_keywords
+    from actions.knowledge import WARM_UP, _all_keywords
     from bot.knowledge.matching import morpheme_terms, warm_up_in_background
 
     keywords = _all_keywords()
     assert "대형폐기물" in keywords and len(keywords) > 300
     warm_up_in_background(lambda: keywords).join(timeout=120)
+    WARM_UP.join(timeout=120)  # the action module's own warm-up (keywords and the search index)
     before = morpheme_terms.cache_info()
     select_answer(get_knowledge_base().topic("waste"), "대형폐기물 버리는 법")
     after = morpheme_terms.cache_info()
     assert after.misses - before.misses == 1  # the question itself; its topic's keywords were ready
+
+
+# --- searching every answer (the long tail of questions) ---------------------------------------------------
+
+@pytest.mark.parametrize("question, topic_id, answer_id", [
+    ("음식물 쓰레기 칩 어디서 사요", "waste", "food_waste"),
+    ("냉장고 버리려는데 무료로 가져가 주나요", "waste", "appliance_pickup"),
+    ("주차 딱지 어떻게 내나요", "parking", "fine_payment"),
+    ("아이 예방접종 어디서 맞아요", "health", "vaccination"),
+    ("도서관 책 몇권 빌릴수있어", "library", "loans"),
+    ("자동차세 연납 할인", "local_tax", "car_tax_annual"),
+    ("이사가면 전입신고", "certificates", "move_in"),
+    ("노인 일자리", "jobs", "senior_jobs"),
+    ("건강검진 어디서", "health", "checkups"),
+])
+def test_a_question_is_searched_over_every_answer_of_every_topic(question, topic_id, answer_id):
+    hit = search_knowledge(question)
+    assert hit is not None and (hit.topic.id, hit.answer.id) == (topic_id, answer_id)
+
+
+@pytest.mark.parametrize("question", ["자존감이 바닥을 친다", "오늘 점심 뭐 먹지", "입학준비금 지원"])
+def test_a_search_without_a_clear_winner_answers_nothing(question):
+    assert search_knowledge(question) is None  # "did you mean" then helps instead of a wrong card
+
+
+def test_the_search_index_is_built_once_and_warmed_up_with_the_keywords():
+    from actions.knowledge import WARM_UP
+    from bot.knowledge.matching import morpheme_terms
+
+    WARM_UP.join(timeout=120)  # started when the action module is imported, as in the action server
+    assert get_search_index() is get_search_index()
+    before = morpheme_terms.cache_info()
+    search_knowledge("공공자전거 빌리는 곳")
+    assert morpheme_terms.cache_info().misses - before.misses == 1  # only the question is cut
+
+
+# --- complaint or information ----------------------------------------------------------------------------
+
+def ranked(text, ranking, entities=()):
+    return {"text": text, "intent": {"name": ranking[0][0]},
+            "intent_ranking": [{"name": n, "confidence": c} for n, c in ranking], "entities": list(entities)}
+
+
+def test_complaint_or_information_is_asked_only_when_both_paths_lead():
+    assert complaint_or_info(ranked("주차 단속", [("nlu_fallback", 0.45), ("civic_info", 0.44),
+                                                ("report_complaint", 0.4)]))
+    assert complaint_or_info(ranked("주차 단속", [("report_complaint", 0.6), ("civic_info", 0.3)]))
+    assert not complaint_or_info(ranked("주차 단속", [("civic_info", 0.8), ("report_complaint", 0.15)]))
+    assert not complaint_or_info(ranked("주차 단속", [("civic_info", 0.5), ("greet", 0.3),
+                                                    ("report_complaint", 0.2)]))
+    assert not complaint_or_info(ranked("/civic_info", [("civic_info", 0.5), ("report_complaint", 0.5)]))
+
+
+def test_the_question_carries_what_nlu_found_and_renders_for_kakao():
+    custom = complaint_or_info_question({"complaint_category": "illegal_parking", "location": "주엽역 앞"},
+                                        "parking", "enforcement_alert",
+                                        [Suggestion("민원 신고", "/report_complaint", 0.4),
+                                         Suggestion("긴급 신고", "/report_emergency", 0.1),
+                                         Suggestion("예산 사업 제안", "/budget_propose", 0.05)])
+    replies = kakao_response(custom)["template"]["quickReplies"]
+    assert [reply["label"] for reply in replies] == ["신고할래요", "안내가 필요해요", "긴급 신고"]
+    assert [rasa_payload_from(reply["extra"]) for reply in replies] == [
+        '/report_complaint{"complaint_category":"illegal_parking","location":"주엽역 앞"}',
+        '/civic_info{"civic_topic":"parking","civic_answer":"enforcement_alert"}', "/report_emergency"]
+    assert_valid_skill_response(kakao_response(custom))
+    asked = {"event": "user", "text": "주차 단속", "parse_data": ranked(
+        "주차 단속", [("report_complaint", 0.6), ("civic_info", 0.3)])}
+    tap = {"event": "user", "text": "/report_complaint", "parse_data": ranked("/report_complaint",
+                                                                                [("report_complaint", 1.0)])}
+    assert clarified_text([asked, {"event": "bot"}, tap]) == "주차 단속"
+    assert clarified_text([user("주차 단속", "civic_info"), tap]) is None
 
 
 # --- rendering -----------------------------------------------------------------------------------------

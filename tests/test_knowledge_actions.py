@@ -150,7 +150,7 @@ def unsure(text: str) -> Dict[str, Any]:
 
 
 def test_first_failure_offers_the_three_likeliest_topics(action_server):
-    template = kakao_answer(run_action(action_server, "action_low_confidence_fallback", unsure("음쓰 칩 얼마야")))
+    template = kakao_answer(run_action(action_server, "action_low_confidence_fallback", unsure("그거 얼마였더라")))
     assert text_of(template) == "말씀을 정확히 이해하지 못했어요. 혹시 이것을 찾으셨나요?"
     assert [r["label"] for r in template["quickReplies"]] == ["쓰레기 배출", "민원 신고", "주차"]
 
@@ -169,6 +169,66 @@ def test_a_did_you_mean_tap_answers_the_question_that_failed(action_server):
     tap = message('/civic_info{"civic_topic":"waste"}', "civic_info", entities=[("civic_topic", "waste")])
     result = run_action(action_server, "action_answer_civic_info", tap, earlier=[unsure("음쓰 칩 얼마야")])
     assert kakao_answer(result)["outputs"][0]["textCard"]["title"] == "쓰레기 배출 · 음식물쓰레기"
+
+
+# --- searching the knowledge base ----------------------------------------------------------------------
+
+def test_a_long_tail_question_is_answered_from_the_whole_knowledge_base_before_did_you_mean(action_server):
+    # NLU is unsure and its likeliest topic is parking; the words are waste's appliance pickup.
+    parsed = unsure("냉장고 버리려는데 무료로 가져가 주나요")
+    parsed["response_selector"]["civic_info"]["response"]["intent_response_key"] = "civic_info/parking"
+    template = kakao_answer(run_action(action_server, "action_low_confidence_fallback", parsed))
+    assert template["outputs"][0]["textCard"]["title"] == "쓰레기 배출 · 폐가전 무상수거"
+
+
+def test_civic_info_whose_topic_has_no_fitting_answer_searches_every_topic(action_server):
+    latest = message("아이 예방접종 어디서 맞아요", "civic_info", response_key="civic_info/parking",
+                     topic_ranking=[("parking", 0.5), ("health", 0.4)])
+    card = kakao_answer(run_action(action_server, "action_answer_civic_info", latest))["outputs"][0]["textCard"]
+    assert card["title"] == "보건·건강 · 예방접종"
+
+
+def test_a_question_nothing_answers_clearly_still_gets_did_you_mean(action_server):
+    template = kakao_answer(run_action(action_server, "action_low_confidence_fallback", unsure("자존감이 바닥을 친다")))
+    assert text_of(template) == "말씀을 정확히 이해하지 못했어요. 혹시 이것을 찾으셨나요?"
+
+
+# --- complaint or information: ask instead of guessing -------------------------------------------------------
+
+ENFORCEMENT = [("complaint_category", "illegal_parking"), ("location", "주엽역 앞")]
+COMPLAINT_TAP = '/report_complaint{"complaint_category":"illegal_parking","location":"주엽역 앞"}'
+
+
+def parking_question(intent: str, ranking: List[tuple]) -> Dict[str, Any]:
+    return message("주엽역 앞 불법 주정차 단속 어떻게 되나요", intent, entities=ENFORCEMENT, confidence=ranking[0][1],
+                   intent_ranking=[{"name": n, "confidence": c} for n, c in ranking],
+                   response_key="civic_info/parking", topic_ranking=[("parking", 0.9)])
+
+
+def test_close_complaint_and_information_are_asked_about_with_quick_replies(action_server):
+    parsed = parking_question("nlu_fallback", [("nlu_fallback", 0.45), ("report_complaint", 0.41),
+                                               ("civic_info", 0.39), ("report_emergency", 0.1)])
+    template = kakao_answer(run_action(action_server, "action_low_confidence_fallback", parsed))
+    assert text_of(template) == "신고(민원 접수)를 원하시는지, 관련 안내가 필요하신지 골라 주세요."
+    assert [r["label"] for r in template["quickReplies"]] == ["신고할래요", "안내가 필요해요", "긴급 신고"]
+    assert quick_reply_payloads(template)[:2] == [
+        COMPLAINT_TAP, '/civic_info{"civic_topic":"parking","civic_answer":"enforcement_alert"}']
+
+
+def test_confident_information_with_a_complaint_runner_up_is_asked_about(action_server):
+    unsure_which = parking_question("civic_info", [("civic_info", 0.6), ("report_complaint", 0.35), ("greet", 0.05)])
+    template = kakao_answer(run_action(action_server, "action_answer_civic_info", unsure_which))
+    assert quick_reply_payloads(template)[0] == COMPLAINT_TAP
+    clear = parking_question("civic_info", [("civic_info", 0.85), ("report_complaint", 0.1), ("greet", 0.05)])
+    card = kakao_answer(run_action(action_server, "action_answer_civic_info", clear))["outputs"][0]["textCard"]
+    assert card["title"] == "주차 · 단속 알림 서비스"
+
+
+def test_the_information_tap_answers_without_asking_again(action_server):
+    asked = parking_question("civic_info", [("civic_info", 0.6), ("report_complaint", 0.35)])
+    tap = message('/civic_info{"civic_topic":"parking"}', "civic_info", entities=[("civic_topic", "parking")])
+    card = kakao_answer(run_action(action_server, "action_answer_civic_info", tap, earlier=[asked]))
+    assert card["outputs"][0]["textCard"]["title"] == "주차 · 단속 알림 서비스"  # from the question asked about
 
 
 # --- subscriptions ------------------------------------------------------------------------------------------

@@ -34,6 +34,12 @@ def topic_of_response_key(response_key: Optional[str]) -> Optional[str]:
     return None
 
 
+def selected_topic_id(parse_data: Mapping[str, Any]) -> Optional[str]:
+    """The topic the ResponseSelector picked for the message, if any."""
+    selector = (parse_data.get("response_selector") or {}).get(CIVIC_INFO_INTENT) or {}
+    return topic_of_response_key((selector.get("response") or {}).get("intent_response_key"))
+
+
 def civic_topic_ranking(parse_data: Mapping[str, Any]) -> List[Dict[str, Any]]:
     selector = (parse_data.get("response_selector") or {}).get(CIVIC_INFO_INTENT) or {}
     return [entry for entry in selector.get("ranking") or [] if isinstance(entry, dict)]
