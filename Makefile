@@ -6,8 +6,12 @@ RASA := $(BIN)/rasa
 export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 3
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
-# The Kakao skill secret: from the environment, else the one `make run` generated in var/.
-export KAKAO_SKILL_SECRET ?= $(shell cat var/kakao_secret 2>/dev/null)
+# Credentials for `make chat` and the benches: from the environment, else those `make run` generated
+# in var/ (scripts/secrets.sh); a file that does not exist exports nothing.
+secret_from_var = $(if $(wildcard var/$(2)),$(eval export $(1) ?= $$(shell cat var/$(2))))
+$(call secret_from_var,KAKAO_SKILL_SECRET,kakao_secret)
+$(call secret_from_var,SOTONG_RASA_TOKEN,rasa_token)
+$(call secret_from_var,SOTONG_REST_TOKEN,rest_token)
 
 .PHONY: setup train model run run-prod migrate test validate eval chat bench bench-kakao bench-cluster clean-models
 

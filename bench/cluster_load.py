@@ -45,6 +45,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.load_common import Tally, kakao_payload, post_json, require_loopback  # noqa: E402
 from tests.cluster import TICKET_NUMBER, answer_text  # noqa: E402
+from bot.warmup import RASA_TOKEN_ENV, REST_TOKEN_ENV, api_url, rest_headers  # noqa: E402
 
 TURN_FAILED_MARK = "문제가 생겼어요"
 PENDING_MARK = "답변 보기"
@@ -239,11 +240,12 @@ def breakdown(args, instance_url: str, action_log: Optional[Path]) -> Dict[str, 
     parse, turns = [], []
     texts = [conversation(random.Random(7), 1)[i] for i in range(4)] + INFO_QUESTIONS[:4]
     for text in texts:  # warm each text's path once
-        requests.post(f"{instance_url}/model/parse", json={"text": text}, timeout=30)
+        requests.post(api_url(f"{instance_url}/model/parse", args.rasa_token), json={"text": text}, timeout=30)
     for _ in range(args.profile_rounds):
         for text in texts:
             started = time.perf_counter()
-            requests.post(f"{instance_url}/model/parse", json={"text": text}, timeout=30).raise_for_status()
+            requests.post(api_url(f"{instance_url}/model/parse", args.rasa_token), json={"text": text},
+                          timeout=30).raise_for_status()
             parse.append(time.perf_counter() - started)
     since = 0.0
     for round_number in range(-1, args.profile_rounds):  # round -1 warms the action servers up
@@ -254,7 +256,7 @@ def breakdown(args, instance_url: str, action_log: Optional[Path]) -> Dict[str, 
         for text in conversation(random.Random(round_number), 1) + INFO_QUESTIONS[:4]:
             started = time.perf_counter()
             requests.post(f"{instance_url}/webhooks/rest/webhook", json={"sender": user, "message": text},
-                          timeout=60).raise_for_status()
+                          headers=rest_headers(args.rest_token), timeout=60).raise_for_status()
             if round_number >= 0:
                 turns.append(time.perf_counter() - started)
     actions = nginx_action_times(action_log, since)
@@ -329,6 +331,8 @@ def main(argv=None) -> int:
     parser.add_argument("--pids-from", type=Path, default=ROOT / "var" / "run")
     parser.add_argument("--action-log", type=Path, default=ROOT / "var" / "log" / "nginx-access.log")
     parser.add_argument("--secret", default=os.environ.get("KAKAO_SKILL_SECRET"))
+    parser.add_argument("--rasa-token", default=os.environ.get(RASA_TOKEN_ENV), help=f"env {RASA_TOKEN_ENV}")
+    parser.add_argument("--rest-token", default=os.environ.get(REST_TOKEN_ENV), help=f"env {REST_TOKEN_ENV}")
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60.0, help="measured per configuration (max 180)")
     parser.add_argument("--rounds", type=int, default=2,
@@ -358,7 +362,7 @@ def main(argv=None) -> int:
             cluster = Cluster(args.model or train_test_model(), workdir, args.postgres_url, args.redis_url,
                               instances=args.instances, action_instances=2, dispatcher=True,
                               extra_env=extra_env).start()
-            args.secret = cluster.secret
+            args.secret, args.rasa_token, args.rest_token = cluster.secret, cluster.rasa_token, cluster.rest_token
             url, instance_url = cluster.url, cluster.instance_url(0)
             pids, action_log = pids_from(workdir / "run"), workdir / "log" / "nginx-access.log"
         else:

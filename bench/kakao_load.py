@@ -32,6 +32,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.load_common import Tally, kakao_payload, post_json, require_loopback  # noqa: E402
+from bot.warmup import REST_TOKEN_ENV, rest_headers  # noqa: E402
 
 TARGET_OVERHEAD = 0.10
 TARGET_P99_SECONDS = 1.5
@@ -71,7 +72,7 @@ class LoadRun:
         self.args = args
         self.base = args.base_url.rstrip("/")
         self.kakao_url = f"{self.base}/webhooks/kakao/webhook"
-        self.rest_url = f"{self.base}/webhooks/rest/webhook"
+        self.rest_url = args.rest_url or f"{self.base}/webhooks/rest/webhook"
         self.run_id = f"{int(time.time())}-{os.getpid()}"
         self.utterances = args.utterance_list
 
@@ -81,7 +82,7 @@ class LoadRun:
             url, body = self.kakao_url, kakao_payload(text, user_id)
             headers = {self.args.secret_header: self.args.secret}
         else:
-            url, body, headers = self.rest_url, {"sender": user_id, "message": text}, {}
+            url, body, headers = self.rest_url, {"sender": user_id, "message": text}, rest_headers(self.args.rest_token)
         payload = await post_json(session, url, body, headers, result)
         if payload is not None and channel == "kakao" and is_deferred(payload):
             result.deferred += 1
@@ -176,6 +177,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--base-url", default=os.environ.get("SOTONG_RASA_URL", "http://127.0.0.1:5005"))
     parser.add_argument("--secret", default=os.environ.get("KAKAO_SKILL_SECRET"))
     parser.add_argument("--secret-header", default=os.environ.get("KAKAO_SECRET_HEADER", "X-Sotong-Secret"))
+    parser.add_argument("--rest-token", default=os.environ.get(REST_TOKEN_ENV),
+                        help=f"the REST channel's token (env {REST_TOKEN_ENV})")
+    parser.add_argument("--rest-url", help="REST webhook (default: on --base-url; under make run-prod only a "
+                                           "Rasa instance has it, e.g. http://127.0.0.1:5011/webhooks/rest/webhook)")
     parser.add_argument("--users", type=int, default=50, help="concurrent simulated users (max 500)")
     parser.add_argument("--messages", type=int, default=10, help="messages per user (max 200)")
     parser.add_argument("--think-seconds", type=float, default=0.0,
@@ -205,6 +210,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     require_loopback(args.base_url)
+    if args.rest_url:
+        require_loopback(args.rest_url)
     report = asyncio.run(LoadRun(args).run())
     print_report(report)
     if args.json_out:

@@ -6,22 +6,46 @@ A freshly started `rasa run` spends its first turn starting the Korean analyzer'
 the TensorFlow graphs of DIET, the ResponseSelector and TED: about 4 s for the first message and
 1-1.5 s for the first dialogue prediction on this 2-core machine, which is past Kakao's 5-second
 limit together with the rest of the turn. Each `--rasa` URL therefore gets one NLU parse per
-warm-up text (Rasa's HTTP API, enabled on the instances' loopback ports only) and one whole turn
-over the REST channel (dialogue policies, tracker store, action server) in a conversation of its
-own (`sotong-warmup`), before the script reports the cluster ready. A Rasa process restarted by
-its supervisor is warmed up the same way as soon as it answers.
+warm-up text (Rasa's HTTP API, enabled on loopback only, with the token in SOTONG_RASA_TOKEN) and
+one whole turn over the REST channel (dialogue policies, tracker store, action server; header
+X-Sotong-Rest-Token from SOTONG_REST_TOKEN) in a conversation of its own (`sotong-warmup`),
+before the script reports the cluster ready. A Rasa process restarted by its supervisor is warmed
+up the same way as soon as it answers.
+
+`api_url` and `rest_headers` are how every client of ours (tests, benchmarks) passes those
+credentials.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import urllib.request
-from typing import List
+from typing import Dict, List, Optional
+from urllib.parse import urlencode
 
 WARMUP_TEXTS = ("안녕하세요", "가로등이 고장났어요", "대형 폐기물은 어떻게 버려요?")
 WARMUP_SENDER = "sotong-warmup"
+RASA_TOKEN_ENV = "SOTONG_RASA_TOKEN"
+REST_TOKEN_ENV = "SOTONG_REST_TOKEN"
+REST_TOKEN_HEADER = "X-Sotong-Rest-Token"
+
+
+def api_url(url: str, token: Optional[str] = None) -> str:
+    """`url` of Rasa's HTTP API with its auth token (Rasa's scheme: `?token=`; default
+    SOTONG_RASA_TOKEN)."""
+    token = os.environ.get(RASA_TOKEN_ENV) if token is None else token
+    if not token:
+        return url
+    return f"{url}{'&' if '?' in url else '?'}{urlencode({'token': token})}"
+
+
+def rest_headers(token: Optional[str] = None) -> Dict[str, str]:
+    """The REST channel's credential header (default SOTONG_REST_TOKEN)."""
+    token = os.environ.get(REST_TOKEN_ENV) if token is None else token
+    return {REST_TOKEN_HEADER: token} if token else {}
 
 
 def wait_until_ready(url: str, deadline: float) -> None:
@@ -37,19 +61,20 @@ def wait_until_ready(url: str, deadline: float) -> None:
         time.sleep(0.5)
 
 
-def _post(url: str, body: dict, timeout: float = 60) -> None:
+def _post(url: str, body: dict, headers: Optional[Dict[str, str]] = None, timeout: float = 60) -> None:
     request = urllib.request.Request(url, data=json.dumps(body, ensure_ascii=False).encode("utf-8"),
-                                     headers={"Content-Type": "application/json"}, method="POST")
+                                     headers={"Content-Type": "application/json", **(headers or {})}, method="POST")
     with urllib.request.urlopen(request, timeout=timeout) as response:
         response.read()
 
 
-def warm_up(rasa_url: str) -> float:
+def warm_up(rasa_url: str, api_token: Optional[str] = None, rest_token: Optional[str] = None) -> float:
     """One parse per warm-up text and one whole turn; returns the seconds it took."""
     started = time.monotonic()
     for text in WARMUP_TEXTS:
-        _post(f"{rasa_url}/model/parse", {"text": text})
-    _post(f"{rasa_url}/webhooks/rest/webhook", {"sender": WARMUP_SENDER, "message": WARMUP_TEXTS[0]})
+        _post(api_url(f"{rasa_url}/model/parse", api_token), {"text": text})
+    _post(f"{rasa_url}/webhooks/rest/webhook", {"sender": WARMUP_SENDER, "message": WARMUP_TEXTS[0]},
+          rest_headers(rest_token))
     return time.monotonic() - started
 
 

@@ -12,7 +12,7 @@
 # Steps: install nginx if missing (scripts/install_nginx.sh), create the PostgreSQL databases if
 # missing, migrate the application schema (python -m bot.migrate upgrade), generate nginx.conf,
 # start the processes, wait until every one answers and warm up the Rasa processes (bot/warmup.py),
-# print "Sotong cluster ready".
+# print "Sotong cluster ready". Secrets: scripts/secrets.sh (README "Security").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -33,7 +33,7 @@ fi
 : "${SOTONG_RUN_DISPATCHER:=1}"
 : "${SOTONG_RETENTION_DAYS:=90}"           # 0: no retention job
 : "${SOTONG_RETENTION_EVERY_HOURS:=24}"
-: "${SOTONG_RESTART_DELAY:=2}"
+: "${SOTONG_RESTART_DELAY:=2}"           # seconds before a dead process is restarted (scripts/supervise.sh)
 : "${SOTONG_ENDPOINTS:=$ROOT/config/profiles/production/endpoints.yml}"
 : "${SOTONG_CREDENTIALS:=$ROOT/credentials.yml}"
 : "${SOTONG_RASA_ARGS:=}"                  # extra `rasa run` arguments, e.g. --debug
@@ -66,12 +66,9 @@ RUN_DIR=$SOTONG_VAR_DIR/run
 NGINX_DIR=$SOTONG_VAR_DIR/nginx
 mkdir -p "$LOG_DIR" "$RUN_DIR" "$NGINX_DIR/tmp"
 
-if [ -z "${KAKAO_SKILL_SECRET:-}" ]; then
-  [ -s var/kakao_secret ] || { mkdir -p var; "$PY" -c "import secrets; print(secrets.token_urlsafe(24))" > var/kakao_secret; }
-  KAKAO_SKILL_SECRET=$(cat var/kakao_secret)
-  echo "Kakao skill secret (header X-Sotong-Secret) is in var/kakao_secret"
-fi
-export KAKAO_SKILL_SECRET
+# Secrets (README "Security"): from the environment, else generated into $SOTONG_VAR_DIR (mode 600).
+. scripts/secrets.sh
+ensure_sotong_secrets "$SOTONG_VAR_DIR" "$PY"
 
 model=${SOTONG_MODEL:-$(ls -t models/*.tar.gz 2>/dev/null | head -n 1 || true)}
 [ -n "$model" ] && [ -f "$model" ] || { echo "no model: run 'make train' (or set SOTONG_MODEL)" >&2; exit 1; }
@@ -139,14 +136,16 @@ $action_servers    keepalive 64;
 
   server {
     listen $SOTONG_LISTEN:$SOTONG_PORT;
-    # Only the channels are public; Rasa's HTTP API stays on the instances' loopback ports.
-    location /webhooks/ {
-      proxy_pass http://sotong_rasa;
+    # Only the Kakao skill route and its health check are public. Rasa's HTTP API, the REST
+    # channel and everything else stay on the instances' loopback ports. Exact locations, and
+    # proxy_pass with the URI: the instance gets exactly this path, whatever the client wrote.
+    location = /webhooks/kakao/webhook {
+      proxy_pass http://sotong_rasa/webhooks/kakao/webhook;
       proxy_read_timeout 75s;
       add_header X-Sotong-Upstream \$upstream_addr always;
     }
-    location = / {
-      proxy_pass http://sotong_rasa;
+    location = /webhooks/kakao/ {
+      proxy_pass http://sotong_rasa/webhooks/kakao/;
       add_header X-Sotong-Upstream \$upstream_addr always;
     }
     location / { return 404; }
@@ -164,41 +163,8 @@ EOF
 "$NGINX" -t -q -p "$NGINX_DIR" -c "$NGINX_DIR/nginx.conf" -e "$LOG_DIR/nginx-error.log"
 
 # --- processes ----------------------------------------------------------------------------------------
-pids=()
-cleanup() {
-  trap - EXIT INT TERM
-  [ ${#pids[@]} -gt 0 ] && kill -TERM "${pids[@]}" 2>/dev/null || true
-  wait 2>/dev/null || true
-}
-trap cleanup EXIT
-trap 'exit 0' INT TERM
-
-# supervise NAME COMMAND...: runs COMMAND (output to $LOG_DIR/NAME.log), restarts it when it exits,
-# stops it on SIGTERM. $RUN_DIR/NAME.pid holds the pid of the running command. With
-# SUPERVISE_WARMUP set (a Rasa URL), every restart is followed by a warm-up of that process.
-supervise() {
-  local name=$1 warmup=${SUPERVISE_WARMUP:-}
-  shift
-  (
-    child=""
-    started=0
-    trap '[ -n "$child" ] && kill -TERM "$child" 2>/dev/null; [ -n "$child" ] && wait "$child" 2>/dev/null; rm -f "$RUN_DIR/$name.pid"; exit 0' TERM INT
-    while true; do
-      "$@" >>"$LOG_DIR/$name.log" 2>&1 &
-      child=$!
-      echo "$child" >"$RUN_DIR/$name.pid"
-      if [ -n "$warmup" ] && [ "$started" = 1 ]; then   # the first start is warmed up below
-        "$PY" -m bot.warmup --rasa "$warmup" >>"$LOG_DIR/$name.log" 2>&1 &
-      fi
-      started=1
-      status=0
-      wait "$child" || status=$?
-      echo "$(date '+%F %T') run_cluster: $name exited with status $status; restarting in ${SOTONG_RESTART_DELAY}s" | tee -a "$LOG_DIR/$name.log" >&2
-      sleep "$SOTONG_RESTART_DELAY"
-    done
-  ) &
-  pids+=($!)
-}
+. scripts/supervise.sh
+stop_supervised_on_exit
 
 ready_args=()
 for ((i = 0; i < SOTONG_ACTION_INSTANCES; i++)); do
@@ -216,7 +182,8 @@ fi
 for ((i = 0; i < SOTONG_RASA_INSTANCES; i++)); do
   port=$((SOTONG_RASA_BASE_PORT + i))
   # shellcheck disable=SC2086
-  SUPERVISE_WARMUP="http://127.0.0.1:$port" supervise "rasa-$i" "$RASA" run --model "$model" --enable-api --interface 127.0.0.1 --port "$port" \
+  SUPERVISE_WARMUP="http://127.0.0.1:$port" supervise "rasa-$i" "$RASA" run --model "$model" \
+    --enable-api --auth-token "$SOTONG_RASA_TOKEN" --interface 127.0.0.1 --port "$port" \
     --credentials "$SOTONG_CREDENTIALS" --endpoints "$SOTONG_ENDPOINTS" $SOTONG_RASA_ARGS
   ready_args+=(--rasa "http://127.0.0.1:$port")
 done
@@ -226,5 +193,5 @@ ready_args+=(--ready "http://$SOTONG_LISTEN:$SOTONG_PORT/webhooks/kakao/")
 echo "Starting $SOTONG_RASA_INSTANCES Rasa and $SOTONG_ACTION_INSTANCES action server processes with $model; logs in $LOG_DIR"
 "$PY" -m bot.warmup "${ready_args[@]}" &
 wait $! || exit 1   # in the background, so that Ctrl-C/SIGTERM also stop a start-up that hangs
-echo "Sotong cluster ready on http://$SOTONG_LISTEN:$SOTONG_PORT (Kakao skill URL: /webhooks/kakao/webhook, REST: /webhooks/rest/webhook)"
+echo "Sotong cluster ready on http://$SOTONG_LISTEN:$SOTONG_PORT (Kakao skill URL: /webhooks/kakao/webhook; REST and Rasa's API only on the instances' loopback ports)"
 wait

@@ -4,7 +4,7 @@ test may stop and start (never the shared one).
 
     cluster = Cluster(model, workdir, postgres_url, redis_url).start()
     cluster.kakao("user-1", "가로등이 고장났어요")      # through nginx
-    cluster.rest("user-1", "...", instance=1)          # straight to one Rasa process
+    cluster.rest("user-1", "...", instance=1)          # straight to one Rasa process (nginx has no REST)
     cluster.kill("actions-0")                          # the script's supervisor restarts it
     cluster.stop()                                     # stops everything, drops the databases
 """
@@ -305,6 +305,9 @@ class Cluster:
     retention_days: int = 0
     rasa_args: str = ""
     secret: str = "cluster-test-secret-0123456789"
+    rasa_token: str = "cluster-test-rasa-token-0123456789"
+    action_secret: str = "cluster-test-action-secret-0123456789"
+    rest_token: str = "cluster-test-rest-token-0123456789"
     extra_env: Dict[str, str] = field(default_factory=dict)
     process: Optional[subprocess.Popen] = None
     databases: Optional[ThrowAwayDatabases] = None
@@ -331,6 +334,12 @@ class Cluster:
 
     def instance_url(self, index: int) -> str:
         return f"http://127.0.0.1:{self.rasa_base_port + index}"
+
+    def api_url(self, path: str, instance: int = 0) -> str:
+        """A URL of one instance's Rasa HTTP API, with the token."""
+        from bot.warmup import api_url
+
+        return api_url(f"{self.instance_url(instance)}{path}", self.rasa_token)
 
     @property
     def database_url(self) -> str:
@@ -373,7 +382,10 @@ class Cluster:
             SOTONG_REDIS_PASSWORD=redis_parts.password or "",
             SOTONG_REDIS_LOCK_PREFIX=self.lock_prefix,
             KAKAO_SKILL_SECRET=self.secret,
-        )
+            SOTONG_RASA_TOKEN=self.rasa_token,
+            SOTONG_ACTION_SECRET=self.action_secret,
+            SOTONG_REST_TOKEN=self.rest_token,
+        )  # SOTONG_DATA_KEY: the test session's (tests/conftest.py)
         env.pop("SOTONG_ACTION_ENDPOINT_URL", None)
         env.pop("SOTONG_KAKAO_CONTINUATIONS_URL", None)  # run_cluster.sh builds it from SOTONG_REDIS_*
         env.update(self.extra_env)
@@ -501,15 +513,18 @@ class Cluster:
         response.raise_for_status()
         return answer_text(response.json())
 
-    def rest(self, user: str, utterance: str, instance: Optional[int] = None) -> str:
-        base = self.url if instance is None else self.instance_url(instance)
-        response = requests.post(f"{base}/webhooks/rest/webhook", json={"sender": user, "message": utterance},
-                                 timeout=60)
+    def rest(self, user: str, utterance: str, instance: int = 0) -> str:
+        """One turn over the REST channel of one instance (loopback only: nginx does not forward it)."""
+        from bot.warmup import rest_headers
+
+        response = requests.post(f"{self.instance_url(instance)}/webhooks/rest/webhook",
+                                 json={"sender": user, "message": utterance}, timeout=60,
+                                 headers=rest_headers(self.rest_token))
         response.raise_for_status()
         return "\n".join(reply.get("text", "") for reply in response.json())
 
     def tracker(self, user: str, instance: int = 0) -> Dict[str, Any]:
-        response = requests.get(f"{self.instance_url(instance)}/conversations/{user}/tracker", timeout=30)
+        response = requests.get(self.api_url(f"/conversations/{user}/tracker", instance), timeout=30)
         response.raise_for_status()
         return response.json()
 

@@ -136,6 +136,8 @@ class RasaStack:
     model: Path
     workdir: Path
     kakao_secret: str = "test-secret-0123456789"
+    rasa_token: str = "test-rasa-token-0123456789"  # Rasa's HTTP API (?token=)
+    action_secret: str = "test-action-secret-0123456789"  # Rasa -> action server header
     rasa_port: int = field(default_factory=free_port)
     actions_port: int = field(default_factory=free_port)
     services: List[Service] = field(default_factory=list)
@@ -147,6 +149,12 @@ class RasaStack:
     @property
     def actions_url(self) -> str:
         return f"http://127.0.0.1:{self.actions_port}"
+
+    def api_url(self, path: str) -> str:
+        """A URL of Rasa's HTTP API, with this stack's token."""
+        from bot.warmup import api_url
+
+        return api_url(f"{self.rasa_url}{path}", self.rasa_token)
 
     @property
     def kakao_url(self) -> str:
@@ -161,13 +169,15 @@ class RasaStack:
         return f"sqlite:///{self.workdir / 'sotong.db'}"
 
     def env(self) -> Dict[str, str]:
-        return base_env(SOTONG_DATABASE_URL=self.database_url, KAKAO_SKILL_SECRET=self.kakao_secret)
+        return base_env(SOTONG_DATABASE_URL=self.database_url, KAKAO_SKILL_SECRET=self.kakao_secret,
+                        SOTONG_ACTION_SECRET=self.action_secret)
 
     def _write_configs(self) -> None:
+        # The project's endpoints (its ${SOTONG_ACTION_SECRET} header too), on this stack's files and ports.
         project = yaml.safe_load((ROOT / "endpoints.yml").read_text(encoding="utf-8"))
         endpoints = {
             "action_endpoint": {**project["action_endpoint"], "url": f"{self.actions_url}/webhook"},
-            "tracker_store": {"type": "SQL", "dialect": "sqlite", "db": str(self.workdir / "tracker.db")},
+            "tracker_store": {**project["tracker_store"], "db": str(self.workdir / "tracker.db")},
         }
         (self.workdir / "endpoints.yml").write_text(yaml.safe_dump(endpoints))
         credentials = yaml.safe_load((ROOT / "credentials.yml").read_text(encoding="utf-8"))
@@ -178,23 +188,24 @@ class RasaStack:
         self._write_configs()
         actions = Service(
             "action server",
-            [str(VENV_BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(self.actions_port)],
+            [str(VENV_BIN / "python"), "-m", "bot.action_server", "--actions", "actions",  # checks the secret
+             "--port", str(self.actions_port)],
             self.env(), self.workdir / "actions.log", f"{self.actions_url}/health",
         )
         rasa = Service(
             "rasa server",
             [str(VENV_BIN / "rasa"), "run", "--model", str(self.model), "--enable-api",
-             "--port", str(self.rasa_port), "--interface", "127.0.0.1",
+             "--auth-token", self.rasa_token, "--port", str(self.rasa_port), "--interface", "127.0.0.1",
              "--credentials", str(self.workdir / "credentials.yml"),
              "--endpoints", str(self.workdir / "endpoints.yml")],
-            self.env(), self.workdir / "rasa.log", f"{self.rasa_url}/status",
+            self.env(), self.workdir / "rasa.log", self.api_url("/status"),
         )
         for service in (actions, rasa):
             self.services.append(service)
             service.start()
         from bot.warmup import warm_up
 
-        warm_up(self.rasa_url)  # as make run and make run-prod do before citizens arrive
+        warm_up(self.rasa_url, self.rasa_token)  # as make run and make run-prod do before citizens arrive
         return self
 
     def stop(self) -> None:
@@ -208,6 +219,6 @@ class RasaStack:
         return response.json()
 
     def parse(self, text: str) -> dict:
-        response = requests.post(f"{self.rasa_url}/model/parse", json={"text": text}, timeout=30)
+        response = requests.post(self.api_url("/model/parse"), json={"text": text}, timeout=30)
         response.raise_for_status()
         return response.json()
