@@ -134,3 +134,34 @@ def test_migrated_audit_log_is_append_only(database_url, made_by_create_schema):
             assert connection.execute(text("SELECT actor FROM staff_audit_log")).scalar_one() == "cli:test"
     finally:
         engine.dispose()
+
+
+def test_upgrade_encrypts_contact_numbers_stored_in_plain_text(database_url):
+    """Numbers stored before encryption existed (tickets and outbox payloads) are encrypted by the
+    migration that widens the column; PostgreSQL would refuse the longer value in VARCHAR(20)."""
+    from bot.encryption import data_cipher
+
+    upgrade(database_url, "a1f0c3d2e4b5")
+    engine = make_engine(database_url)
+    payload = '{"ticket": {"contact": {"anonymous": false, "phone": "010-2345-6789"}, "number": "GY-2026-000001"}}'
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO tickets (id, number, category, department_id, location_text, place_key, description, "
+                "contact_phone, consent_given, sender_id, status, urgent, created_at, updated_at) VALUES "
+                "(1, 'GY-2026-000001', 'road_damage', 'road_management', '주엽동', '', '포트홀', '010-2345-6789', "
+                ":yes, 'kakao-1', 'received', :no, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"), {"yes": True, "no": False})
+            connection.execute(text(
+                "INSERT INTO outbox (ticket_id, target_kind, target_id, send_method, destination, payload_json, "
+                "idempotency_key, state, attempts, next_attempt_at, created_at) VALUES (1, 'department', "
+                "'road_management', 'http', 'http://127.0.0.1:9/', :payload, 'k1', 'pending', 0, "
+                "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"), {"payload": payload})
+        assert upgrade(database_url) == head_revision()
+        with engine.connect() as connection:
+            phone = connection.execute(text("SELECT contact_phone FROM tickets")).scalar_one()
+            stored_payload = connection.execute(text("SELECT payload_json FROM outbox")).scalar_one()
+    finally:
+        engine.dispose()
+    assert phone.startswith("enc1:") and data_cipher().decrypt(phone) == "010-2345-6789"
+    assert "2345-6789" not in stored_payload and "GY-2026-000001" in stored_payload
+    assert schema_differences(database_url) == []

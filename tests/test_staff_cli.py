@@ -63,7 +63,12 @@ def test_a_username_is_taken_once(run):
 def test_api_keys(run):
     key = run("apikeys", "add", "--name", "partner").stdout.strip()
     sessions = sessions_for(run.database_url)
-    assert client_for_key(sessions, key, env={}).name == "partner"
-    assert "partner\tcreated" in run("apikeys", "list").stdout
+    client = client_for_key(sessions, key, env={})
+    assert client.name == "partner" and client.may("create") and not client.may("read_full")
+    assert "partner\tcreate\tcreated" in run("apikeys", "list").stdout
     assert run("apikeys", "revoke", "partner").returncode == 0
     assert client_for_key(sessions, key, env={}) is None
+    reader = run("apikeys", "add", "--name", "city-hall", "--scope", "read_full").stdout.strip()
+    assert client_for_key(sessions, reader, env={}).scopes == {"read_full"}
+    assert "city-hall\tread_full\tcreated" in run("apikeys", "list").stdout
+    assert run("apikeys", "add", "--name", "x", "--scope", "admin").returncode == 2

@@ -7,8 +7,10 @@
   python -m bot.staff users list
   python -m bot.staff users disable USERNAME | enable USERNAME
   python -m bot.staff users password USERNAME [--password-stdin]
-  python -m bot.staff apikeys add --name CLIENT | list | revoke CLIENT
-        Open311 API keys (the key is printed once)
+  python -m bot.staff unlock USERNAME
+        lift the login lock of USERNAME after too many failed logins (audited)
+  python -m bot.staff apikeys add --name CLIENT [--scope create] [--scope read_full] | list | revoke CLIENT
+        Open311 API keys (the key is printed once); `read_full` lets a client read requests in full
 
 The database is SOTONG_DATABASE_URL (or --database-url); settings come from SOTONG_STAFF_*
 (see bot/staff/settings.py); the Kakao Event API for notices to citizens from KAKAO_* (see
@@ -27,7 +29,7 @@ from bot.city import get_city_config
 from bot.privacy import install_log_masking
 from bot.staff.accounts import AccountError, Role, add_account, list_accounts, set_active, set_password
 from bot.staff.audit import Actor
-from bot.staff.open311.keys import create_key, list_keys, revoke_key
+from bot.staff.open311.keys import DEFAULT_SCOPES, SCOPES, create_key, list_keys, revoke_key
 from bot.tickets.store import open_database
 import bot.staff.schema  # noqa: F401  (the console's tables, for open_database)
 
@@ -58,8 +60,13 @@ def _parse_args(argv):
     password.add_argument("username")
     password.add_argument("--password-stdin", action="store_true")
 
+    commands.add_parser("unlock", help="lift a username's login lock").add_argument("username")
+
     keys = commands.add_parser("apikeys", help="Open311 API keys").add_subparsers(dest="action", required=True)
-    keys.add_parser("add").add_argument("--name", required=True)
+    add_key = keys.add_parser("add")
+    add_key.add_argument("--name", required=True)
+    add_key.add_argument("--scope", action="append", choices=SCOPES, dest="scopes",
+                         help="repeat for several (default: create)")
     keys.add_parser("list")
     keys.add_parser("revoke").add_argument("name")
     return parser.parse_args(argv)
@@ -113,17 +120,28 @@ def _users(args, sessions) -> int:
     return 0
 
 
+def _unlock(args, sessions) -> int:
+    from bot.staff.login_throttle import unlock
+
+    if not any(account.username == args.username.lower() for account in list_accounts(sessions)):
+        print(f"{args.username}: no such account")
+        return 1
+    cleared = unlock(sessions, _cli_actor(), args.username)
+    print(f"{args.username}: unlocked ({cleared} failure counters cleared)")
+    return 0
+
+
 def _apikeys(args, sessions) -> int:
     if args.action == "list":
         for key in list_keys(sessions):
-            print(f"{key.name}\tcreated {key.created_at:%Y-%m-%d}\t"
+            print(f"{key.name}\t{key.scopes}\tcreated {key.created_at:%Y-%m-%d}\t"
                   f"{'revoked ' + format(key.revoked_at, '%Y-%m-%d') if key.revoked_at else 'active'}")
         return 0
     if args.action == "revoke":
         revoked = revoke_key(sessions, args.name)
         print(f"{args.name}: revoked" if revoked else f"{args.name}: no active key")
         return 0 if revoked else 1
-    print(create_key(sessions, args.name))
+    print(create_key(sessions, args.name, args.scopes or DEFAULT_SCOPES))
     return 0
 
 
@@ -135,7 +153,8 @@ def main(argv: Optional[list] = None) -> int:
         return _serve(args)
     sessions = open_database(args.database_url)
     try:
-        return _users(args, sessions) if args.command == "users" else _apikeys(args, sessions)
+        handler = {"users": _users, "unlock": _unlock, "apikeys": _apikeys}[args.command]
+        return handler(args, sessions)
     except (AccountError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

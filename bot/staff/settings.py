@@ -13,7 +13,9 @@ class StaffSettings:
     session_max_hours: int = 12  # and every session ends after a working day
     login_max_failures: int = 5  # per username and IP address …
     login_window_minutes: int = 15  # … within this window; then logins are refused until it passes
-    login_max_failures_per_ip: int = 30  # any usernames from one address (password spraying)
+    login_max_failures_per_user: int = 10  # one username from any addresses: locks it too
+    login_max_failures_per_ip: int = 30  # any usernames from one address (password spraying) …
+    login_slow_seconds: float = 10.0  # … then that address gets one attempt per this many seconds
     dashboard_refresh_seconds: float = 5.0  # how often the live dashboard stream looks for changes
     dashboard_stream_minutes: float = 10.0  # the browser reconnects (and is re-authorised) after this
     page_size: int = 25
@@ -31,8 +33,11 @@ class StaffSettings:
             session_max_hours=number("SOTONG_STAFF_SESSION_MAX_HOURS", defaults.session_max_hours),
             login_max_failures=number("SOTONG_STAFF_LOGIN_MAX_FAILURES", defaults.login_max_failures),
             login_window_minutes=number("SOTONG_STAFF_LOGIN_WINDOW_MINUTES", defaults.login_window_minutes),
+            login_max_failures_per_user=number("SOTONG_STAFF_LOGIN_MAX_FAILURES_PER_USER",
+                                               defaults.login_max_failures_per_user),
             login_max_failures_per_ip=number("SOTONG_STAFF_LOGIN_MAX_FAILURES_PER_IP",
                                              defaults.login_max_failures_per_ip),
+            login_slow_seconds=number("SOTONG_STAFF_LOGIN_SLOW_SECONDS", defaults.login_slow_seconds, float),
             dashboard_refresh_seconds=number("SOTONG_STAFF_DASHBOARD_REFRESH_SECONDS",
                                              defaults.dashboard_refresh_seconds, float),
             dashboard_stream_minutes=number("SOTONG_STAFF_DASHBOARD_STREAM_MINUTES",

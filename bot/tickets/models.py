@@ -58,7 +58,9 @@ class Ticket(Base):
     district = Column(String(20))
     description = Column(Text, nullable=False, default="")
     photo_url = Column(Text)
-    contact_phone = Column(String(20))  # None: anonymous
+    # Encrypted at rest ("enc1:…", bot.encryption; the store encrypts, the dispatcher and the
+    # console's audited reveal decrypt). None: anonymous.
+    contact_phone = Column(String(255))
     consent_given = Column(Boolean, nullable=False, default=False)
     consent_text_version = Column(String(20))
     consent_at = Column(UtcDateTime)

@@ -1,6 +1,10 @@
 """Open311 API keys: from the `open311_api_keys` table (stored as SHA-256, created with
-`python -m bot.staff apikeys add --name CLIENT`) or from SOTONG_OPEN311_API_KEYS
-("client-a:KEY,client-b:KEY", for deployments configured by environment)."""
+`python -m bot.staff apikeys add --name CLIENT [--scope …]`) or from SOTONG_OPEN311_API_KEYS
+("client-a:KEY,client-b:KEY", for deployments configured by environment; scope `create` only).
+
+Scopes: `create` files service requests (POST requests.json); `read_full` reads requests filed in
+the chat in full (description and exact address) instead of the public view. Only an admin with
+the CLI hands out `read_full`."""
 from __future__ import annotations
 
 import hashlib
@@ -9,7 +13,7 @@ import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import List, Mapping, Optional
+from typing import FrozenSet, Iterable, List, Mapping, Optional
 
 from sqlalchemy import Column, Integer, String, select
 from sqlalchemy.exc import IntegrityError
@@ -19,6 +23,9 @@ from bot.db import Base, UtcDateTime, utc_now
 
 API_KEYS_ENV = "SOTONG_OPEN311_API_KEYS"
 MAX_KEY_CHARS = 200
+CREATE, READ_FULL = "create", "read_full"
+SCOPES = (CREATE, READ_FULL)
+DEFAULT_SCOPES = (CREATE,)
 
 
 class Open311ApiKey(Base):
@@ -27,6 +34,7 @@ class Open311ApiKey(Base):
     id = Column(Integer, primary_key=True)
     name = Column(String(60), nullable=False, unique=True)  # the client, e.g. a partner app
     key_hash = Column(String(64), nullable=False, unique=True)
+    scopes = Column(String(200), nullable=False, default=CREATE, server_default=CREATE)  # space-separated
     created_at = Column(UtcDateTime, nullable=False, default=utc_now)
     revoked_at = Column(UtcDateTime)
 
@@ -34,21 +42,29 @@ class Open311ApiKey(Base):
 @dataclass(frozen=True)
 class ApiClient:
     name: str
+    scopes: FrozenSet[str] = frozenset(DEFAULT_SCOPES)
+
+    def may(self, scope: str) -> bool:
+        return scope in self.scopes
 
 
 def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def create_key(session_factory: sessionmaker, name: str) -> str:
-    """A new key for client `name`; returned once, stored hashed."""
+def create_key(session_factory: sessionmaker, name: str, scopes: Iterable[str] = DEFAULT_SCOPES) -> str:
+    """A new key for client `name` with `scopes`; returned once, stored hashed."""
     name = (name or "").strip()
     if not name or len(name) > 60 or ":" in name:
         raise ValueError("name: 1-60 characters without ':'")
+    scopes = sorted(set(scopes))
+    unknown = [scope for scope in scopes if scope not in SCOPES]
+    if unknown or not scopes:
+        raise ValueError(f"scope: one or more of {', '.join(SCOPES)}")
     key = secrets.token_urlsafe(24)
     try:
         with session_factory.begin() as session:
-            session.add(Open311ApiKey(name=name, key_hash=_hash(key), created_at=utc_now()))
+            session.add(Open311ApiKey(name=name, key_hash=_hash(key), scopes=" ".join(scopes), created_at=utc_now()))
     except IntegrityError:
         raise ValueError(f"name: a key named '{name}' exists") from None
     return key
@@ -81,4 +97,4 @@ def client_for_key(session_factory: sessionmaker, key: Optional[str],
     with session_factory() as session:
         row = session.execute(select(Open311ApiKey).where(Open311ApiKey.key_hash == _hash(key),
                                                           Open311ApiKey.revoked_at.is_(None))).scalar_one_or_none()
-        return ApiClient(row.name) if row is not None else None
+        return ApiClient(row.name, frozenset(row.scopes.split())) if row is not None else None

@@ -7,6 +7,7 @@ from sanic.request import Request
 from bot.city import CityDataError
 from bot.staff.accounts import AccountError, Role, add_account, list_accounts, set_active
 from bot.staff.audit import record_now, recent_entries
+from bot.staff.login_throttle import locked_usernames, unlock
 from bot.staff.sessions import end_sessions_of
 from bot.staff.web.rendering import render
 from bot.staff.web.security import requires
@@ -16,13 +17,15 @@ from bot.staff.web.ticket_routes import staff_member
 blueprint = Blueprint("staff_admin", url_prefix="/admin")
 
 ACCOUNT_DONE = {"added": "계정을 만들었어요.", "disabled": "계정을 사용 중지했어요. 로그인 중이던 세션도 끝났어요.",
-                "enabled": "계정을 다시 사용하게 했어요."}
+                "enabled": "계정을 다시 사용하게 했어요.", "unlocked": "로그인 잠금을 풀었어요."}
 
 
 async def _accounts_page(request: Request, error: str = "", status: int = 200, form=None):
     services = request.app.ctx.services
     accounts = await blocking(list_accounts, services.sessions)
-    return render(request, "accounts.html", status=status, accounts=accounts, error=error, form=form or {},
+    locked = await blocking(locked_usernames, services.sessions, services.settings)
+    return render(request, "accounts.html", status=status, accounts=accounts, locked=locked, error=error,
+                  form=form or {},
                   departments=services.config().departments, roles=list(Role),
                   message=ACCOUNT_DONE.get(request.args.get("done")))
 
@@ -60,6 +63,17 @@ async def disable_account(request: Request, username: str):
 @requires(Role.ADMIN)
 async def enable_account(request: Request, username: str):
     return await _set_active(request, username, True)
+
+
+@blueprint.post("/accounts/<username:str>/unlock")
+@requires(Role.ADMIN)
+async def unlock_account(request: Request, username: str):
+    """Lift the login lock of a username (from every address), e.g. after password spraying."""
+    services = request.app.ctx.services
+    if not any(a.username == username for a in await blocking(list_accounts, services.sessions)):
+        return await _accounts_page(request, "없는 계정이에요.", 404)
+    await blocking(unlock, services.sessions, staff_member(request).actor, username)
+    return response.redirect("/admin/accounts?done=unlocked")
 
 
 async def _set_active(request: Request, username: str, active: bool):

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import logging
+import math
 
 from sanic import Blueprint, response
 from sanic.request import Request
 
 from bot.staff.accounts import authenticate
 from bot.staff.audit import Actor, record_now
-from bot.staff.login_throttle import is_throttled, record_attempt
+from bot.staff.login_throttle import LOCKED, reserve_attempt, settle_attempt
 from bot.staff.sessions import COOKIE_NAME, end_session, start_session
 from bot.staff.web.rendering import render
 from bot.staff.web.security import (
@@ -27,6 +28,7 @@ blueprint = Blueprint("staff_auth")
 
 WRONG_LOGIN = "아이디 또는 비밀번호가 맞지 않아요."
 THROTTLED = "로그인 실패가 많아 잠시 로그인할 수 없어요. {minutes}분 뒤에 다시 시도해 주세요."
+SLOWED = "이 주소에서 로그인 실패가 많아요. {seconds}초 뒤에 다시 시도해 주세요."
 
 
 def login_form(request: Request, error: str = "", status: int = 200, username: str = ""):
@@ -53,12 +55,19 @@ async def login(request: Request):
     username = (request.form.get("username") or "").strip()[:80]
     password = request.form.get("password") or ""
     ip = client_ip(request)
-    if await blocking(is_throttled, services.sessions, username, ip, settings):
-        await blocking(record_now, services.sessions, Actor(username or "-", None, ip), "login.throttled")
-        logger.warning("Login throttled for %s from %s", username, ip)
-        return login_form(request, THROTTLED.format(minutes=settings.login_window_minutes), 429, username)
+    # The attempt is counted (and refused when over a limit) before the password is checked.
+    permit = await blocking(reserve_attempt, services.sessions, username, ip, settings)
+    if not permit.allowed:
+        await blocking(record_now, services.sessions, Actor(username or "-", None, ip), "login.throttled",
+                       reason=permit.reason)
+        logger.warning("Login %s for %s from %s", permit.reason, username, ip)
+        message = (THROTTLED.format(minutes=math.ceil(permit.retry_after_seconds / 60)) if permit.reason == LOCKED
+                   else SLOWED.format(seconds=permit.retry_after_seconds))
+        page = login_form(request, message, 429, username)
+        page.headers["Retry-After"] = str(permit.retry_after_seconds)
+        return page
     account = await blocking(authenticate, services.sessions, username, password)
-    await blocking(record_attempt, services.sessions, username, ip, account is not None, settings)
+    await blocking(settle_attempt, services.sessions, username, ip, account is not None, settings)
     if account is None:
         await blocking(record_now, services.sessions, Actor(username or "-", None, ip), "login.failed")
         return login_form(request, WRONG_LOGIN, 401, username)
