@@ -10,7 +10,7 @@ import logging
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.complaint_answers import entity_span, entity_value
@@ -71,6 +71,7 @@ def _intent(tracker: Tracker) -> Optional[str]:
 
 
 CATEGORY_ENTITY, LOCATION_ENTITY = "complaint_category", "location"
+COMPLAINT_FORM = "complaint_form"
 SEARCH_WHEN_CIVIC_INFO_RANKS = 3  # nlu_fallback searches the knowledge base when civic_info is this close
 
 
@@ -144,6 +145,22 @@ class ActionAnswerCivicInfo(Action):
         return _send_answer(dispatcher, topic, selection.answer)
 
 
+class ActionStartComplaint(Action):
+    """report_complaint: opens the complaint form, unless the message may as well be a question on
+    the same subject (information is the runner-up): then "신고할래요" / "안내가 필요해요" first."""
+
+    def name(self) -> Text:
+        return "action_start_complaint"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        message = tracker.latest_message
+        if complaint_or_info(message):
+            return await ask_complaint_or_info(dispatcher, tracker,
+                                               get_knowledge_base().topic(selected_topic_id(message) or ""))
+        return [FollowupAction(COMPLAINT_FORM)]
+
+
 class ActionLowConfidenceFallback(Action):
     """nlu_fallback: "did you mean" first, the call centre and a human after two failures in a row."""
 
@@ -154,8 +171,8 @@ class ActionLowConfidenceFallback(Action):
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         message = tracker.latest_message
         if complaint_or_info(message):
-            topic = get_knowledge_base().topic(selected_topic_id(message) or "")
-            return await ask_complaint_or_info(dispatcher, tracker, topic)
+            return await ask_complaint_or_info(dispatcher, tracker,
+                                               get_knowledge_base().topic(selected_topic_id(message) or ""))
         likely = [name for name, _ in ranked_intents(message)[:SEARCH_WHEN_CIVIC_INFO_RANKS]]
         if CIVIC_INFO_INTENT in likely:
             hit = await _search(_typed_text(tracker))

@@ -224,6 +224,21 @@ def test_confident_information_with_a_complaint_runner_up_is_asked_about(action_
     assert card["title"] == "주차 · 단속 알림 서비스"
 
 
+def test_a_complaint_opens_the_form_unless_information_is_a_close_runner_up(action_server):
+    clear = parking_question("report_complaint", [("report_complaint", 0.9), ("civic_info", 0.05)])
+    result = run_action(action_server, "action_start_complaint", clear)
+    assert result["responses"] == [] and {"event": "followup", "name": "complaint_form",
+                                          "timestamp": None} in result["events"]
+    unsure_which = parking_question("report_complaint", [("report_complaint", 0.55), ("civic_info", 0.4)])
+    result = run_action(action_server, "action_start_complaint", unsure_which)
+    assert not [e for e in result["events"] if e["event"] == "followup"]
+    assert quick_reply_payloads(kakao_answer(result))[:2] == [
+        COMPLAINT_TAP, '/civic_info{"civic_topic":"parking","civic_answer":"enforcement_alert"}']
+    tap = message(COMPLAINT_TAP, "report_complaint", entities=ENFORCEMENT)
+    result = run_action(action_server, "action_start_complaint", tap, earlier=[unsure_which])
+    assert [e["name"] for e in result["events"] if e["event"] == "followup"] == ["complaint_form"]
+
+
 def test_the_information_tap_answers_without_asking_again(action_server):
     asked = parking_question("civic_info", [("civic_info", 0.6), ("report_complaint", 0.35)])
     tap = message('/civic_info{"civic_topic":"parking"}', "civic_info", entities=[("civic_topic", "parking")])
