@@ -87,13 +87,14 @@ def channel_settings(**overrides: Any) -> KakaoChannelSettings:
 
 
 class ChannelServer:
-    """A real Sanic server on a free loopback port serving one KakaoInput blueprint.
+    """A real Sanic server on a free loopback port serving one channel's blueprint (Kakao or REST),
+    under ``/webhooks/<name>`` as Rasa mounts it.
 
     ``on_new_message`` stands in for Rasa's agent, so tests control how long a turn takes.
     The server runs its own event loop in a daemon thread.
     """
 
-    def __init__(self, channel: KakaoInput, on_new_message: Callable[[Any], Awaitable[Any]]) -> None:
+    def __init__(self, channel: Any, on_new_message: Callable[[Any], Awaitable[Any]]) -> None:
         self.channel = channel
         self.on_new_message = on_new_message
         self.port = free_port()
@@ -109,7 +110,7 @@ class ChannelServer:
 
     @property
     def webhook_url(self) -> str:
-        return f"{self.base_url}/webhooks/kakao/webhook"
+        return f"{self.base_url}/webhooks/{self.channel.name()}/webhook"
 
     def _serve(self) -> None:
         asyncio.set_event_loop(self.loop)
@@ -117,7 +118,7 @@ class ChannelServer:
             # Test mode lets several Sanic apps start in one process (no one-way code touch-ups).
             Sanic.test_mode = True
             app = Sanic(f"kakao_test_{uuid.uuid4().hex[:8]}")
-            app.blueprint(self.channel.blueprint(self.on_new_message), url_prefix="/webhooks/kakao")
+            app.blueprint(self.channel.blueprint(self.on_new_message), url_prefix=f"/webhooks/{self.channel.name()}")
             server = self.loop.run_until_complete(
                 app.create_server(host="127.0.0.1", port=self.port, return_asyncio_server=True, access_log=False)
             )
@@ -143,7 +144,8 @@ class ChannelServer:
 
     def __exit__(self, *_: Any) -> None:
         try:
-            self.run(self.channel.guard.drain(), timeout=15)
+            if isinstance(self.channel, KakaoInput):
+                self.run(self.channel.guard.drain(), timeout=15)
         finally:
             if self._server is not None:
                 self.loop.call_soon_threadsafe(self._server.close)

@@ -138,6 +138,7 @@ class RasaStack:
     kakao_secret: str = "test-secret-0123456789"
     rasa_token: str = "test-rasa-token-0123456789"  # Rasa's HTTP API (?token=)
     action_secret: str = "test-action-secret-0123456789"  # Rasa -> action server header
+    rest_token: str = "test-rest-token-0123456789"  # REST channel (X-Sotong-Rest-Token)
     rasa_port: int = field(default_factory=free_port)
     actions_port: int = field(default_factory=free_port)
     services: List[Service] = field(default_factory=list)
@@ -170,7 +171,7 @@ class RasaStack:
 
     def env(self) -> Dict[str, str]:
         return base_env(SOTONG_DATABASE_URL=self.database_url, KAKAO_SKILL_SECRET=self.kakao_secret,
-                        SOTONG_ACTION_SECRET=self.action_secret)
+                        SOTONG_ACTION_SECRET=self.action_secret, SOTONG_REST_TOKEN=self.rest_token)
 
     def _write_configs(self) -> None:
         # The project's endpoints (its ${SOTONG_ACTION_SECRET} header too), on this stack's files and ports.
@@ -205,7 +206,7 @@ class RasaStack:
             service.start()
         from bot.warmup import warm_up
 
-        warm_up(self.rasa_url, self.rasa_token)  # as make run and make run-prod do before citizens arrive
+        warm_up(self.rasa_url, self.rasa_token, self.rest_token)  # as make run does before citizens arrive
         return self
 
     def stop(self) -> None:
@@ -213,8 +214,11 @@ class RasaStack:
             service.stop()
 
     def say(self, sender: str, text: str) -> List[dict]:
-        """One turn over Rasa's REST channel."""
-        response = requests.post(self.rest_url, json={"sender": sender, "message": text}, timeout=30)
+        """One turn over the REST channel (Rasa keeps the conversation as ``rest:<sender>``)."""
+        from bot.warmup import rest_headers
+
+        response = requests.post(self.rest_url, json={"sender": sender, "message": text},
+                                 headers=rest_headers(self.rest_token), timeout=30)
         response.raise_for_status()
         return response.json()
 

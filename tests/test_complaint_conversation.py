@@ -14,6 +14,7 @@ from typing import List
 import pytest
 from sqlalchemy import select, update
 
+from bot.channels.rest import rasa_sender_id
 from bot.city import get_city_config
 from bot.delivery import Dispatcher, DeliverySettings, OutboxEntry, OutboxState
 from bot.tickets import Ticket, open_database
@@ -51,7 +52,7 @@ def test_complaint_is_filed_confirmed_and_delivered(rasa_stack):
     assert "도로관리과" in receipt and "처리 기한" in receipt
 
     [ticket] = [ticket for ticket in tickets(rasa_stack) if ticket.number == number]
-    assert ticket.contact_phone == "010-1234-5678" and ticket.sender_id == user
+    assert ticket.contact_phone == "010-1234-5678" and ticket.sender_id == rasa_sender_id(user)  # REST namespace
 
     received = []
 
@@ -94,7 +95,7 @@ def test_resident_number_masked_and_cancel(rasa_stack):
     replies = texts(rasa_stack.say(user, "새벽 공사 소음이 심해요 제 주민번호는 850505-1234567이에요"))
     assert "주민등록번호" in replies
     assert "취소했어요" in texts(rasa_stack.say(user, "취소"))
-    assert not [ticket for ticket in tickets(rasa_stack) if ticket.sender_id == user]
+    assert not [ticket for ticket in tickets(rasa_stack) if ticket.sender_id == rasa_sender_id(user)]
 
 
 def test_emergency_guidance_first_then_alert(rasa_stack):

@@ -21,6 +21,7 @@ import pytest
 import requests
 
 from bot.action_server import SECRET_ENV, SECRET_HEADER
+from bot.channels.rest import rasa_sender_id
 from tests.cluster import _alive
 from tests.stack import ROOT, VENV_BIN, Service, base_env, free_port, load_domain
 
@@ -190,7 +191,7 @@ def test_the_callback_number_is_encrypted_in_the_tracker_database(rasa_stack):
     assert "개인정보" in say("사진 없음")
     assert "휴대전화" in say("동의해요")
     assert MASKED_PHONE in say(PHONE)  # the form read the real number back
-    tracker = requests.get(rasa_stack.api_url(f"/conversations/{user}/tracker"), timeout=10).json()
+    tracker = requests.get(rasa_stack.api_url(f"/conversations/{rasa_sender_id(user)}/tracker"), timeout=10).json()
     assert tracker["slots"]["phone"] == PHONE
     stored = (rasa_stack.workdir / "tracker.db").read_bytes()
     assert b"enc1:" in stored and PHONE.encode() not in stored and PHONE.replace("-", "").encode() not in stored

@@ -521,7 +521,7 @@ def test_rasa_server_tap_skips_nlu_and_stores_kakao_metadata(stack: Any) -> None
     # The utterance alone would not be classified as greet: the payload decides.
     body = kakao(stack, "버튼", "e2e-kakao-greet", client_extra={"payload": "/greet"}).json()
     assert_valid_skill_response(body)
-    tracker = requests.get(f"{stack.rasa_url}/conversations/e2e-kakao-greet/tracker", timeout=10).json()
+    tracker = requests.get(stack.api_url("/conversations/e2e-kakao-greet/tracker"), timeout=10).json()
     latest = tracker["latest_message"]
     assert latest["intent"]["name"] == "greet" and latest["intent"]["confidence"] == 1.0
     assert latest["metadata"]["kakao"]["user"]["id"] == "e2e-kakao-greet"
@@ -544,7 +544,7 @@ def test_rasa_server_keeps_one_users_concurrent_messages_in_order(stack: Any) ->
     intents: List[str] = []
     deadline = time.monotonic() + 30  # turns deferred by the guard finish in the background
     while time.monotonic() < deadline:
-        tracker = requests.get(f"{stack.rasa_url}/conversations/{sender}/tracker", timeout=10).json()
+        tracker = requests.get(stack.api_url(f"/conversations/{sender}/tracker"), timeout=10).json()
         intents = [e["parse_data"]["intent"]["name"] for e in tracker["events"] if e["event"] == "user"]
         if len(intents) >= len(payloads):
             break
