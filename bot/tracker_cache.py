@@ -6,7 +6,8 @@ saving. Under load that was the largest cost of a turn after NLU (a py-spy profi
 bench/kakao_load.py: 17 % of the Rasa process in `retrieve`, 5 % in the count before `save`).
 
 :class:`ConversationCache` keeps, per conversation, the JSON of its current session's events
-exactly as they were written (masked), with the database's ``max(id)`` and ``count(id)`` for
+exactly as they were written (masked, callback numbers encrypted: the store decrypts them when it
+builds the tracker, so the process's memory holds no more than the database), with the database's ``max(id)`` and ``count(id)`` for
 that sender when they were read or written. A turn asks the database for those two numbers (one
 indexed aggregate query) and uses the cached events only if both are unchanged. So another Rasa
 process writing to the conversation (a load balancer alternating instances), the retention job

@@ -81,6 +81,34 @@ def test_supervisor_restarts_a_dead_process_and_ctrl_c_stops_everything(tmp_path
     assert not _alive(restarted) and not _alive(other)
 
 
+SECRETS = {"KAKAO_SKILL_SECRET": "kakao_secret", "SOTONG_RASA_TOKEN": "rasa_token",
+           "SOTONG_ACTION_SECRET": "action_secret", "SOTONG_REST_TOKEN": "rest_token", "SOTONG_DATA_KEY": "data_key"}
+
+
+def test_secrets_are_generated_once_into_private_files_unless_set(tmp_path):
+    script = ('. "$ROOT/scripts/secrets.sh"; ensure_sotong_secrets "$DIR" "$PYTHON"; '
+              + "; ".join(f'echo "{name}=${name}"' for name in SECRETS))
+    env = base_env(ROOT=str(ROOT), PYTHON=str(VENV_BIN / "python"), DIR=str(tmp_path / "var"))
+    for name in SECRETS:
+        env.pop(name, None)
+
+    def run(**extra: str) -> Dict[str, str]:
+        output = subprocess.run(["bash", "-euc", script], cwd=ROOT, env={**env, **extra}, capture_output=True,
+                                text=True, timeout=60, check=True).stdout
+        return dict(line.split("=", 1) for line in output.splitlines() if "=" in line and line.split("=")[0] in SECRETS)
+
+    first = run()
+    for name, file in SECRETS.items():
+        path = tmp_path / "var" / file
+        assert first[name] == path.read_text().strip() and len(first[name]) >= 32
+        assert path.stat().st_mode & 0o777 == 0o600
+    from bot.encryption import FieldCipher
+
+    FieldCipher(first["SOTONG_DATA_KEY"])  # a usable Fernet key
+    assert run() == first  # kept, not regenerated
+    assert run(SOTONG_RASA_TOKEN="from-the-environment")["SOTONG_RASA_TOKEN"] == "from-the-environment"
+
+
 # ------------------------------------------------------------------------------ action server
 
 ACTION_SECRET = "doors-test-action-secret-0123456789"
