@@ -15,6 +15,7 @@ from actions import complaint_messages as messages
 from actions import complaints
 from bot.delivery.outbox import OutboxEntry
 from bot.tickets import Ticket, TicketStatus
+from bot.tickets.contacts import reveal_phone
 from bot.tickets.models import TicketWatcher
 
 FORM_DOMAIN = {
@@ -131,7 +132,8 @@ def test_whole_complaint_is_filed_with_number_department_and_due_date():
     talk.submit()
     [ticket] = tickets()
     assert ticket.number in talk.text and "도로관리과" in talk.text and "처리 기한" in talk.text
-    assert ticket.contact_phone == "010-1234-5678" and ticket.consent_given
+    assert reveal_phone(ticket.contact_phone) == "010-1234-5678" and ticket.consent_given
+    assert "1234-5678" not in ticket.contact_phone  # encrypted at rest
     assert ticket.sender_id == "kakao-user-1"
     assert all(talk.slots[slot] is None for slot in complaints.FORM_SLOTS)
     with store().sessions() as session:

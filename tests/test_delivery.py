@@ -21,10 +21,11 @@ from typing import List
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from bot.city import load_city_config
 from bot.city.loader import DEFAULT_DATA_DIR
+from bot.db import make_engine
 from bot.delivery import Dispatcher, DeliverySettings, OutboxEntry, OutboxState, retry_delay_seconds
 from bot.delivery.dead_letters import list_dead_letters, requeue_dead_letter
 from bot.tickets import ComplaintDraft, EmergencyReport, TicketStore, open_database
@@ -352,6 +353,39 @@ def test_two_dispatchers_never_send_an_entry_twice(store, sessions, settings, cl
     keys = [request["key"] for request in endpoint.received]
     assert len(keys) == len(set(keys)) == len(outbox(sessions))
     assert all(entry.state == OutboxState.DELIVERED for entry in outbox(sessions))
+
+
+def test_contact_numbers_are_encrypted_at_rest_and_sent_in_plain_to_the_department(
+        store, sessions, database_url, settings, clock, endpoint):
+    """Neither the ticket row nor the outbox payload holds the number (read with plain SQL); the
+    department's endpoint receives it decrypted; dead-letter listings never show it."""
+    receipt = file_pothole(store)
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            stored_phone = connection.execute(text("SELECT contact_phone FROM tickets")).scalar_one()
+            payloads = connection.execute(text("SELECT payload_json FROM outbox")).scalars().all()
+    finally:
+        engine.dispose()
+    assert stored_phone.startswith("enc1:") and "5678" not in stored_phone
+    assert payloads and all("1234-5678" not in payload and "enc1:" in payload for payload in payloads)
+
+    endpoint.status = 500
+    worker = dispatcher(sessions, settings, clock)
+    for _ in range(settings.max_attempts):
+        worker.run_once()
+        clock.advance(minutes=5)
+    assert all(request["json"]["ticket"]["contact"]["phone"] == "010-1234-5678" for request in endpoint.received)
+    [dead] = list_dead_letters(sessions)
+    assert "1234-5678" not in json.dumps(dead.payload) + (dead.last_error or "")
+    listing = subprocess.run([sys.executable, "-m", "bot.delivery", "--database-url", database_url, "dead"],
+                             cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert listing.returncode == 0 and receipt.number in listing.stdout and "5678" not in listing.stdout
+    endpoint.status = 200
+    assert requeue_dead_letter(sessions, dead.id, now=clock.now) and worker.run_once().delivered == 1
+    assert endpoint.accepted[-1]["json"]["ticket"]["contact"] == {
+        "anonymous": False, "phone": "010-1234-5678",
+        "consent": endpoint.accepted[-1]["json"]["ticket"]["contact"]["consent"]}
 
 
 def test_retry_delay_grows_with_jitter_and_is_capped():

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from bot.city import get_city_config
 from bot.delivery.outbox import OutboxEntry
 from bot.staff.open311.keys import create_key, revoke_key
+from bot.tickets.contacts import reveal_phone
 from bot.tickets.models import Ticket, TicketStatus
 from tests.test_staff_support import (
     StaffServer,
@@ -127,7 +128,8 @@ def test_phone_is_kept_only_with_the_consent_attribute(api):
     assert without.contact_phone is None and without.consent_given is False
     with_consent = stored(api, file(api, phone="01034567890", **{"attribute[contact_consent]": "yes"}
                                     ).json()[0]["service_request_id"])
-    assert with_consent.contact_phone == "010-3456-7890" and with_consent.consent_given is True
+    assert with_consent.consent_given is True and with_consent.contact_phone.startswith("enc1:")
+    assert reveal_phone(with_consent.contact_phone) == "010-3456-7890"
 
 
 def test_finding_requests_with_the_specs_filters(api):

@@ -116,7 +116,7 @@ def test_staff_work_a_ticket_and_the_citizen_hears_back_in_chat(world, page):
 
     page.click(f"text={number}")
     expect(page).to_have_url(f"{base}/tickets/{number}")
-    expect(page.locator("#contact-masked")).to_have_text("010-****-6789")
+    expect(page.locator("#contact-masked")).to_have_text("연락처 있음 (비공개)")
     expect(page.locator("#reason-field")).to_be_hidden()  # starting work needs no reason
 
     page.select_option("#status-select", "in_progress")

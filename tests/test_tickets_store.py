@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.city import get_city_config
-from bot.delivery.outbox import OutboxEntry, OutboxState
+from bot.delivery.outbox import OutboxEntry, OutboxState, open_contacts
 from bot.tickets import (
     ComplaintDraft,
     EmergencyReport,
@@ -124,7 +124,8 @@ def test_ticket_and_outbox_are_written_together(store):
     assert entry.state == OutboxState.PENDING
     assert (entry.target_kind, entry.target_id, entry.send_method) == ("department", "road_management", "http")
     assert entry.payload["ticket"]["number"] == receipt.number
-    assert entry.payload["ticket"]["contact"]["phone"] == "010-1234-5678"
+    assert open_contacts(entry.payload)["ticket"]["contact"]["phone"] == "010-1234-5678"
+    assert "1234-5678" not in entry.payload_json  # sealed at rest (bot.delivery.outbox)
     assert entry.idempotency_key == f"{receipt.number}/ticket.created/department/road_management"
 
 

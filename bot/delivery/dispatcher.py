@@ -13,7 +13,7 @@ import logging
 import random
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Callable, Dict, List, Mapping, Optional, Set
 
@@ -21,7 +21,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import sessionmaker
 
 from bot.db import utc_now
-from bot.delivery.outbox import OutboxEntry, OutboxState
+from bot.delivery.outbox import OutboxEntry, OutboxState, open_contacts
 from bot.delivery.senders import Delivery, DeliveryFailed, Sender, default_senders
 from bot.delivery.settings import DeliverySettings
 from bot.privacy import mask_personal_data
@@ -153,7 +153,9 @@ class Dispatcher:
         try:
             if sender is None:
                 raise DeliveryFailed(f"no sender for send method '{delivery.method}'")
-            sender(delivery)
+            # Contact numbers are decrypted here, for the recipient only (a wrong data key is this
+            # entry's failure like any other).
+            sender(replace(delivery, payload=open_contacts(delivery.payload)))
         except Exception as exc:  # any failure of one entry is that entry's retry, not a crash
             self._record_failure(delivery, exc, report)
         else:

@@ -1,5 +1,9 @@
 """The outbox: ticket documents waiting to be delivered, written in the ticket's transaction.
 
+Contact numbers in payloads (the "phone" of any "contact" object, e.g. a ticket's or a budget
+proposal's) are stored encrypted (bot.encryption): `enqueue` seals them, and only the dispatcher
+opens them, right before sending (`open_contacts`). Listings read `payload`, which stays sealed.
+
 An entry moves pending → sending (claimed by one dispatcher) → delivered, or back to pending with
 a later next_attempt_at after a failure, or to dead after too many attempts (staff can requeue).
 """
@@ -15,6 +19,9 @@ from sqlalchemy.orm import Session
 
 from bot.city.models import SendTarget
 from bot.db import Base, UtcDateTime, utc_now
+from bot.encryption import data_cipher
+
+CONTACT, PHONE = "contact", "phone"
 
 
 class OutboxState(str, enum.Enum):
@@ -50,7 +57,35 @@ class OutboxEntry(Base):
 
     @property
     def payload(self) -> Dict[str, Any]:
+        """The stored document, contact numbers still encrypted."""
         return json.loads(self.payload_json)
+
+
+def _map_contacts(value: Any, change) -> Any:
+    if isinstance(value, dict):
+        mapped = {key: _map_contacts(item, change) for key, item in value.items()}
+        contact = mapped.get(CONTACT)
+        if isinstance(contact, dict) and isinstance(contact.get(PHONE), str):
+            mapped[CONTACT] = {**contact, PHONE: change(contact[PHONE])}
+        return mapped
+    if isinstance(value, list):
+        return [_map_contacts(item, change) for item in value]
+    return value
+
+
+def seal_contacts(payload: Dict[str, Any]) -> Dict[str, Any]:
+    """The payload with every contact phone number encrypted (already encrypted ones unchanged)."""
+    return _map_contacts(payload, data_cipher().encrypt)
+
+
+def open_contacts(payload: Dict[str, Any]) -> Dict[str, Any]:
+    """The payload with its contact phone numbers in plain text: for the send to the recipient only."""
+    return _map_contacts(payload, data_cipher().decrypt)
+
+
+def payload_json_of(payload: Dict[str, Any]) -> str:
+    """How a payload is stored: JSON with its contact numbers sealed."""
+    return json.dumps(seal_contacts(payload), ensure_ascii=False, sort_keys=True)
 
 
 def enqueue(session: Session, *, target_kind: str, target_id: str, send: SendTarget,
@@ -64,7 +99,7 @@ def enqueue(session: Session, *, target_kind: str, target_id: str, send: SendTar
         target_id=target_id,
         send_method=send.method,
         destination=send.destination,
-        payload_json=json.dumps(payload, ensure_ascii=False, sort_keys=True),
+        payload_json=payload_json_of(payload),
         idempotency_key=idempotency_key,
         state=OutboxState.PENDING,
         attempts=0,

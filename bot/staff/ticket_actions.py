@@ -31,6 +31,7 @@ from bot.staff.citizen_notices import (
 from bot.staff.errors import AccessDenied, ActionRefused, TicketNotFound
 from bot.staff.ticket_records import NoteKind, TicketAssignment, TicketNote
 from bot.subscriptions.event_api import EventApiSettings
+from bot.tickets.contacts import reveal_phone
 from bot.tickets.documents import idempotency_key, ticket_document
 from bot.tickets.models import STATUS_LABELS_KO, Ticket, TicketEvent, TicketEventKind, TicketStatus, TicketWatcher
 from bot.tickets.routing import DEPARTMENT, Recipient
@@ -230,7 +231,7 @@ class TicketDesk:
             ticket = load_ticket(session, number, who.account)
             record(session, who.actor, "ticket.contact_revealed", ticket_id=ticket.id, ticket_number=ticket.number,
                    department_id=ticket.department_id, now=self._clock(), anonymous=ticket.contact_phone is None)
-            return ticket.contact_phone
+            return reveal_phone(ticket.contact_phone)
 
     # --- helpers ---------------------------------------------------------------------------------
 

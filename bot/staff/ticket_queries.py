@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.city.models import CityConfig
 from bot.db import utc_now
-from bot.privacy import mask_phone
 from bot.delivery.outbox import OutboxEntry, OutboxState
 from bot.staff.accounts import Account, StaffUser
 from bot.staff.audit import entries_for_ticket
@@ -37,6 +36,9 @@ SORTS = {
 DEFAULT_SORT = "due"
 MAX_SEARCH_CHARS = 100
 MAX_EXPORT_ROWS = 10000
+# Contact numbers are stored encrypted and never decrypted for lists, pages or exports: the full
+# number is shown only by the audited reveal action (TicketDesk.reveal_contact).
+CONTACT_HIDDEN = "연락처 있음 (비공개)"
 
 
 @dataclass(frozen=True)
@@ -263,7 +265,7 @@ class TicketQueries:
             district=ticket.district, location_text=ticket.location_text, description=ticket.description,
             status=ticket.status, urgent=ticket.urgent, due_date=ticket.due_date,
             overdue=is_overdue(ticket, today), created_at=ticket.created_at.astimezone(self._zone()),
-            assignee=assignee, contact_masked=mask_phone(ticket.contact_phone) if ticket.contact_phone else None,
+            assignee=assignee, contact_masked=CONTACT_HIDDEN if ticket.contact_phone else None,
         )
 
     # --- one ticket ------------------------------------------------------------------------------

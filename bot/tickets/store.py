@@ -19,6 +19,7 @@ from bot.city.places import Place, PlaceNormaliser
 from bot.db import create_schema, make_engine, make_session_factory, utc_now
 from bot.delivery.outbox import enqueue
 from bot.tickets.calendar import BusinessCalendar
+from bot.tickets.contacts import seal_phone
 from bot.tickets.documents import category_label, idempotency_key, ticket_document
 from bot.tickets.models import (
     OPEN_STATUSES,
@@ -134,7 +135,7 @@ class TicketStore:
             description=_clean_text("description", draft.description, MAX_DESCRIPTION_CHARS),
             photo_url=_clean_text("photo_url", draft.photo_url or "", MAX_PHOTO_URL_CHARS,
                                   required=False) or None,
-            contact_phone=draft.contact_phone if draft.consent_given else None,
+            contact_phone=seal_phone(draft.contact_phone) if draft.consent_given else None,
             consent_given=draft.consent_given,
             consent_text_version=self.config.profile.consent.version if draft.consent_given else None,
             consent_at=now if draft.consent_given else None,
