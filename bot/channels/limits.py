@@ -17,6 +17,7 @@ says what is wrong; nothing else escapes these functions for any input.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, fields
 from itertools import accumulate
@@ -141,6 +142,13 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999: stored as Infinity, which strict JSON readers refuse
+        raise ValueError(f"the number {text[:20]} is out of range")
+    return value
+
+
 def _too_deep(limits: RequestLimits) -> RequestError:
     return bad_request("too_deeply_nested", f"the JSON is nested deeper than {limits.max_nesting_depth} levels")
 
@@ -165,7 +173,7 @@ def decode_json(body: bytes, limits: RequestLimits, what: str = "a JSON object")
     except UnicodeDecodeError:
         raise bad_request("invalid_encoding", "the request body is not UTF-8")
     try:
-        payload = json.loads(text, parse_constant=_no_constants)
+        payload = json.loads(text, parse_constant=_no_constants, parse_float=_finite_float)
     except json.JSONDecodeError as error:
         raise bad_request("malformed_json", f"the request body is not valid JSON: {error.msg} at position {error.pos}")
     except (ValueError, RecursionError) as error:  # e.g. a number with more digits than Python converts
@@ -182,7 +190,7 @@ def loads_embedded(text: str, max_depth: int = MAX_NESTING_DEPTH) -> Any:
     if nesting_depth(text) > max_depth:
         raise ValueError(f"embedded JSON nested deeper than {max_depth} levels")
     try:
-        value = json.loads(text, parse_constant=_no_constants)
+        value = json.loads(text, parse_constant=_no_constants, parse_float=_finite_float)
     except RecursionError:
         raise ValueError("embedded JSON nested too deeply")
     if holds_lone_surrogate(value):
