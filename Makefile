@@ -45,7 +45,7 @@ validate: setup
 	$(BIN)/python -m bot.trainer.lint
 
 eval: model
-	$(BIN)/python -m bot.trainer.evaluate --holdout tests/nlu_holdout.yml --out reports
+	$(BIN)/python -m bot.trainer.evaluate tests/nlu_holdout.yml tests/nlu_realistic.yml --out reports
 
 chat: setup
 	$(BIN)/python -m bot.simulator $(ARGS)

@@ -6,9 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 
-from bot.trainer import lint
+from bot.trainer import evaluate, lint
 from tests.stack import ROOT, base_env
 
 
@@ -68,18 +69,84 @@ def test_project_data_passes_the_lint() -> None:
     assert "0 errors" in result.stdout
 
 
+def prediction(intent: str, predicted: str, confidence: float = 0.9) -> evaluate.Prediction:
+    return evaluate.Prediction(
+        text="예문", intent=intent, predicted_intent=predicted, topic=None, predicted_topic=None,
+        entities={}, predicted_entities={}, confidence=confidence,
+    )
+
+
+def test_expected_calibration_error_of_a_hand_made_example() -> None:
+    # bin 0.9-1.0: confidence 0.95, half right -> |0.5 - 0.95| = 0.45, weight 1/2
+    # bin 0.1-0.2: confidence 0.15, none right -> |0 - 0.15| = 0.15, weight 1/2
+    confidences = [0.95, 0.95, 0.15, 0.15]
+    correct = [True, False, False, False]
+    assert evaluate.expected_calibration_error(confidences, correct) == pytest.approx(0.3)
+    bins = evaluate.calibration_bins(confidences, correct)
+    assert [b["count"] for b in bins] == [0, 2, 0, 0, 0, 0, 0, 0, 0, 2]
+    # confidence 1.0 falls in the last bin; always right at 1.0 is perfectly calibrated
+    assert evaluate.expected_calibration_error([1.0, 1.0], [True, True]) == 0
+    assert evaluate.calibration_bins([1.0, 0.1], [True, True])[9]["count"] == 1
+    assert evaluate.calibration_bins([1.0, 0.1], [True, True])[1]["count"] == 1
+    assert evaluate.expected_calibration_error([], []) is None
+
+
+def test_casual_chat_starting_a_workflow_is_counted_among_casual_messages_only() -> None:
+    predictions = [
+        prediction("smalltalk", "report_complaint"),  # starts the complaint form
+        prediction("thank", "subscribe"),  # starts a subscription
+        prediction("greet", "greet"),
+        prediction("out_of_scope", "civic_info"),  # wrong, but no workflow
+        prediction("bot_challenge", "human_handoff"),  # wrong, but no workflow
+        prediction("report_complaint", "report_complaint"),  # not casual: not counted
+        prediction("civic_info", "budget_propose"),  # not casual: not counted
+    ]
+    assert evaluate.casual_workflow_rate(predictions) == pytest.approx(2 / 5)
+    assert evaluate.casual_workflow_rate([prediction("report_complaint", "smalltalk")]) is None
+
+
+def test_accuracy_uses_the_intent_the_fallback_classifier_replaced() -> None:
+    result = {
+        "intent": {"name": "nlu_fallback", "confidence": 0.45},
+        "intent_ranking": [
+            {"name": "nlu_fallback", "confidence": 0.45},
+            {"name": "report_complaint", "confidence": 0.41},
+            {"name": "civic_info", "confidence": 0.38},
+        ],
+    }
+    assert evaluate.without_fallback(result) == {"name": "report_complaint", "confidence": 0.41}
+    confident = {"intent": {"name": "greet", "confidence": 0.99}, "intent_ranking": []}
+    assert evaluate.without_fallback(confident)["name"] == "greet"
+
+
 def test_evaluation_writes_reports_and_scores(trained_model: Path, tmp_path: Path) -> None:
+    holdout = ROOT / "tests" / "nlu_holdout.yml"
+    realistic = ROOT / "tests" / "nlu_realistic.yml"
     result = subprocess.run(
         [sys.executable, "-m", "bot.trainer.evaluate", "--model", str(trained_model),
-         "--holdout", str(ROOT / "tests" / "nlu_holdout.yml"), "--out", str(tmp_path)],
+         str(holdout), str(realistic), "--out", str(tmp_path)],
         cwd=ROOT, env=base_env(), capture_output=True, text=True,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "intent_macro_f1:" in result.stdout
-    summary = json.loads((tmp_path / "summary.json").read_text())
+    # one table, both sets side by side, figures only (no Rasa log lines)
+    header, *rows = [line for line in result.stdout.splitlines() if not line.startswith(("model:", "reports:"))]
+    assert header.split() == ["nlu_holdout", "nlu_realistic"]
+    labels = [row[:26].strip() for row in rows]
+    for label in ["intent accuracy", "intent macro-F1", "complaint recall", "civic topic accuracy",
+                  "complaint category acc.", "casual chat -> workflow", "calibration error (ECE)",
+                  "wrong at conf >= 0.95", "fell to nlu_fallback", "title", "heading"]:
+        assert label in labels, label
+    assert "processor.message.parse" not in result.stdout
+    summary = json.loads((tmp_path / "nlu_holdout" / "summary.json").read_text())
     # the small test model is weaker than the full one, but far from chance
     assert summary["intent_macro_f1"] > 0.75
     assert summary["civic_topic_accuracy"] > 0.75
-    for name in ["intent_report.json", "entity_report.json", "civic_topic_report.json", "errors.json"]:
-        assert json.loads((tmp_path / name).read_text()) is not None
-    assert (tmp_path / "intent_confusion_matrix.png").stat().st_size > 10_000
+    realistic_summary = json.loads((tmp_path / "nlu_realistic" / "summary.json").read_text())
+    assert realistic_summary["examples"] >= 650
+    assert 0 <= realistic_summary["expected_calibration_error"] <= 1
+    for name in ["intent_report.json", "entity_report.json", "civic_topic_report.json"]:
+        assert json.loads((tmp_path / "nlu_realistic" / name).read_text()) is not None
+    errors = json.loads((tmp_path / "nlu_realistic" / "errors.json").read_text())
+    assert errors and {"text", "intent", "predicted_intent", "confidence", "shape"} <= set(errors[0])
+    assert (tmp_path / "nlu_holdout" / "intent_confusion_matrix.png").stat().st_size > 10_000
+    assert (tmp_path / "nlu_realistic" / "reliability_diagram.png").stat().st_size > 5_000
