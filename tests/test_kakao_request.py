@@ -10,7 +10,7 @@ from typing import Any, Dict, List
 
 import pytest
 
-from bot.channels.callback_policy import CallbackPolicy
+from bot.channels.callback_policy import CallbackPolicy, CheckedResolver
 from bot.channels.kakao_extra import continuation_from, is_rasa_payload, rasa_payload_from
 from bot.channels.kakao_guard import CallbackSender
 from bot.channels.kakao_request import (
@@ -232,6 +232,22 @@ def test_a_host_resolving_to_loopback_is_refused_after_dns() -> None:
         "host resolves to an address that is not allowed"
     opted_in = CallbackPolicy(allowed_hosts=("localhost",), allow_private_networks=True)
     assert asyncio.run(opted_in.resolved_refusal(url)) is None
+
+
+def test_the_posting_connection_resolves_only_to_allowed_addresses() -> None:
+    """The resolver of the POST itself drops refused addresses: a name that resolved to a public
+    address at the check and to loopback a moment later (DNS rebinding) still cannot connect."""
+    async def resolve(policy: CallbackPolicy) -> List[str]:
+        resolver = CheckedResolver(policy)
+        try:
+            return [entry["host"] for entry in await resolver.resolve("localhost", 443)]
+        finally:
+            await resolver.close()
+
+    with pytest.raises(OSError, match="no address a callback may be sent to"):
+        asyncio.run(resolve(CallbackPolicy(allowed_hosts=("localhost",))))
+    assert "127.0.0.1" in asyncio.run(resolve(CallbackPolicy(allowed_hosts=("localhost",),
+                                                             allow_private_networks=True)))
 
 
 def test_callback_sender_refuses_a_loopback_callback_without_posting() -> None:
