@@ -3,6 +3,7 @@
 mapped to open/closed, and errors in the spec's format."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -11,6 +12,7 @@ from sqlalchemy import select
 
 from bot.city import get_city_config
 from bot.delivery.outbox import OutboxEntry
+from bot.staff.audit import AuditEntry
 from bot.staff.open311.keys import create_key, revoke_key
 from bot.tickets.contacts import reveal_phone
 from bot.tickets.models import Ticket, TicketStatus
@@ -182,3 +184,84 @@ def test_jurisdiction(api):
     assert requests.get(f"{api['url']}/services.json", params={"jurisdiction_id": "goyang"}, timeout=30).ok
     assert_error(requests.get(f"{api['url']}/services.json", params={"jurisdiction_id": "seoul"}, timeout=30),
                  404, "jurisdiction_id")
+
+
+# --- what the public sees, and what a read_full key sees ---------------------------------------------------
+
+def test_chat_filed_requests_show_only_category_status_district_and_dates_publicly(api):
+    number = file_pothole(api["db"], sender="kakao-private-1",
+                          description="우리 집 앞 포트홀이에요 010-2345-6789", location_text="일산서구 주엽동 강선마을 14단지 101동 앞")
+    private_words = ("포트홀이에요", "강선마을", "101동", "6789", "pothole.jpg")
+    (item,) = requests.get(f"{api['url']}/requests/{number}.json", timeout=30).json()
+    listed = requests.get(f"{api['url']}/requests.json", params={"service_code": "road_damage"}, timeout=30).text
+    assert item["service_code"] == "road_damage" and item["service_name"] == "도로 파손"
+    assert item["status"] == "open" and item["requested_datetime"] and item["expected_datetime"]
+    assert item["address"] == "일산서구" and item["district"] == "일산서구"
+    assert item["description"] == "" and item["media_url"] is None
+    assert not any(word in json.dumps(item, ensure_ascii=False) + listed for word in private_words)
+    # A key without read_full (e.g. a partner app that files requests) gets the public view too.
+    (same,) = requests.get(f"{api['url']}/requests/{number}.json", params={"api_key": api["key"]}, timeout=30).json()
+    assert same == item
+    assert_error(requests.get(f"{api['url']}/requests.json", params={"api_key": "guessed"}, timeout=30), 403, "api_key")
+
+
+def test_a_read_full_key_reads_the_whole_request_but_never_the_phone_and_is_audited(api):
+    reader = create_key(sessions_for(api["db"]), "city-hall", scopes=["read_full"])
+    number = file_pothole(api["db"], sender="kakao-private-2", description="가로수 옆 포트홀 010-2345-6789")
+    (item,) = requests.get(f"{api['url']}/requests/{number}.json", params={"api_key": reader}, timeout=30).json()
+    assert item["description"] == "가로수 옆 포트홀 010-****-6789"  # masked as before; the contact never
+    assert item["address"] == "일산서구 주엽동 강선마을 14단지 앞" and item["media_url"] == "https://img.example/pothole.jpg"
+    listed = requests.get(f"{api['url']}/requests.json", params={"api_key": reader}, timeout=30).json()
+    assert any(entry["description"] == item["description"] for entry in listed)
+    assert "2345" not in json.dumps(listed)
+    with sessions_for(api["db"])() as session:
+        reads = session.execute(select(AuditEntry).where(AuditEntry.action == "open311.requests_read_full")).scalars().all()
+    assert [entry.actor for entry in reads] == ["open311:city-hall", "open311:city-hall"]
+    assert number in reads[0].detail["requests"]
+    # read_full alone may not file requests
+    assert_error(file(api, api_key=reader), 403, "scope create")
+
+
+# --- malformed input is a 400 in the spec's format, never a 500 ---------------------------------------------
+
+@pytest.mark.parametrize("params, words", [
+    ({"start_date": "9999-12-31T23:59:59-23:59"}, "start_date"),
+    ({"end_date": "0001-01-01T00:00:00+14:00"}, "end_date"),
+    ({"start_date": "1000-01-01T00:00:00+09:00"}, "out of range"),
+    ({"start_date": "2026-02-30T00:00:00"}, "start_date"),
+    ({"start_date": "２０２６-０５-０１"}, "start_date"),
+    ({"end_date": "2026-05-01T25:00:00Z"}, "end_date"),
+    ({"start_date": "2026-05-02", "end_date": "2026-05-01"}, "after"),
+    ({"status": "open\x00"}, "NUL"),
+    ({"service_code": "road_damage\ud800"}, "service_code"),
+    ({"service_request_id": ",".join(f"GY-2026-{i:06d}" for i in range(101))}, "at most 100"),
+    ({"service_code": "x" * 3000}, "too long"),
+])
+def test_malformed_filters_are_400_in_the_spec_format(api, params, words):
+    encoded = {key: value.encode("utf-8", "surrogatepass") for key, value in params.items()}
+    assert_error(requests.get(f"{api['url']}/requests.json", params=encoded, timeout=30), 400, words)
+
+
+@pytest.mark.parametrize("path, status", [
+    ("requests/%ED%A0%80.json", 404), ("requests/%00.json", 404), ("requests/" + "9" * 5000 + ".json", 404),
+    ("requests/GY-2026-000001.xml", 404), ("requests/🙂.json", 404),
+])
+def test_odd_request_ids_are_not_found(api, path, status):
+    assert_error(requests.get(f"{api['url']}/{path}", timeout=30), status, "")
+
+
+@pytest.mark.parametrize("body, words", [
+    (b"{not json", "not valid JSON"),
+    (b"[" * 50000 + b"]" * 50000, "nested deeper"),
+    (b'{"api_key": "k", "description": "\\ud800"}', "surrogate"),
+    (b'{"api_key": "k", "lat": 1e400}', "JSON"),
+    (b'{"api_key": "\xff"}', "UTF-8"),
+])
+def test_malformed_json_bodies_are_400_in_the_spec_format(api, body, words):
+    response = requests.post(f"{api['url']}/requests.json", data=body,
+                             headers={"content-type": "application/json"}, timeout=30)
+    assert_error(response, 400, words)
+
+
+def test_form_values_with_nul_are_refused(api):
+    assert_error(file(api, description="가로등\x00"), 400, "NUL")

@@ -7,6 +7,10 @@
                                        end_date, status (open|closed)
     GET  requests/{service_request_id}.json
 
+Reading is public, but a request filed in the chat shows only its category, status, district and
+dates; `api_key` of a key with the `read_full` scope shows description and exact address too (each
+such read is in the audit log). POST needs a key with the `create` scope.
+
 Errors are the spec's list, `[{"code": 404, "description": "…"}]`, with the same HTTP status.
 Only the JSON format is served.
 """
@@ -15,22 +19,27 @@ from __future__ import annotations
 import json
 import logging
 from functools import partial, wraps
-from typing import Dict
+from typing import Dict, List, Optional
 
 from sanic import Blueprint, response
+from sanic.exceptions import SanicException
 from sanic.request import Request
 
+from bot.channels.limits import RequestError, RequestLimits, decode_json
 from bot.db import utc_now
 from bot.staff.open311.documents import Open311Error, parse_request_query, service, service_definition
-from bot.staff.open311.keys import client_for_key
+from bot.staff.audit import Actor, record_now
+from bot.staff.open311.keys import CREATE, READ_FULL, ApiClient, client_for_key
 from bot.staff.open311.service_requests import create_request, find_request, find_requests
-from bot.staff.web.security import client_ip
+from bot.staff.web.security import client_ip, storable_text
 from bot.staff.web.services import blocking
 
 logger = logging.getLogger(__name__)
 blueprint = Blueprint("open311", url_prefix="/open311/v2")
 
 JSON_SUFFIX = ".json"
+# A GeoReport request is one flat object; the app's REQUEST_MAX_SIZE bounds the bytes already.
+JSON_BODY_LIMITS = RequestLimits(max_body_bytes=1_000_000, max_nesting_depth=4)
 _dumps = partial(json.dumps, ensure_ascii=False)
 
 
@@ -47,6 +56,11 @@ def open311_endpoint(handler):
             return await handler(request, *args, **kwargs)
         except Open311Error as error:
             return _json(error.document(), error.status)
+        except SanicException as error:  # e.g. a body that is not JSON
+            status = getattr(error, "status_code", 500) or 500
+            if status >= 500:
+                raise
+            return _json(Open311Error(status, str(error) or "bad request").document(), status)
         except Exception:
             logger.exception("Open311 %s %s failed", request.method, request.path)
             return _json(Open311Error(500, "internal error").document(), 500)
@@ -54,15 +68,21 @@ def open311_endpoint(handler):
 
 
 def _params(request: Request) -> Dict[str, str]:
-    """Query parameters, and for a POST the form or JSON body, as single strings."""
+    """Query parameters, and for a POST the form or JSON body, as single strings of storable text."""
     params = {key: values[0] for key, values in request.args.items()}
     if request.method == "POST":
         content_type = request.headers.get("content-type", "")
         if content_type.startswith("application/json"):
-            body = request.json if isinstance(request.json, dict) else {}
+            try:
+                body = decode_json(request.body or b"", JSON_BODY_LIMITS, "a JSON object")
+            except RequestError as error:
+                raise Open311Error(error.status, error.message) from None
+            body = body if isinstance(body, dict) else {}
             params.update({key: str(value) for key, value in body.items() if value is not None})
         else:
             params.update({key: values[0] for key, values in (request.form or {}).items()})
+    if not all(storable_text(key) and storable_text(value) for key, value in params.items()):
+        raise Open311Error(400, "parameters must be valid UTF-8 text without NUL characters")
     return params
 
 
@@ -104,23 +124,51 @@ async def create(request: Request):
     client = await blocking(client_for_key, services_.sessions, params.get("api_key"))
     if client is None:
         raise Open311Error(403, "a valid api_key is required")
+    if not client.may(CREATE):
+        raise Open311Error(403, f"this api_key may not file requests (scope {CREATE})")
     created = await blocking(create_request, services_.ticket_store, client, params, client_ip(request))
     return _json([created], 201)
+
+
+async def _full_view_client(request: Request, params: Dict[str, str]) -> Optional[ApiClient]:
+    """The client reading in full, or None for the public view (no api_key, or a key without
+    read_full); an unknown or revoked key is refused."""
+    key = params.get("api_key")
+    if not key:
+        return None
+    client = await blocking(client_for_key, request.app.ctx.services.sessions, key)
+    if client is None:
+        raise Open311Error(403, "api_key is not valid")
+    return client if client.may(READ_FULL) else None
+
+
+async def _audit_full_read(request: Request, client: Optional[ApiClient], found: List[Dict]) -> None:
+    if client is not None and found:
+        await blocking(record_now, request.app.ctx.services.sessions,
+                       Actor(f"open311:{client.name}", "open311", client_ip(request)), "open311.requests_read_full",
+                       requests=",".join(item["service_request_id"] for item in found[:20]), count=len(found))
 
 
 @blueprint.get("/requests.json")
 @open311_endpoint
 async def search(request: Request):
     services_ = request.app.ctx.services
-    query = parse_request_query(_params(request), services_.config(), utc_now())
-    return _json(await blocking(find_requests, services_.ticket_store, query))
+    params = _params(request)
+    query = parse_request_query(params, services_.config(), utc_now())
+    client = await _full_view_client(request, params)
+    found = await blocking(find_requests, services_.ticket_store, query, client is not None)
+    await _audit_full_read(request, client, found)
+    return _json(found)
 
 
 @blueprint.get("/requests/<name:str>")
 @open311_endpoint
 async def one(request: Request, name: str):
     number = _json_name(name)
-    return _json([await blocking(find_request, request.app.ctx.services.ticket_store, number)])
+    client = await _full_view_client(request, _params(request))
+    found = [await blocking(find_request, request.app.ctx.services.ticket_store, number, client is not None)]
+    await _audit_full_read(request, client, found)
+    return _json(found)
 
 
 @blueprint.route("/<rest:path>", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])

@@ -3,7 +3,7 @@ mapped to open/closed, errors as `[{"code": …, "description": …}]`, and the 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 from zoneinfo import ZoneInfo
 
@@ -17,6 +17,9 @@ CONSENT_ATTRIBUTE = "contact_consent"  # attribute[contact_consent]=yes: keep th
 CONSENT_YES = "yes"
 DEFAULT_WINDOW = timedelta(days=90)  # the spec's default when no start_date is given
 MAX_RESULTS = 1000
+MAX_REQUEST_IDS = 100  # service_request_id=a,b,c… in one query
+MAX_PARAM_CHARS = 2000  # any one parameter
+EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=timezone.utc), datetime(2999, 12, 31, tzinfo=timezone.utc)
 
 
 class Open311Error(Exception):
@@ -79,7 +82,12 @@ def _iso(moment: Optional[datetime], zone: ZoneInfo) -> Optional[str]:
     return moment.astimezone(zone).isoformat(timespec="seconds") if moment else None
 
 
-def service_request(config: CityConfig, ticket: Ticket) -> Dict[str, Any]:
+def service_request(config: CityConfig, ticket: Ticket, full: bool = False) -> Dict[str, Any]:
+    """A ticket as a GeoReport service request. What a citizen wrote in the chat (description,
+    exact address, photo) is private: the public view of a chat-filed ticket has its category,
+    status, district and dates only; `full` (an API key with the read_full scope) adds the rest.
+    Requests filed through this API were written for it and show as filed. The contact number is
+    never part of either view."""
     zone = ZoneInfo(config.profile.timezone)
     category = config.complaint_categories.get(ticket.category)
     department = config.departments.get(ticket.department_id)
@@ -87,25 +95,27 @@ def service_request(config: CityConfig, ticket: Ticket) -> Dict[str, Any]:
     if ticket.due_date and department:
         expected = datetime.combine(ticket.due_date, department.working_hours.closes, tzinfo=zone)
     from_api = ticket.sender_id.startswith(EXTERNAL_SENDER_PREFIX)
+    private = not (full or from_api)
     return {
         "service_request_id": ticket.number,
         "status": open_or_closed(ticket.status),
         "status_notes": STATUS_LABELS_KO[ticket.status],
         "service_name": category.label if category else ticket.category,
         "service_code": ticket.category,
-        "description": mask_personal_data(ticket.description),
+        "description": "" if private else mask_personal_data(ticket.description),
         "agency_responsible": department.name if department else ticket.department_id,
         "service_notice": "",
         "requested_datetime": _iso(ticket.created_at, zone),
         "updated_datetime": _iso(ticket.updated_at, zone),
         "expected_datetime": _iso(expected, zone),
-        "address": ticket.location_text,
+        "address": (ticket.district or "") if private else ticket.location_text,
+        "district": ticket.district or "",
         "address_id": "",
         "zipcode": "",
         "lat": None,
         "long": None,
         # Photos sent in KakaoTalk stay private; a client's own media URL is public already.
-        "media_url": ticket.photo_url if from_api else None,
+        "media_url": None if private else ticket.photo_url,
     }
 
 
@@ -121,7 +131,12 @@ class RequestQuery:
 def parse_request_query(args: Mapping[str, str], config: CityConfig, now: datetime) -> RequestQuery:
     """GET requests.json parameters. service_request_id overrides every other parameter; without
     dates the last 90 days are searched."""
+    too_long = sorted(name for name, value in args.items() if len(value) > MAX_PARAM_CHARS)
+    if too_long:
+        raise Open311Error(400, f"parameter too long: {too_long[0][:40]}")
     numbers = _list(args.get("service_request_id"))
+    if len(numbers) > MAX_REQUEST_IDS:
+        raise Open311Error(400, f"at most {MAX_REQUEST_IDS} service_request_id values at once")
     if numbers:
         return RequestQuery(numbers=tuple(number.upper() for number in numbers))
     codes = _list(args.get("service_code"))
@@ -155,8 +170,11 @@ def _moment(value: Optional[str], name: str, zone: ZoneInfo) -> Optional[datetim
         text = text[:-1] + "+00:00"
     try:
         moment = datetime.fromisoformat(text)
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=zone)
+        moment = moment.astimezone(timezone.utc)  # fails for moments a zone offset pushes out of range
+    except (ValueError, OverflowError):
         raise Open311Error(400, f"{name} must be a W3C date-time like 2026-05-01T09:00:00+09:00") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zone)
+    if not EARLIEST <= moment <= LATEST:
+        raise Open311Error(400, f"{name} is out of range (1970-2999)")
     return moment

@@ -26,6 +26,7 @@ from bot.tickets.store import EMERGENCY_CATEGORY, ComplaintDraft, TicketInputErr
 logger = logging.getLogger(__name__)
 
 MAX_DEVICE_CHARS = 60
+MAX_NUMBER_CHARS = 32  # tickets.number
 LOCATION_FIELDS = ("address_string", "address_id", "lat", "long")
 
 
@@ -89,7 +90,8 @@ def create_request(store: TicketStore, client: ApiClient, params: Mapping[str, s
     }
 
 
-def find_requests(store: TicketStore, query: RequestQuery) -> List[Dict[str, Any]]:
+def find_requests(store: TicketStore, query: RequestQuery, full: bool = False) -> List[Dict[str, Any]]:
+    """Matching requests, newest first; `full`: chat-filed ones in full (see service_request)."""
     conditions = [Ticket.category != EMERGENCY_CATEGORY]
     if query.numbers:
         conditions.append(Ticket.number.in_(query.numbers))
@@ -106,11 +108,14 @@ def find_requests(store: TicketStore, query: RequestQuery) -> List[Dict[str, Any
         tickets = session.execute(select(Ticket).where(*conditions)
                                   .order_by(Ticket.created_at.desc(), Ticket.id.desc())
                                   .limit(MAX_RESULTS)).scalars().all()
-        return [service_request(store.config, ticket) for ticket in tickets]
+        return [service_request(store.config, ticket, full) for ticket in tickets]
 
 
-def find_request(store: TicketStore, number: str) -> Dict[str, Any]:
-    found = find_requests(store, RequestQuery(numbers=(number.strip().upper(),)))
+def find_request(store: TicketStore, number: str, full: bool = False) -> Dict[str, Any]:
+    number = number.strip().upper()
+    if not number or len(number) > MAX_NUMBER_CHARS:
+        raise Open311Error(404, "service_request_id not found")
+    found = find_requests(store, RequestQuery(numbers=(number,)), full)
     if not found:
         raise Open311Error(404, f"service_request_id not found: {number}")
     return found[0]

@@ -8,13 +8,21 @@ from typing import Optional
 from sanic import Sanic
 from sanic.exceptions import NotFound, SanicException
 from sanic.request import Request
+from sqlalchemy.exc import DataError
 
 from bot.staff.errors import AccessDenied, TicketNotFound
 from bot.staff.open311.api import blueprint as open311_blueprint
 from bot.staff.settings import StaffSettings
 from bot.staff.web import admin_routes, auth_routes, dashboard_routes, supervisor_routes, ticket_routes
 from bot.staff.web.rendering import json_response, render
-from bot.staff.web.security import CsrfRejected, add_security_headers, check_csrf, is_api, load_login
+from bot.staff.web.security import (
+    CsrfRejected,
+    add_security_headers,
+    check_csrf,
+    check_input,
+    is_api,
+    load_login,
+)
 from bot.staff.web.services import StaffServices
 
 logger = logging.getLogger(__name__)
@@ -51,6 +59,7 @@ def create_app(settings: Optional[StaffSettings] = None, database_url: Optional[
         request.ctx.login = None
         if request.path.startswith(("/static/", "/open311/", "/health")):
             return None
+        check_input(request)
         await load_login(request)
         check_csrf(request)
         return None
@@ -68,6 +77,13 @@ def create_app(settings: Optional[StaffSettings] = None, database_url: Optional[
     @app.exception(TicketNotFound, NotFound)
     async def not_found(request: Request, error: Exception):
         return _error(request, 404, "not_found", *ERROR_TEXTS[404])
+
+    @app.exception(DataError)
+    async def unstorable(request: Request, error: DataError):
+        # A value the database refuses (too long for its column, out of range): the request's fault.
+        logger.warning("400 %s %s: the database refused a value (%s)", request.method, request.path,
+                       type(error.orig).__name__)
+        return _error(request, 400, "bad_request", "요청을 처리할 수 없어요", "입력한 값이 너무 길거나 형식이 맞지 않아요.")
 
     @app.exception(SanicException)
     async def other(request: Request, error: SanicException):

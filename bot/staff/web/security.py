@@ -16,8 +16,10 @@ from typing import Optional
 from urllib.parse import quote, urlsplit
 
 from sanic import response
+from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 
+from bot.channels.limits import holds_lone_surrogate
 from bot.staff.accounts import Role
 from bot.staff.errors import AccessDenied
 from bot.staff.sessions import COOKIE_NAME, LoginSession, load_session
@@ -68,11 +70,29 @@ def check_csrf(request: Request) -> None:
         raise CsrfRejected(f"{request.method} {request.path} without a valid CSRF token")
 
 
+def storable_text(value: str) -> bool:
+    """Text every database can store: no NUL character (PostgreSQL refuses it) and no lone
+    surrogate (no encoding can write one)."""
+    return "\x00" not in value and not holds_lone_surrogate(value)
+
+
+def check_input(request: Request) -> None:
+    """Query and form values must be storable text; anything else is a 400 before any work."""
+    pairs = list(request.args.items())
+    if _has_form(request):
+        pairs += list((request.form or {}).items())
+    for key, values in pairs:
+        if not (storable_text(key) and all(storable_text(value) for value in values)):
+            raise InvalidUsage("입력에 쓸 수 없는 문자(NUL 등)가 있어요.")
+
+
+def _has_form(request: Request) -> bool:
+    return request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data"))
+
+
 def _form_value(request: Request, name: str) -> Optional[str]:
-    content_type = request.headers.get("content-type", "")
-    if not content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-        return None
-    return request.form.get(name)
+    return request.form.get(name) if _has_form(request) else None
 
 
 def new_login_csrf_token() -> str:

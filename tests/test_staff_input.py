@@ -1,0 +1,47 @@
+"""Malformed input to the staff console on SQLite and PostgreSQL: text a database cannot store (NUL,
+lone surrogates) and values too long for a column are a 400 with a Korean message, never a 500."""
+from __future__ import annotations
+
+import pytest
+
+from tests.databases import BACKENDS, database_url_for
+from tests.test_staff_support import StaffClient, StaffServer, close_sessions, file_pothole, seed_accounts
+
+FORM = {"content-type": "application/x-www-form-urlencoded"}
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def console(request, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp(f"staff-input-{request.param}")
+    with database_url_for(request.param, workdir) as database_url:
+        seed_accounts(database_url)
+        number = file_pothole(database_url)
+        server = StaffServer(database_url, workdir).start()
+        try:
+            yield {"url": server.url, "number": number, "log": server.log}
+        finally:
+            server.stop()
+            close_sessions(database_url)
+
+
+def raw_post(client: StaffClient, path: str, body: str):
+    return client.http.post(client.base_url + path, data=body.encode("ascii"), headers=FORM, allow_redirects=False,
+                            timeout=30)
+
+
+def test_nul_and_lone_surrogates_in_queries_and_forms_are_400(console):
+    staff = StaffClient.signed_in(console["url"], "road.kim")
+    token = f"csrf_token={staff.csrf}"
+    number = console["number"]
+    assert staff.get("/tickets?department=%00").status_code == 400
+    assert staff.get("/tickets?q=%ED%A0%80").status_code in (200, 400)  # decoded as U+FFFD or refused
+    assert raw_post(staff, f"/tickets/{number}/reply", f"{token}&body=%EB%8B%B5%00").status_code == 400
+    assert raw_post(staff, f"/tickets/{number}/note", f"{token}&body=memo%00").status_code == 400
+    assert raw_post(staff, f"/tickets/{number}/status", f"{token}&status=resolved&reason=a%00b").status_code == 400
+    login = StaffClient(console["url"])
+    login.get("/login")
+    csrf = login.http.cookies.get("sotong_login_csrf")
+    refused = raw_post(login, "/login", f"csrf_token={csrf}&username=road%00kim&password=x")
+    assert refused.status_code == 400 and "입력에 쓸 수 없는 문자" in refused.text
+    assert staff.get(f"/tickets/{number}").status_code == 200  # the console still serves
+    assert "Traceback" not in console["log"].read_text(encoding="utf-8", errors="replace")
