@@ -28,9 +28,10 @@ from rasa.shared.exceptions import RasaException
 
 from bot import simulator
 from bot.channels import kakao_texts as texts
+from bot.channels.callback_policy import CallbackPolicy
 from bot.channels.kakao import KakaoInput
 from bot.channels.kakao_extra import CONTINUATION_KEY
-from bot.channels.kakao_settings import KakaoChannelSettings, KakaoSettingsError
+from bot.channels.kakao_settings import KAKAO_CALLBACK_HOSTS, KakaoChannelSettings, KakaoSettingsError
 from tests.kakao_helpers import (
     SECRET_HEADER,
     ChannelServer,
@@ -162,6 +163,12 @@ def test_channel_is_built_from_credentials() -> None:
     assert KakaoInput.name() == "kakao"
     assert channel.settings.secret_header == "X-Skill-Key"
     assert channel.settings.callback_threshold_seconds == 2.5 and channel.settings.max_body_bytes == 1024
+    assert channel.callback_policy == CallbackPolicy(allowed_hosts=KAKAO_CALLBACK_HOSTS)  # Kakao's host, https
+    opted_in = KakaoInput.from_credentials({"secret": "s", "callback_allowed_hosts": ["127.0.0.1"],
+                                            "callback_allow_http": "true", "callback_allow_private_networks": True})
+    assert opted_in.callback_policy == CallbackPolicy(("127.0.0.1",), allow_http=True, allow_private_networks=True)
+    with pytest.raises(RasaException, match="callback_allow_http"):
+        KakaoInput.from_credentials({"secret": "s", "callback_allow_http": "maybe"})
 
 
 @pytest.mark.parametrize(
