@@ -3,9 +3,18 @@ lone surrogates) and values too long for a column are a 400 with a Korean messag
 from __future__ import annotations
 
 import pytest
+import requests
 
+from bot.staff.open311.keys import create_key
 from tests.databases import BACKENDS, database_url_for
-from tests.test_staff_support import StaffClient, StaffServer, close_sessions, file_pothole, seed_accounts
+from tests.test_staff_support import (
+    StaffClient,
+    StaffServer,
+    close_sessions,
+    file_pothole,
+    seed_accounts,
+    sessions_for,
+)
 
 FORM = {"content-type": "application/x-www-form-urlencoded"}
 
@@ -18,7 +27,7 @@ def console(request, tmp_path_factory):
         number = file_pothole(database_url)
         server = StaffServer(database_url, workdir).start()
         try:
-            yield {"url": server.url, "number": number, "log": server.log}
+            yield {"url": server.url, "number": number, "log": server.log, "database_url": database_url}
         finally:
             server.stop()
             close_sessions(database_url)
@@ -45,3 +54,13 @@ def test_nul_and_lone_surrogates_in_queries_and_forms_are_400(console):
     assert refused.status_code == 400 and "입력에 쓸 수 없는 문자" in refused.text
     assert staff.get(f"/tickets/{number}").status_code == 200  # the console still serves
     assert "Traceback" not in console["log"].read_text(encoding="utf-8", errors="replace")
+
+
+def test_open311_with_the_longest_client_and_device_names_files_a_request(console):
+    key = create_key(sessions_for(console["database_url"]), "c" * 60)
+    response = requests.post(f"{console['url']}/open311/v2/requests.json", timeout=30, data={
+        "api_key": key, "service_code": "streetlight", "address_string": "일산서구 주엽동",
+        "description": "가로등이 꺼졌어요", "device_id": "d" * 200})
+    assert response.status_code == 201, response.text
+    nul = requests.get(f"{console['url']}/open311/v2/requests.json", params={"service_code": "a\x00"}, timeout=30)
+    assert nul.status_code == 400 and nul.json()[0]["code"] == 400

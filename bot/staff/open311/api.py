@@ -24,6 +24,7 @@ from typing import Dict, List, Optional
 from sanic import Blueprint, response
 from sanic.exceptions import SanicException
 from sanic.request import Request
+from sqlalchemy.exc import DataError
 
 from bot.channels.limits import RequestError, RequestLimits, decode_json
 from bot.db import utc_now
@@ -56,6 +57,9 @@ def open311_endpoint(handler):
             return await handler(request, *args, **kwargs)
         except Open311Error as error:
             return _json(error.document(), error.status)
+        except DataError:  # a value the database refuses (too long for its column, …)
+            logger.warning("Open311 %s %s: the database refused a value", request.method, request.path)
+            return _json(Open311Error(400, "a value is too long or malformed").document(), 400)
         except SanicException as error:  # e.g. a body that is not JSON
             status = getattr(error, "status_code", 500) or 500
             if status >= 500:

@@ -26,7 +26,8 @@ from bot.tickets.store import EMERGENCY_CATEGORY, ComplaintDraft, TicketInputErr
 logger = logging.getLogger(__name__)
 
 MAX_DEVICE_CHARS = 60
-MAX_NUMBER_CHARS = 32  # tickets.number
+MAX_NUMBER_CHARS = Ticket.number.type.length
+MAX_SENDER_CHARS = Ticket.sender_id.type.length
 LOCATION_FIELDS = ("address_string", "address_id", "lat", "long")
 
 
@@ -72,8 +73,9 @@ def create_request(store: TicketStore, client: ApiClient, params: Mapping[str, s
     consent = (params.get(f"attribute[{CONSENT_ATTRIBUTE}]") or "").strip().lower() == CONSENT_YES
     phone = normalise_mobile_number(params.get("phone") or "") if consent else None
     device = (params.get("device_id") or params.get("account_id") or "anonymous").strip()[:MAX_DEVICE_CHARS]
+    sender = f"{EXTERNAL_SENDER_PREFIX}{client.name}:{device}"[:MAX_SENDER_CHARS]
     draft = ComplaintDraft(category=code, location_text=location_text(params), description=description,
-                           sender_id=f"{EXTERNAL_SENDER_PREFIX}{client.name}:{device}", photo_url=media_url,
+                           sender_id=sender, photo_url=media_url,
                            contact_phone=phone, consent_given=phone is not None)
     try:
         receipt = store.file_complaint(draft)
