@@ -110,6 +110,7 @@ def _quiet() -> None:
     configure_structlog(logging.ERROR)
     logging.disable(logging.WARNING)
     warnings.simplefilter("ignore")
+    warnings.showwarning = lambda *args, **kwargs: None  # some libraries reset the filters
 
 
 async def predict_sets(model_path: str, sets: Sequence[str]) -> Dict[str, List[Prediction]]:
