@@ -64,3 +64,18 @@ def test_open311_with_the_longest_client_and_device_names_files_a_request(consol
     assert response.status_code == 201, response.text
     nul = requests.get(f"{console['url']}/open311/v2/requests.json", params={"service_code": "a\x00"}, timeout=30)
     assert nul.status_code == 400 and nul.json()[0]["code"] == 400
+
+
+@pytest.mark.parametrize("body", [
+    b"{not json", b"[" * 50000 + b"]" * 50000, b'"resolved"', b'{"status": ["resolved"]}',
+    b'{"status": "in_progress", "message": ["x"]}', b'{"status": "rejected", "reason": {"a": 1}}',
+    b'{"status": "rejected", "reason": "\\ud800"}', b'{"status": "rejected", "reason": "a\\u0000b"}',
+    b'{"status": "in_progress", "message": 1e999}', b"\xff\xfe",
+])
+def test_the_json_api_answers_malformed_bodies_with_400(console, body):
+    staff = StaffClient.signed_in(console["url"], "road.lee")
+    response = staff.http.post(f"{console['url']}/api/tickets/{console['number']}/status", data=body, timeout=30,
+                               headers={"X-CSRF-Token": staff.csrf, "content-type": "application/json"})
+    assert response.status_code == 400 and response.json()["error"] == "error" and response.json()["detail"]
+    detail = staff.get(f"/api/tickets/{console['number']}").json()
+    assert detail["status"] == "received"  # nothing changed

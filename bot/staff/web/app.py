@@ -95,5 +95,5 @@ def create_app(settings: Optional[StaffSettings] = None, database_url: Optional[
 
 def _error(request: Request, status: int, code: str, title: str, text: str):
     if is_api(request) or not hasattr(request.ctx, "login"):
-        return json_response({"error": code, "message": title}, status=status)
+        return json_response({"error": code, "message": title, **({"detail": text} if text else {})}, status=status)
     return render(request, "error.html", status=status, title=title, text=text)

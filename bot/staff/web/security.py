@@ -12,14 +12,14 @@ import hmac
 import re
 import secrets
 from functools import wraps
-from typing import Optional
+from typing import Any, Dict, Optional
 from urllib.parse import quote, urlsplit
 
 from sanic import response
 from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 
-from bot.channels.limits import holds_lone_surrogate
+from bot.channels.limits import RequestError, RequestLimits, decode_json, holds_lone_surrogate
 from bot.staff.accounts import Role
 from bot.staff.errors import AccessDenied
 from bot.staff.sessions import COOKIE_NAME, LoginSession, load_session
@@ -84,6 +84,31 @@ def check_input(request: Request) -> None:
     for key, values in pairs:
         if not (storable_text(key) and all(storable_text(value) for value in values)):
             raise InvalidUsage("입력에 쓸 수 없는 문자(NUL 등)가 있어요.")
+
+
+# The staff JSON API takes small flat objects.
+API_BODY_LIMITS = RequestLimits(max_body_bytes=100_000, max_nesting_depth=4)
+
+
+def json_object(request: Request) -> Dict[str, Any]:
+    """The JSON object of an API request (size, nesting and Unicode checked first); 400 otherwise."""
+    try:
+        body = decode_json(request.body or b"", API_BODY_LIMITS)
+    except RequestError as error:
+        raise InvalidUsage(error.message) from None
+    if not isinstance(body, dict):
+        raise InvalidUsage("a JSON object is expected")
+    return body
+
+
+def text_field(body: Dict[str, Any], name: str) -> Optional[str]:
+    """A text value of a JSON object (None when absent); another type or unstorable text is a 400."""
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not storable_text(value):
+        raise InvalidUsage(f"{name} must be text")
+    return value
 
 
 def _has_form(request: Request) -> bool:

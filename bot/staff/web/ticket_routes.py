@@ -21,7 +21,7 @@ from bot.staff.ticket_export import tickets_csv
 from bot.staff.ticket_queries import OPEN, SORTS, TicketFilters
 from bot.staff.ticket_records import NoteKind
 from bot.staff.web.rendering import NO_STORE, json_response, render
-from bot.staff.web.security import client_ip, requires
+from bot.staff.web.security import client_ip, json_object, requires, text_field
 from bot.staff.web.services import blocking
 from bot.tickets.models import STATUS_LABELS_KO, TicketStatus
 
@@ -228,14 +228,14 @@ async def api_ticket_detail(request: Request, number: str):
 @blueprint.post("/api/tickets/<number:str>/status")
 @requires()
 async def api_ticket_status(request: Request, number: str):
-    body = request.json if isinstance(request.json, dict) else {}
-    new_status = _status(str(body.get("status") or ""))
+    body = json_object(request)
+    new_status = _status(text_field(body, "status") or "")
     if new_status is None:
         return json_response({"error": "unknown_status"}, status=400)
     try:
         status = await blocking(request.app.ctx.services.desk.change_status, staff_member(request), number.upper(),
-                                new_status, message=body.get("message"), reason=body.get("reason"),
-                                expected_status=_status(str(body.get("expected_status") or "")))
+                                new_status, message=text_field(body, "message"), reason=text_field(body, "reason"),
+                                expected_status=_status(text_field(body, "expected_status") or ""))
     except ActionRefused as refusal:
         return json_response({"error": "refused", "message": str(refusal)}, status=409)
     return json_response({"number": number.upper(), "status": status.value})
