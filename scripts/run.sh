@@ -28,6 +28,7 @@ RUN_DIR=var/run
 
 . scripts/secrets.sh
 ensure_sotong_secrets var "$PY"
+echo "Secrets in var/ unless set in the environment (README \"Security\"); Kakao's header X-Sotong-Secret: var/kakao_secret"
 model=$(ls -t models/*.tar.gz | head -n 1)
 "$PY" -m bot.migrate upgrade
 
