@@ -253,6 +253,8 @@ def test_budget_results_page_and_csv_for_supervisors(world):
     assert export.status_code == 200 and export.headers["content-type"].startswith("text/csv")
     assert export.content.decode("utf-8-sig").splitlines()[0].startswith("rank,project_id")
     assert "budget.results_exported" in audit_actions(world["db"], "chief.park")
+    injected = chief.get("/budget/results.csv?table=votes%0d%0aX-Injected:%20yes")  # no response splitting
+    assert "x-injected" not in injected.headers and injected.headers["content-disposition"].endswith('-all.csv"')
 
 
 def test_notice_form_says_when_kakao_is_not_configured(world):

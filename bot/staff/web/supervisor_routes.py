@@ -101,7 +101,8 @@ async def budget_results(request: Request):
 async def budget_results_csv(request: Request):
     services = request.app.ctx.services
     table = request.args.get("table")
-    tables = [table] if table in TABLE_NAMES else list(TABLE_NAMES)
+    table = table if table in TABLE_NAMES else None  # only a known name reaches the filename header
+    tables = [table] if table else list(TABLE_NAMES)
     results = await blocking(build_results, services.sessions, budget_data())
     stream = io.StringIO()
     stream.write("\ufeff")
