@@ -12,11 +12,19 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, List
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.db import utc_now
 from bot.staff.audit import Actor, AuditEntry
-from bot.staff.login_throttle import LOCKED, SLOWED, locked_usernames, reserve_attempt, settle_attempt, unlock
+from bot.staff.login_throttle import (
+    LOCKED,
+    SLOWED,
+    LoginThrottle,
+    locked_usernames,
+    reserve_attempt,
+    settle_attempt,
+    unlock,
+)
 from bot.staff.settings import StaffSettings
 from bot.tickets.store import open_database
 from tests.databases import BACKENDS, database_url_for
@@ -98,6 +106,15 @@ def test_a_success_clears_the_counters_and_a_window_expires(sessions):
     assert not reserve_attempt(sessions, "forgetful", "10.0.3.1", SETTINGS).allowed
     after_window = utc_now() + timedelta(seconds=SETTINGS.login_window_minutes * 60 + 1)
     assert reserve_attempt(sessions, "forgetful", "10.0.3.1", SETTINGS, now=after_window).allowed
+
+
+def test_counters_untouched_for_a_day_are_forgotten_at_the_next_success(sessions):
+    reserve_attempt(sessions, "gone.user", "10.0.6.1", SETTINGS)
+    with sessions() as session:
+        assert session.execute(select(func.count()).select_from(LoginThrottle)).scalar_one() == 3
+    settle_attempt(sessions, "other.user", "10.0.6.2", True, SETTINGS, now=utc_now() + timedelta(days=2))
+    with sessions() as session:
+        assert session.execute(select(func.count()).select_from(LoginThrottle)).scalar_one() == 0
 
 
 def test_unlock_clears_every_counter_of_the_username_and_is_audited(sessions):

@@ -23,6 +23,7 @@ An admin lifts a lock with the "잠금 해제" button on the accounts page or
 """
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,12 +32,15 @@ from typing import List, Optional, Set, Tuple
 from sqlalchemy import Column, Integer, String, and_, case, delete, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db import Base, UtcDateTime, utc_now
 from bot.staff.accounts import normalise_username
 from bot.staff.audit import Actor, record
 from bot.staff.settings import StaffSettings
+
+logger = logging.getLogger(__name__)
 
 PAIR, USER, ADDRESS = "pair", "user", "addr"
 LOCKED, SLOWED = "locked", "slowed"
@@ -146,14 +150,24 @@ def settle_attempt(session_factory: sessionmaker, username: str, ip: str, succee
         return
     now = now or utc_now()
     pair, user, address = _counters(username, ip, settings)
-    with session_factory.begin() as session:
-        session.execute(delete(LoginThrottle).where(LoginThrottle.key.in_((pair.key, user.key))))
+    with session_factory.begin() as session:  # rows in the order reserve_attempt takes them
+        for counter in (pair, user):
+            session.execute(delete(LoginThrottle).where(LoginThrottle.key == counter.key))
         session.execute(update(LoginThrottle).where(LoginThrottle.key == address.key, LoginThrottle.failures > 0)
                         .values(failures=LoginThrottle.failures - 1).execution_options(synchronize_session=False))
-        # Counters untouched for a day are of no use any more (the audit log keeps the logins).
-        session.execute(delete(LoginThrottle).where(
-            LoginThrottle.window_started_at < now - STALE_AFTER,
-            or_(LoginThrottle.next_allowed_at.is_(None), LoginThrottle.next_allowed_at < now)))
+    _forget_stale(session_factory, now)
+
+
+def _forget_stale(session_factory: sessionmaker, now: datetime) -> None:
+    """Counters untouched for a day are of no use any more (the audit log keeps the logins).
+    Housekeeping only: if it collides with logins in progress, the next success tries again."""
+    try:
+        with session_factory.begin() as session:
+            session.execute(delete(LoginThrottle).where(
+                LoginThrottle.window_started_at < now - STALE_AFTER,
+                or_(LoginThrottle.next_allowed_at.is_(None), LoginThrottle.next_allowed_at < now)))
+    except DBAPIError:
+        logger.warning("Stale login counters not removed this time", exc_info=True)
 
 
 def locked_usernames(session_factory: sessionmaker, settings: StaffSettings,
@@ -175,6 +189,11 @@ def unlock(session_factory: sessionmaker, actor: Actor, username: str) -> int:
     counters there were."""
     username = _clean(username)
     with session_factory.begin() as session:
-        cleared = session.execute(delete(LoginThrottle).where(LoginThrottle.username == username)).rowcount
+        # Pair counters before the username's, the order reserve_attempt takes them in.
+        cleared = session.execute(delete(LoginThrottle).where(LoginThrottle.username == username,
+                                                              LoginThrottle.key.startswith(f"{PAIR}:"))
+                                  .execution_options(synchronize_session=False)).rowcount
+        cleared += session.execute(delete(LoginThrottle).where(LoginThrottle.key == f"{USER}:{username}")
+                                   .execution_options(synchronize_session=False)).rowcount
         record(session, actor, "account.unlocked", username=username, counters=cleared)
     return cleared
