@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
+from urllib.parse import quote
 
 import pytest
 import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from bot.city import get_city_config
@@ -265,3 +268,26 @@ def test_malformed_json_bodies_are_400_in_the_spec_format(api, body, words):
 
 def test_form_values_with_nul_are_refused(api):
     assert_error(file(api, description="가로등\x00"), 400, "NUL")
+
+
+# --- generated queries: never a 500 ------------------------------------------------------------------------
+
+PARAM_NAMES = ["service_request_id", "service_code", "start_date", "end_date", "status", "api_key", "jurisdiction_id",
+               "page_size", "page", "lat", "long"]
+ODD_TEXT = st.text(st.characters(min_codepoint=0, max_codepoint=0x10FFFF, blacklist_categories=()), max_size=60)
+DATE_LIKE = st.builds(lambda y, mo, d, h, off: f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:59:59{off}",
+                      st.integers(0, 9999), st.integers(0, 13), st.integers(0, 32), st.integers(0, 25),
+                      st.sampled_from(["", "Z", "+09:00", "-23:59", "+14:00", "+24:00", "-00:00"]))
+
+
+@given(params=st.dictionaries(st.sampled_from(PARAM_NAMES), st.one_of(ODD_TEXT, DATE_LIKE), max_size=5),
+       number=st.one_of(ODD_TEXT, st.from_regex(r"GY-\d{4}-\d{1,8}", fullmatch=True)))
+@settings(max_examples=250, derandomize=True, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+def test_generated_queries_never_get_a_500(api, params, number):
+    encoded = {key: value.encode("utf-8", "surrogatepass") for key, value in params.items()}
+    for response in (requests.get(f"{api['url']}/requests.json", params=encoded, timeout=30),
+                     requests.get(f"{api['url']}/requests/{quote(number.encode('utf-8', 'surrogatepass'))}.json",
+                                  timeout=30)):
+        assert response.status_code in (200, 400, 403, 404), (params, number, response.text[:300])
+        assert isinstance(response.json(), list)
