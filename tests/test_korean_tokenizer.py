@@ -9,10 +9,10 @@ from hypothesis import strategies as st
 
 from bot.nlu.analyzers import AnalyzerUnavailable, get_analyzer
 from bot.nlu.korean_tokenizer import KoreanTokenizer
-from bot.nlu.segmentation import segment
+from bot.nlu.segmentation import MAX_ANALYSED_CHARS, MAX_TOKENS, MAX_WORD_CHARS, segment
 from rasa.shared.nlu.training_data.message import Message
 
-ANALYZERS = ["okt", "komoran"]
+ANALYZERS = ["kiwi", "okt", "komoran", "mecab"]
 
 HANGUL = st.characters(min_codepoint=0xAC00, max_codepoint=0xD7A3)
 PIECES = st.one_of(
@@ -118,3 +118,46 @@ def test_second_analyzer_reuses_the_running_jvm() -> None:
     assert jpype.isJVMStarted()
     # a second analyzer in the same process must not try to start another JVM
     assert texts("가로등이 고장났어요", "komoran")[:2] == ["가로등", "이"]
+
+
+class CountingPos:
+    """An analyzer's pos function that records every text it is given."""
+
+    def __init__(self, analyzer: str) -> None:
+        self._pos = get_analyzer(analyzer).pos
+        self.texts = []
+
+    def __call__(self, text: str):
+        self.texts.append(text)
+        return self._pos(text)
+
+
+@pytest.mark.parametrize(
+    "unit", ["도로에 구멍이 났어요 ", "도로에구멍이났어요", "가", "불편해요! 빨리 고쳐 주세요 😡 GY-2026-000123 "]
+)
+def test_work_per_message_is_bounded_on_a_40000_character_message(unit: str) -> None:
+    text = unit * (40_000 // len(unit))
+    counting = CountingPos("kiwi")
+    spans = segment(text, counting)
+    check_invariants(text, spans)
+    assert sum(map(len, counting.texts)) <= MAX_ANALYSED_CHARS
+    # analyzers are quadratic or worse in a word's length: no long word goes in one piece
+    assert all(len(word) <= MAX_WORD_CHARS for piece in counting.texts for word in piece.split())
+    assert len(spans) <= MAX_TOKENS
+
+
+def test_analysed_characters_grow_linearly_below_the_bound() -> None:
+    counts = []
+    for words in (20, 40, 80):
+        counting = CountingPos("okt")
+        segment("가로등이 고장났어요 " * words, counting)
+        counts.append(sum(map(len, counting.texts)))
+    assert counts[1] <= 2 * counts[0] + 1 and counts[2] <= 2 * counts[1] + 1
+
+
+def test_a_long_tail_leaves_the_first_tokens_as_they_were() -> None:
+    head = "주엽역 앞 보안등이 꺼졌어요 빨리 고쳐 주세요 "
+    alone = segment(head, get_analyzer("kiwi").pos)
+    with_tail = segment(head + "도로에구멍이났어요" * 4000, get_analyzer("kiwi").pos)
+    assert with_tail[: len(alone)] == alone
+    check_invariants(head + "도로에구멍이났어요" * 4000, with_tail)

