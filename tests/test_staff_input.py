@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bot.staff.open311.keys import create_key
 from tests.databases import BACKENDS, database_url_for
@@ -79,3 +81,23 @@ def test_the_json_api_answers_malformed_bodies_with_400(console, body):
     assert response.status_code == 400 and response.json()["error"] == "error" and response.json()["detail"]
     detail = staff.get(f"/api/tickets/{console['number']}").json()
     assert detail["status"] == "received"  # nothing changed
+
+
+FILTERS = ["status", "category", "district", "department", "q", "overdue", "urgent", "mine", "sort", "page", "next",
+           "done", "actor", "table"]
+ODD_TEXT = st.text(st.characters(min_codepoint=0, max_codepoint=0x10FFFF), max_size=40)
+
+
+@given(path=st.sampled_from(["/tickets", "/api/tickets", "/tickets/export.csv", "/admin/audit", "/admin/accounts",
+                             "/deliveries/dead", "/notices", "/dashboard"]),
+       params=st.dictionaries(st.sampled_from(FILTERS), st.one_of(
+           ODD_TEXT, st.integers().map(str), st.sampled_from(["road\x00", "\ud800", "\x00", "도로\udfff관리"])),
+           max_size=4))
+@settings(max_examples=120, derandomize=True, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+def test_generated_console_queries_never_get_a_500(console, path, params):
+    admin = console.get("admin") or StaffClient.signed_in(console["url"], "admin.jung")
+    console["admin"] = admin  # one signed-in client for every example
+    encoded = {key: value.encode("utf-8", "surrogatepass") for key, value in params.items()}
+    response = admin.http.get(console["url"] + path, params=encoded, allow_redirects=False, timeout=30)
+    assert response.status_code in (200, 302, 400), (path, params, response.status_code)
