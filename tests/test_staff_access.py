@@ -173,6 +173,7 @@ def test_session_cookie_is_httponly_and_samesite_lax(world):
                           if part.lstrip().startswith(("sotong_staff=", "_staff=")))
     assert "HttpOnly" in session_cookie and "SameSite=Lax" in session_cookie and "Path=/" in session_cookie
     assert "Secure" not in session_cookie  # plain HTTP here; SOTONG_STAFF_COOKIE_SECURE=1 behind TLS
+    assert "strict-transport-security" not in response.headers
 
 
 def test_logout_ends_the_session(world):

@@ -202,6 +202,7 @@ def test_session_cookie_is_secure_when_configured(tmp_path):
         session_cookie = next(part for part in response.headers["set-cookie"].split(", sotong")
                               if part.lstrip().startswith(("sotong_staff=", "_staff=")))
         assert "Secure" in session_cookie and "HttpOnly" in session_cookie
+        assert response.headers["strict-transport-security"] == "max-age=31536000"
     finally:
         server.stop()
 

@@ -145,6 +145,8 @@ def add_security_headers(request: Request, resp: response.HTTPResponse) -> None:
     headers = resp.headers
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")
+    if request.app.ctx.services.settings.cookie_secure:  # served over HTTPS: browsers stay on it
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     if not request.path.startswith("/open311/"):
         headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         headers.setdefault("X-Frame-Options", "DENY")
