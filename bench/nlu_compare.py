@@ -1,6 +1,6 @@
 """Compares NLU variants on our data: training time, held-out scores, tokenizer speed.
 
-    .venv/bin/python bench/nlu_compare.py                      # okt vs komoran, config.yml otherwise
+    .venv/bin/python bench/nlu_compare.py                      # kiwi, okt, komoran, mecab; config.yml otherwise
     .venv/bin/python bench/nlu_compare.py --variant okt-light:analyzer=okt,DIETClassifier.number_of_transformer_layers=1
 
 Each variant is config.yml with overrides (`Component.key=value`, `analyzer=name`);
@@ -23,12 +23,14 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.long_messages import long_texts  # noqa: E402
 from bot.nlu.analyzers import get_analyzer  # noqa: E402
 from bot.nlu.segmentation import segment  # noqa: E402
-from bot.trainer.evaluate import predict, write_reports  # noqa: E402
+from bot.trainer.evaluate import predict_sets, write_reports  # noqa: E402
 from bot.trainer.nlu_data import TOKENIZER_NAME, load_nlu  # noqa: E402
 
-DEFAULT_VARIANTS = ["okt:analyzer=okt", "komoran:analyzer=komoran"]
+DEFAULT_VARIANTS = ["kiwi:analyzer=kiwi", "okt:analyzer=okt", "komoran:analyzer=komoran", "mecab:analyzer=mecab"]
+DEFAULT_SETS = [ROOT / "tests" / "nlu_holdout.yml", ROOT / "tests" / "nlu_realistic.yml"]
 
 
 def parse_value(text: str):
@@ -53,17 +55,23 @@ def variant_config(spec: str, out: Path) -> tuple[str, Path]:
     return name, path
 
 
-def tokenizer_speed(analyzer: str) -> float:
+def tokenizer_speed(analyzer: str) -> dict:
+    """Milliseconds per message through segment(): the training corpus, 2,000-character texts."""
     texts = [m.get("text") for m in load_nlu().intent_examples]
     pos = get_analyzer(analyzer).pos
-    segment(texts[0], pos)  # warm up the JVM
-    start = time.perf_counter()
-    for text in texts:
-        segment(text, pos)
-    return len(texts) / (time.perf_counter() - start)
+    for text in texts[:50]:
+        segment(text, pos)  # warm up (the JVM's JIT for konlpy)
+    speeds = {}
+    long = long_texts(2000, 5)
+    for name, batch in {"corpus": texts, "long": long["spaced"], "long_nospace": long["nospace"]}.items():
+        start = time.perf_counter()
+        for text in batch:
+            segment(text, pos)
+        speeds[f"ms_{name}"] = round(1000 * (time.perf_counter() - start) / len(batch), 2)
+    return speeds
 
 
-def run_variant(spec: str, holdout: str, workdir: Path) -> dict:
+def run_variant(spec: str, sets: list, workdir: Path) -> dict:
     name, config = variant_config(spec, workdir)
     analyzer = yaml.safe_load(config.read_text())["pipeline"][0].get("analyzer", "okt")
     started = time.perf_counter()
@@ -74,28 +82,47 @@ def run_variant(spec: str, holdout: str, workdir: Path) -> dict:
     )
     train_seconds = time.perf_counter() - started
     model = workdir / f"{name}.tar.gz"
-    summary = write_reports(asyncio.run(predict(str(model), holdout)), workdir / name)
-    return {"variant": spec, "train_s": round(train_seconds, 1),
-            "tokens_msgs_per_s": round(tokenizer_speed(analyzer)), **summary}
+    predictions = asyncio.run(predict_sets(str(model), sets))
+    scores = {
+        Path(path).stem: write_reports(predictions[path], workdir / name / Path(path).stem)
+        for path in sets
+    }
+    return {"variant": spec, "train_s": round(train_seconds, 1), **tokenizer_speed(analyzer),
+            "scores": {s: {k: v for k, v in summary.items() if k in SCORE_KEYS}
+                       for s, summary in scores.items()}}
+
+
+SCORE_KEYS = ("intent_accuracy", "intent_macro_f1", "civic_topic_accuracy",
+              "complaint_category_accuracy", "complaint_recall")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--variant", action="append", help="name:overrides (repeatable)")
-    parser.add_argument("--holdout", default=str(ROOT / "tests" / "nlu_holdout.yml"))
+    parser.add_argument("--holdout", action="append",
+                        help="evaluation set (repeatable; default: nlu_holdout.yml and nlu_realistic.yml)")
+    parser.add_argument("--keep", type=Path, help="keep models and reports in this folder")
     args = parser.parse_args()
+    sets = args.holdout or [str(p) for p in DEFAULT_SETS if p.exists()]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
+        workdir = args.keep or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
         for spec in args.variant or DEFAULT_VARIANTS:
-            rows.append(run_variant(spec, args.holdout, Path(tmp)))
+            rows.append(run_variant(spec, sets, workdir))
             print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
-    header = "| variant | NLU train s | intent macro-F1 | civic topic acc | complaint_category acc | tokenizer msgs/s |"
-    lines = [header, "|---|---|---|---|---|---|"]
+    names = [Path(p).stem for p in sets]
+    header = ["variant", "NLU train s", "ms/msg corpus", "ms/2,000 chars", "ms/2,000 chars no spaces"]
+    header += [f"{n} {label}" for n in names for label in ("intent acc", "intent macro-F1", "topic acc")]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for r in rows:
-        lines.append(
-            f"| `{r['variant']}` | {r['train_s']} | {r['intent_macro_f1']:.3f} | "
-            f"{r['civic_topic_accuracy']:.3f} | {r['complaint_category_accuracy']:.3f} | {r['tokens_msgs_per_s']} |"
-        )
+        cells = [f"`{r['variant']}`", str(r["train_s"]), str(r["ms_corpus"]), str(r["ms_long"]),
+                 str(r["ms_long_nospace"])]
+        for n in names:
+            score = r["scores"][n]
+            cells += [f"{score[k]:.3f}" if score.get(k) is not None else "—"
+                      for k in ("intent_accuracy", "intent_macro_f1", "civic_topic_accuracy")]
+        lines.append("| " + " | ".join(cells) + " |")
     table = "\n".join(lines)
     print(table)
     results = ROOT / "bench" / "results"

@@ -19,6 +19,14 @@ with `ujson` (3.5 times faster on a tracker, same JSON; the standard module is t
 anything ujson refuses). A py-spy profile under load had put 8.5 % of the Rasa process in opening
 those requests, most of it serialising.
 
+3. Message parsing (the NLU graph) off the event loop.
+`MessageProcessor.parse_message` ran the NLU graph (tokenizer, featurizers, DIET, the response
+selector) inside the event loop, so a long message held every other request, the Kakao channel's
+5-second guard and the health check until it was parsed (issue 13, finding 6). Here the graph
+runs in one worker thread per process (`NLU_THREAD_NAME`); the loop stays free meanwhile. One
+thread keeps the models' TensorFlow inference and the analyzers (each behind its own lock)
+called from a single thread at a time, as before; the rest of `parse_message` is unchanged.
+
     from bot.rasa_speedups import install
     install()   # idempotent; the tracker and lock stores of both profiles call it
 """
@@ -26,8 +34,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import weakref
-from typing import Any, Dict, Text, Tuple
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Dict, Optional, Text, Tuple
 
 import ujson
 
@@ -39,7 +49,48 @@ def install() -> bool:
     """Applies every speed-up of this module; False if they were already applied."""
     first = _install_cached_validator()
     _install_shared_sessions()
+    _install_parse_in_worker_thread()
     return first
+
+
+NLU_THREAD_NAME = "sotong-nlu"
+_PARSE_MARKER = "_sotong_parse_in_thread"
+_nlu_executor: "Optional[ThreadPoolExecutor]" = None
+_nlu_executor_lock = threading.Lock()
+
+
+def nlu_executor() -> ThreadPoolExecutor:
+    """The process's single NLU worker thread (created on first use)."""
+    global _nlu_executor
+    with _nlu_executor_lock:
+        if _nlu_executor is None:
+            _nlu_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=NLU_THREAD_NAME)
+        return _nlu_executor
+
+
+def _install_parse_in_worker_thread() -> None:
+    from rasa.core.processor import MessageProcessor
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    if getattr(MessageProcessor, _PARSE_MARKER, None) is not None:
+        return
+    original = MessageProcessor.parse_message
+
+    async def parse_message(self, message, tracker=None, only_output_properties=True):
+        if self.http_interpreter:
+            return await original(self, message, tracker, only_output_properties)
+        if tracker is None:
+            tracker = DialogueStateTracker.from_events(message.sender_id, [])
+        parse_data = await asyncio.get_running_loop().run_in_executor(
+            nlu_executor(), self._parse_message_with_graph, message, tracker, only_output_properties
+        )
+        self._update_full_retrieval_intent(parse_data)
+        self._check_for_unseen_features(parse_data)
+        return parse_data
+
+    parse_message.__doc__ = original.__doc__
+    MessageProcessor.parse_message = parse_message
+    setattr(MessageProcessor, _PARSE_MARKER, original)
 
 
 def _dumps(value: Any) -> str:
