@@ -13,7 +13,7 @@ $(call secret_from_var,KAKAO_SKILL_SECRET,kakao_secret)
 $(call secret_from_var,SOTONG_RASA_TOKEN,rasa_token)
 $(call secret_from_var,SOTONG_REST_TOKEN,rest_token)
 
-.PHONY: setup train model run run-prod migrate test validate eval chat bench bench-kakao bench-cluster clean-models
+.PHONY: setup train model run run-prod migrate test validate eval chat bench bench-kakao bench-cluster bench-long bench-train clean-models
 
 setup:
 	@scripts/setup.sh
@@ -64,3 +64,11 @@ clean-models:
 # One Rasa process versus the load-balanced set, in one run (needs PostgreSQL and Redis).
 bench-cluster: model
 	$(BIN)/python bench/cluster_load.py --start --model $$(ls -t models/*.tar.gz | head -n 1) --postgres-url $${SOTONG_TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/test} --redis-url $${SOTONG_TEST_REDIS_URL:-redis://127.0.0.1:6379/0} --json-out reports/cluster_load.json
+
+# Twelve simultaneous 2,000-character Kakao messages (starts and stops its own stack).
+bench-long: model
+	$(BIN)/python bench/long_messages.py --json-out reports/long_messages.json $(ARGS)
+
+# A from-scratch `rasa train` with the time of each component (empty cache, temporary folder).
+bench-train: setup
+	$(BIN)/python bench/train_time.py --json-out reports/train_time.json $(ARGS)
