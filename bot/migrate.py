@@ -51,6 +51,7 @@ MODEL_MODULES = (
     "bot.budget.tables",
     "bot.subscriptions.models",
     "bot.staff.schema",
+    "bot.trainer.signals",
 )
 
 logger = logging.getLogger(__name__)

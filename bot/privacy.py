@@ -1,4 +1,4 @@
-"""Masking of personal data (phone numbers, resident registration numbers) for logs.
+"""Masking of personal data (phone numbers, resident registration numbers, e-mail addresses) for logs.
 
 Citizens type their phone number or 주민등록번호 into the chat. Sotong must never write those
 in full to a log. Use :func:`mask_personal_data` on any citizen text before logging it, or
@@ -47,6 +47,10 @@ _RESIDENT_REGISTRATION_NUMBER = re.compile(
 )
 
 
+# E-mail addresses: the local part is hidden but for its first character.
+_EMAIL_ADDRESS = re.compile(r"(?P<first>[A-Za-z0-9])(?P<rest>[A-Za-z0-9._%+-]*)(?P<domain>@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
+
+
 def _mask_phone_match(match: "re.Match[str]") -> str:
     return (
         match.group("prefix")
@@ -80,9 +84,17 @@ def mask_rrn(text: Optional[str]) -> Optional[str]:
     return _RESIDENT_REGISTRATION_NUMBER.sub(_mask_rrn_match, text)
 
 
+def mask_email(text: Optional[str]) -> Optional[str]:
+    """Hides the local part of every e-mail address in ``text`` (``hong.gd@example.com`` →
+    ``h******@example.com``)."""
+    if not text or "@" not in text:
+        return text
+    return _EMAIL_ADDRESS.sub(lambda m: m.group("first") + "*" * len(m.group("rest")) + m.group("domain"), text)
+
+
 def mask_personal_data(text: Optional[str]) -> Optional[str]:
     """Applies every masking rule of this module (registration numbers first)."""
-    return mask_phone(mask_rrn(text))
+    return mask_email(mask_phone(mask_rrn(text)))
 
 
 class PersonalDataLogFilter(logging.Filter):
