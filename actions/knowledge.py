@@ -14,9 +14,12 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.complaint_answers import entity_span, entity_value
+from actions.complaint_messages import emergency_unknown
 from bot.city import get_city_config
 from bot.knowledge import Selection, Topic, get_knowledge_base, render_answer, select_answer
-from bot.knowledge.clarification import clarified_text, complaint_or_info, complaint_or_info_question, ranked_intents
+from bot.knowledge.clarification import (
+    clarified_text, complaint_or_info, complaint_or_info_question, may_be_emergency, ranked_intents,
+)
 from bot.knowledge.fallback import TRIES_BEFORE_HUMAN, did_you_mean, failed_tries_in_a_row, human_offer, question_before_tap
 from bot.knowledge.matching import Question, matched_keywords, warm_up_in_background
 from bot.knowledge.models import Answer
@@ -170,6 +173,8 @@ class ActionLowConfidenceFallback(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         message = tracker.latest_message
+        if may_be_emergency(message):  # a person may be in danger: 119/112 first, then the choices
+            dispatcher.utter_message(text=emergency_unknown(get_city_config()).text)
         if complaint_or_info(message):
             return await ask_complaint_or_info(dispatcher, tracker,
                                                get_knowledge_base().topic(selected_topic_id(message) or ""))

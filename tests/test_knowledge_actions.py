@@ -188,6 +188,19 @@ def test_civic_info_whose_topic_has_no_fitting_answer_searches_every_topic(actio
     assert card["title"] == "보건·건강 · 예방접종"
 
 
+def test_an_unsure_message_that_may_be_danger_gets_119_first(action_server):
+    ranking = [{"name": "nlu_fallback", "confidence": 0.45}, {"name": "civic_info", "confidence": 0.3},
+               {"name": "report_emergency", "confidence": 0.28}, {"name": "smalltalk", "confidence": 0.2}]
+    parsed = message("가슴이 너무 아프고 숨쉬기가 힘드네", "nlu_fallback", confidence=0.45, intent_ranking=ranking,
+                     response_key="civic_info/health", topic_ranking=[("health", 0.9)])
+    template = kakao_answer(run_action(action_server, "action_low_confidence_fallback", parsed))
+    first = template["outputs"][0]["simpleText"]["text"]
+    assert "119" in first and "112" in first
+    assert "/report_emergency" in quick_reply_payloads(template)  # "긴급 신고" among the choices
+    calm = kakao_answer(run_action(action_server, "action_low_confidence_fallback", unsure("그거 얼마였더라")))
+    assert "119" not in text_of(calm)
+
+
 def test_a_question_nothing_answers_clearly_still_gets_did_you_mean(action_server):
     template = kakao_answer(run_action(action_server, "action_low_confidence_fallback", unsure("자존감이 바닥을 친다")))
     assert text_of(template) == "말씀을 정확히 이해하지 못했어요. 혹시 이것을 찾으셨나요?"

@@ -28,6 +28,8 @@ PATHS = frozenset({COMPLAINT_INTENT, CIVIC_INFO_INTENT})
 # intent is trusted (DIET's confidences are softmax scores over all intents).
 MIN_RUNNER_UP_CONFIDENCE = 0.25
 MAX_CHOICES = 3
+EMERGENCY_INTENT = "report_emergency"
+MIN_EMERGENCY_CONFIDENCE = 0.15  # lower than for the runner-up path: missing a person in danger costs more
 
 
 def ranked_intents(parse_data: Mapping[str, Any]) -> List[Tuple[str, float]]:
@@ -51,6 +53,13 @@ def complaint_or_info(parse_data: Mapping[str, Any]) -> bool:
     best_two = ranked_intents(parse_data)[:2]
     return ({name for name, _ in best_two} == PATHS
             and best_two[1][1] >= MIN_RUNNER_UP_CONFIDENCE)
+
+
+def may_be_emergency(parse_data: Mapping[str, Any]) -> bool:
+    """Whether an unsure message may report danger (report_emergency among the two best intents):
+    the 119/112 guidance then comes before anything else."""
+    return any(name == EMERGENCY_INTENT and confidence >= MIN_EMERGENCY_CONFIDENCE
+               for name, confidence in ranked_intents(parse_data)[:2]) and is_typed(parse_data)
 
 
 def clarified_text(events: Iterable[Mapping[str, Any]]) -> Optional[str]:

@@ -1,0 +1,143 @@
+"""Issue 14's examples as whole KakaoTalk conversations: Kakao-shaped skill JSON over HTTP to the
+running test stack (trained model, `rasa run` with the Kakao channel, action server), quick-reply
+taps sent back as Open Builder sends them (`action.clientExtra`). Every answer is checked against
+the SkillResponse schema; what the conversation did is read from Rasa's tracker."""
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Optional
+
+import pytest
+import requests
+
+from bot.knowledge import texts
+from bot.knowledge.clarification import complaint_or_info
+from tests.kakao_helpers import assert_valid_skill_response, post_skill, skill_payload
+
+TICKET_NUMBER = re.compile(r"GY-\d{4}-\d{6}")
+# Answers to the complaint form's questions, by requested slot, for filing a complaint to the end.
+FORM_ANSWERS = {
+    "complaint_category": "기타 생활민원", "location": "일산동구 풍산동 풍산역 1번 출구 앞",
+    "description": "공사장에서 날리는 먼지 때문에 창문을 열 수가 없어요", "photo_url": "사진 없음",
+    "duplicate_choice": "새로 접수할게요", "consent": "동의하지 않아요", "complaint_decision": "네 접수해 주세요",
+}
+# Messages on one subject that may be a complaint or a question; the model finds at least one close.
+MAYBE_EITHER = ["주차 단속", "불법주차 단속 문의", "쓰레기 수거", "음식물 쓰레기 수거 안 해가요", "버스 배차 간격",
+                "주정차 단속", "쓰레기 무단투기 단속", "도로 공사", "버스 정류장", "주차 문제", "쓰레기 문제",
+                "견인", "주차 과태료 단속", "분리수거", "대형폐기물", "버스 안 와요", "불법 현수막", "소음 문제",
+                "공영주차장", "버스 노선", "쓰레기 봉투", "주차장", "도로", "버스"]
+
+
+@pytest.fixture(scope="module")
+def stack(rasa_stack: Any) -> Any:
+    return rasa_stack
+
+
+def turn(stack: Any, user: str, text: str, payload: Optional[str] = None) -> Dict[str, Any]:
+    """One message (or a quick-reply tap carrying `payload`) and the SkillResponse template."""
+    extra = {"payload": payload} if payload else None
+    response = post_skill(stack.kakao_url, skill_payload(text, user, client_extra=extra), stack.kakao_secret,
+                          timeout=30)
+    assert response.status_code == 200, response.text
+    assert_valid_skill_response(response.json())
+    return response.json()["template"]
+
+
+def tap(stack: Any, user: str, template: Dict[str, Any], label: str) -> Dict[str, Any]:
+    (reply,) = [reply for reply in template.get("quickReplies", []) if reply["label"] == label]
+    return turn(stack, user, reply["messageText"], reply["extra"]["payload"])
+
+
+def words(template: Dict[str, Any]) -> str:
+    """Every text of the answer: simple texts and card titles and descriptions."""
+    found = []
+    for output in template["outputs"]:
+        for kind in ("simpleText", "textCard", "basicCard"):
+            if kind in output:
+                found += [output[kind].get(key) or "" for key in ("text", "title", "description")]
+    return "\n".join(part for part in found if part)
+
+
+def tracker(stack: Any, user: str) -> Dict[str, Any]:
+    response = requests.get(stack.api_url(f"/conversations/{user}/tracker"), timeout=10)
+    response.raise_for_status()
+    return response.json()
+
+
+def form_state(stack: Any, user: str) -> tuple:
+    state = tracker(stack, user)
+    return (state.get("active_loop") or {}).get("name"), state["slots"]
+
+
+def assert_no_form(stack: Any, user: str) -> None:
+    loop, slots = form_state(stack, user)
+    assert loop is None and slots.get("complaint_category") is None
+
+
+def test_an_enforcement_request_opens_the_complaint_form_not_the_parking_card(stack):
+    answer = turn(stack, "e2e-i14-parking", "불법 주정차 단속 요청합니다")
+    loop, slots = form_state(stack, "e2e-i14-parking")
+    assert loop == "complaint_form" and slots["complaint_category"] == "illegal_parking", words(answer)
+    assert not [o for o in answer["outputs"] if "textCard" in o and o["textCard"]["title"].startswith("주차")]
+
+
+def test_a_bus_that_does_not_stop_is_a_bus_service_complaint(stack):
+    answer = turn(stack, "e2e-i14-bus", "버스가 정류장에 안 서고 그냥 지나가요")
+    loop, slots = form_state(stack, "e2e-i14-bus")
+    assert loop == "complaint_form" and slots["complaint_category"] == "bus_service", words(answer)
+
+
+def test_construction_dust_can_be_filed_to_the_end(stack):
+    user = "e2e-i14-dust"
+    answer = turn(stack, user, "공사장 먼지가 너무 심해서 창문을 못 열어요")
+    for _ in range(8):
+        loop, slots = form_state(stack, user)
+        if loop != "complaint_form":
+            break
+        answer = turn(stack, user, FORM_ANSWERS[slots["requested_slot"]])
+    assert TICKET_NUMBER.search(words(answer)), words(answer)
+    assert tracker(stack, user)["slots"]["complaint_category"] is None  # the form's slots were cleared
+
+
+def test_casual_talk_gets_a_friendly_reply_and_no_form(stack):
+    answer = turn(stack, "e2e-i14-chat", "자존감이 바닥을 친다")
+    assert_no_form(stack, "e2e-i14-chat")
+    assert (tracker(stack, "e2e-i14-chat")["latest_message"]["intent"]["name"] == "smalltalk"), words(answer)
+    assert "고양시 소통 챗봇" in words(answer) or "수고 많으셨어요" in words(answer)
+
+
+def test_a_person_in_danger_gets_119_first(stack):
+    answer = turn(stack, "e2e-i14-chest", "가슴이 너무 아프고 숨쉬기가 힘드네")
+    first = answer["outputs"][0]["simpleText"]["text"]
+    assert "119" in first, words(answer)
+    assert form_state(stack, "e2e-i14-chest")[0] is None
+
+
+def ambiguous_message(stack: Any) -> str:
+    """The first message of MAYBE_EITHER the model finds close between complaint and information."""
+    for text in MAYBE_EITHER:
+        if complaint_or_info(stack.parse(text)):
+            return text
+    pytest.fail(f"none of {MAYBE_EITHER} is close between report_complaint and civic_info: "
+                "the clarification conversation cannot be shown with this model")
+
+
+def test_a_message_that_may_be_either_is_asked_about_then_the_choice_is_followed(stack):
+    text = ambiguous_message(stack)
+    asked = turn(stack, "e2e-i14-ask-1", text)
+    labels: List[str] = [reply["label"] for reply in asked.get("quickReplies", [])]
+    assert texts.CLARIFY_COMPLAINT_OR_INFO in words(asked) and labels[:2] == ["신고할래요", "안내가 필요해요"]
+    assert len(labels) <= 3
+    assert_no_form(stack, "e2e-i14-ask-1")
+
+    form = tap(stack, "e2e-i14-ask-1", asked, "신고할래요")
+    loop, slots = form_state(stack, "e2e-i14-ask-1")
+    assert loop == "complaint_form" and slots["requested_slot"], words(form)
+    assert texts.CLARIFY_COMPLAINT_OR_INFO not in words(form)  # not asked again
+    carried = '"complaint_category"' in asked["quickReplies"][0]["extra"]["payload"]
+    assert (slots["requested_slot"] != "complaint_category") == carried  # a found category is not asked
+
+    asked = turn(stack, "e2e-i14-ask-2", text)
+    info = tap(stack, "e2e-i14-ask-2", asked, "안내가 필요해요")
+    assert [o for o in info["outputs"] if "textCard" in o or "basicCard" in o] or "생활 정보" in words(info)
+    assert_no_form(stack, "e2e-i14-ask-2")
