@@ -3,7 +3,8 @@
 Roles:
 - staff       works on the tickets of their own department only;
 - supervisor  every department, plus notices to subscribers and participatory-budget results;
-- admin       everything a supervisor may, plus accounts and reloading the routing data.
+- admin       everything a supervisor may, plus accounts and reloading the routing data;
+- trainer     the training inbox and its weekly report only (no tickets; bot.staff.web.trainer_routes).
 """
 from __future__ import annotations
 
@@ -39,10 +40,14 @@ class Role(str, enum.Enum):
     STAFF = "staff"
     SUPERVISOR = "supervisor"
     ADMIN = "admin"
+    TRAINER = "trainer"
 
 
-ROLE_LABELS_KO = {Role.STAFF: "부서 담당자", Role.SUPERVISOR: "총괄 관리자", Role.ADMIN: "시스템 관리자"}
-_RANK = {Role.STAFF: 0, Role.SUPERVISOR: 1, Role.ADMIN: 2}
+ROLE_LABELS_KO = {Role.STAFF: "부서 담당자", Role.SUPERVISOR: "총괄 관리자", Role.ADMIN: "시스템 관리자",
+                  Role.TRAINER: "챗봇 학습 담당자"}
+# A trainer ranks below staff: every ticket page refuses it. The training pages check may_train.
+_RANK = {Role.TRAINER: -1, Role.STAFF: 0, Role.SUPERVISOR: 1, Role.ADMIN: 2}
+TRAINING_ROLES = frozenset({Role.TRAINER, Role.ADMIN})
 
 
 class AccountError(ValueError):
@@ -91,6 +96,11 @@ class Account:
     def may_work_on(self, department_id: str) -> bool:
         """Whether tickets of `department_id` are this account's to see and work on."""
         return self.sees_all_departments or department_id == self.department_id
+
+    @property
+    def may_train(self) -> bool:
+        """Whether the training inbox (citizens' masked messages, NLU labels) is open to this account."""
+        return self.role in TRAINING_ROLES
 
     @property
     def role_label(self) -> str:
