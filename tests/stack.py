@@ -179,6 +179,7 @@ class RasaStack:
         endpoints = {
             "action_endpoint": {**project["action_endpoint"], "url": f"{self.actions_url}/webhook"},
             "tracker_store": {**project["tracker_store"], "db": str(self.workdir / "tracker.db")},
+            "event_broker": project["event_broker"],  # training signals into this stack's database
         }
         (self.workdir / "endpoints.yml").write_text(yaml.safe_dump(endpoints))
         credentials = yaml.safe_load((ROOT / "credentials.yml").read_text(encoding="utf-8"))
