@@ -1,6 +1,7 @@
 """Retention of conversation data (PIPA): deletes conversations older than N days from Rasa's
-SQL tracker store. Tickets, their consent records, the outbox, budget and subscription data live
-in the application database and are not touched.
+SQL tracker store, and training signals (bot.trainer.signals: masked messages for the training
+inbox) older than N days from the application database. Tickets, their consent records, the
+outbox, budget and subscription data live in the application database and are not touched.
 
     python -m bot.retention --days 90                         # once (endpoints.yml's tracker store)
     python -m bot.retention --days 90 --endpoints config/profiles/production/endpoints.yml
@@ -148,6 +149,20 @@ def _run(engine: Engine, args) -> None:
     logger.info("Retention (%g days, cutoff %s): %s %d events; conversations %d -> %d",
                 args.days, time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(report.cutoff)), verb,
                 report.events_deleted, report.conversations_before, report.conversations_after)
+    try:
+        from bot.db import make_engine
+        from bot.trainer.signals import delete_old_signals
+
+        application = make_engine()
+        try:
+            signals = delete_old_signals(application, args.days, dry_run=args.dry_run)
+        finally:
+            application.dispose()
+        logger.info("Retention (%g days): %s %d training signals", args.days, verb, signals)
+    except Exception:  # like the conversations: retried at the next scheduled run
+        if args.every_hours is None:
+            raise
+        logger.exception("Retention of training signals failed")
 
 
 def main(argv=None) -> int:

@@ -111,3 +111,36 @@ def test_example_markup_reads_back_as_rasa_yaml():
         ("location", "호수로"), ("complaint_category", "road_damage")]
     with pytest.raises(inbox.LabelRefused):
         inbox.example_markup(text, [inbox.EntitySpan("location", 0, 5), inbox.EntitySpan("location", 2, 7)])
+
+
+def test_retention_deletes_old_signals_only(tmp_path: Path):
+    from datetime import timedelta
+
+    from bot.db import make_engine, utc_now
+    from bot.trainer.signals import delete_old_signals
+
+    url = f"sqlite:///{tmp_path / 'sotong.db'}"
+    sessions = open_database(url)
+    old, new = SignalDraft(kind=SignalKind.FALLBACK, text="오래된 메시지"), SignalDraft(kind=SignalKind.FALLBACK, text="새 메시지")
+    with sessions() as session, session.begin():
+        session.add_all([old.row(utc_now() - timedelta(days=100)), new.row(utc_now() - timedelta(days=10))])
+    engine = make_engine(url)
+    assert delete_old_signals(engine, 90, dry_run=True) == 1
+    assert delete_old_signals(engine, 90) == 1
+    with sessions() as session:
+        assert [row.text for row in session.query(TrainingSignal).all()] == ["새 메시지"]
+
+
+def test_a_transfer_in_the_console_is_a_correction_signal(tmp_path: Path):
+    from tests.test_staff_support import file_pothole, seed_accounts, sessions_for, sqlite_url
+    from tests.test_staff_tickets import desk, member
+
+    db = sqlite_url(tmp_path)
+    seed_accounts(db)
+    number = file_pothole(db, description="신호등 옆 도로가 파였어요 010-1111-2222")
+    desk(db).transfer(member(db), number, "traffic_policy", "신호등 주변 도로라 교통정책과 소관이에요.")
+    with sessions_for(db)() as session:
+        (row,) = session.query(TrainingSignal).all()
+    assert (row.kind, row.predicted_intent, row.hint) == (
+        SignalKind.STAFF_CORRECTION, "report_complaint:road_damage", "department:traffic_policy")
+    assert "1111-2222" not in row.text and "010-****-2222" in row.text

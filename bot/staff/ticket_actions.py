@@ -36,6 +36,7 @@ from bot.tickets.documents import idempotency_key, ticket_document
 from bot.tickets.models import STATUS_LABELS_KO, Ticket, TicketEvent, TicketEventKind, TicketStatus, TicketWatcher
 from bot.tickets.routing import DEPARTMENT, Recipient
 from bot.tickets.store import SYSTEM_ACTOR
+from bot.trainer.signals import record_staff_correction
 
 TICKET_TRANSFERRED = "ticket.transferred"
 MAX_NOTE_CHARS = 2000
@@ -199,6 +200,9 @@ class TicketDesk:
             record(session, who.actor, "ticket.transferred", ticket_id=ticket.id, ticket_number=ticket.number,
                    department_id=source.id, now=now, old=old_status.value, to_department=target.id,
                    reason=reason)
+            # A correction label for the training inbox: the category's routing was wrong for this text.
+            record_staff_correction(session, ticket.description, category=ticket.category, old=source.id,
+                                    new=target.id, what="department")
             notify_status(session, config, ticket, self._watchers(session, ticket), TicketStatus.RECEIVED,
                           created_by=who.account.username, now=now, event_api=self._event_api(), reason=reason,
                           transferred_to=target.name)

@@ -4,6 +4,7 @@
     python -m bot.trainer label ID --intent report_complaint \\
         [--entity complaint_category:road_damage:START:END] [--held-out]
     python -m bot.trainer dismiss ID                             # not useful
+    python -m bot.trainer check                                  # lint data/nlu/reviewed/ (make validate's checks)
 
 ID is a signal id as `inbox` lists it; labelling closes the signal's whole group. Every action is
 written to the staff audit log (actor: the system user running the command).
@@ -52,7 +53,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     labelling.add_argument("--text", help="the example's text, when it should differ from the message")
     dismissing = commands.add_parser("dismiss", help="mark a signal (and its group) as not useful")
     dismissing.add_argument("id", type=int)
+    commands.add_parser("check", help="lint the reviewed examples against the project's data")
     args = parser.parse_args(argv)
+
+    if args.command == "check":
+        errors = inbox.reviewed_errors()
+        for error in errors:
+            print(f"error: {error}")
+        print(f"{inbox.reviewed_file()}: {len(errors)} errors")
+        return 1 if errors else 0
 
     sessions = open_database()
     if args.command == "inbox":

@@ -263,6 +263,20 @@ def check_label(text: str, label: Label, target: str) -> str:
     return block
 
 
+def reviewed_errors() -> List[str]:
+    """Lint errors that the reviewed file adds to the project's training data (none: it passes)."""
+    reviewed = reviewed_file()
+    added = _load([reviewed])
+    project = nlu_data.load_nlu()
+    if nlu_data.NLU_DIR.resolve() in reviewed.resolve().parents:  # load_nlu read it already: lint without it
+        keep = {(m.get("text"), lint.label_of(m)) for m in added.intent_examples}
+        project = TrainingData([m for m in project.training_examples
+                                if (m.get("text"), lint.label_of(m)) not in keep],
+                               entity_synonyms=project.entity_synonyms, regex_features=project.regex_features,
+                               lookup_tables=project.lookup_tables, responses=project.responses)
+    return sorted(_errors(project.merge(added), added.intent_examples) - _errors(project))
+
+
 def append_block(path: Path, block: str) -> None:
     """Appends an `nlu:` item to a Rasa YAML file (created with its header when missing), atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)

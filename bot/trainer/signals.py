@@ -20,7 +20,7 @@ import json
 import re
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Deque, Dict, Iterable, List, Mapping, Optional, Sequence
 
 from sqlalchemy import Column, Float, Index, Integer, String, Text
@@ -124,14 +124,32 @@ def store_signals(sessions: sessionmaker, drafts: Iterable[SignalDraft]) -> int:
     return len(rows)
 
 
-def staff_correction(sessions: sessionmaker, description: Optional[str], *, old: str, new: str,
-                     what: str) -> None:
-    """Records that staff corrected a complaint (`what`: "category" or "department") from `old` to
-    `new`; the complaint's description is the citizen's text."""
+def record_staff_correction(session: Any, description: Optional[str], *, category: Optional[str],
+                            old: str, new: str, what: str) -> None:
+    """Adds to the caller's transaction a signal that staff corrected a complaint (`what`:
+    "category" or "department") from `old` to `new`; the complaint's description is the citizen's
+    text, `category` what the bot filed it under."""
     if not description or old == new:
         return
-    store_signals(sessions, [SignalDraft(kind=SignalKind.STAFF_CORRECTION, text=description,
-                                         predicted_intent=f"{what}:{old}", hint=f"{what}:{new}")])
+    session.add(SignalDraft(kind=SignalKind.STAFF_CORRECTION, text=description,
+                            predicted_intent=f"report_complaint:{category}" if category else None,
+                            hint=f"{what}:{new}"[:100],
+                            context=[{"who": "bot", "text": f"{what}: {old} → {new}"}]).row())
+
+
+def delete_old_signals(engine: Any, days: float, now: Optional[datetime] = None, dry_run: bool = False) -> int:
+    """Retention (bot.retention): deletes signals older than `days` days, like conversations.
+    Signals that became reviewed examples live on only as the (masked) example in the YAML."""
+    from sqlalchemy import delete, func, inspect, select
+
+    if not inspect(engine).has_table(TrainingSignal.__tablename__):
+        return 0
+    cutoff = (now or utc_now()) - timedelta(days=days)
+    old = TrainingSignal.created_at < cutoff
+    with engine.begin() as connection:
+        if dry_run:
+            return connection.execute(select(func.count()).select_from(TrainingSignal).where(old)).scalar_one()
+        return connection.execute(delete(TrainingSignal).where(old)).rowcount
 
 
 # --- detection in Rasa's event stream ---------------------------------------------------------------
