@@ -21,6 +21,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import sessionmaker
 
 from bot.db import utc_now
+from bot.delivery.escalation import escalate_unacknowledged
 from bot.delivery.outbox import OutboxEntry, OutboxState, open_contacts
 from bot.delivery.senders import Delivery, DeliveryFailed, Sender, default_senders
 from bot.delivery.settings import DeliverySettings
@@ -84,6 +85,7 @@ class Dispatcher:
                     self._settings.poll_interval_seconds, self._settings.max_attempts)
         while not stop.is_set():
             try:
+                escalate_unacknowledged(self._sessions, self._settings, self._clock)
                 report = self.run_once(stop)
             except Exception:  # keep running through a database hiccup; retried next poll
                 logger.exception("Dispatch round failed")

@@ -85,6 +85,9 @@ def build_email(delivery: Delivery, sender_address: str) -> EmailMessage:
     ticket = delivery.payload.get("ticket", {})
     city = delivery.payload.get("city", {}).get("name", "")
     urgent = "[긴급] " if ticket.get("urgent") else ""
+    escalation = delivery.payload.get("escalation")
+    if escalation:  # bot.delivery.escalation: an agency did not acknowledge the alert
+        urgent = f"[미확인 경보: {escalation.get('agency_id')}] " + urgent
     message = EmailMessage()
     message["Subject"] = f"{urgent}[{city} 민원] {ticket.get('number')} {ticket.get('category_label')}"
     message["From"] = sender_address

@@ -22,6 +22,8 @@ class DeliverySettings:
     smtp_password: Optional[str] = None
     smtp_starttls: bool = False
     smtp_timeout_seconds: float = 10.0
+    alert_ack_minutes: float = 5.0  # an unacknowledged emergency alert is escalated after this
+    escalation_email: Optional[str] = "situation-room@goyang.example"  # "" turns escalation off
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> "DeliverySettings":
@@ -45,4 +47,6 @@ class DeliverySettings:
             smtp_password=env.get("SOTONG_SMTP_PASSWORD") or None,
             smtp_starttls=env.get("SOTONG_SMTP_STARTTLS", "").lower() in ("1", "true", "yes"),
             smtp_timeout_seconds=number("SOTONG_SMTP_TIMEOUT_SECONDS", defaults.smtp_timeout_seconds),
+            alert_ack_minutes=number("SOTONG_ALERT_ACK_MINUTES", defaults.alert_ack_minutes),
+            escalation_email=env.get("SOTONG_ESCALATION_EMAIL", defaults.escalation_email),
         )

@@ -1,5 +1,7 @@
 """Figures of the live dashboard, scoped like the ticket list: counts by status, department and
-category, overdue tickets, today's emergencies and a 14-day trend of new and closed tickets."""
+category, overdue tickets, today's emergencies, open emergency incidents (reports, which agencies
+acknowledged, alerts unacknowledged past SOTONG_ALERT_ACK_MINUTES) and a 14-day trend of new and
+closed tickets."""
 from __future__ import annotations
 
 import hashlib
@@ -16,7 +18,9 @@ from bot.city.models import CityConfig
 from bot.db import utc_now
 from bot.staff.accounts import Account
 from bot.staff.ticket_queries import department_scope, local_today
+from bot.delivery.settings import DeliverySettings
 from bot.tickets.documents import category_label
+from bot.tickets.incidents import open_incidents
 from bot.tickets.models import OPEN_STATUSES, STATUS_LABELS_KO, Ticket, TicketEvent, TicketEventKind, TicketStatus
 
 TREND_DAYS = 14
@@ -76,6 +80,8 @@ class DashboardFigures:
                         "created_at": ticket.created_at.astimezone(zone).strftime("%H:%M")}
 
             overdue_list = [brief(ticket) for ticket in overdue]
+            incidents = open_incidents(session, config, now, DeliverySettings.from_env().alert_ack_minutes,
+                                       scope, MAX_LISTED)
             emergency_list = [brief(ticket) for ticket in emergencies]
 
         by_department: Counter = Counter()
@@ -97,6 +103,7 @@ class DashboardFigures:
                             for key, count in by_category.most_common()],
             "overdue": {"total": overdue_total, "tickets": overdue_list},
             "emergencies_today": emergency_list,
+            "incidents": incidents,
             "trend": [{"date": day.isoformat(), "label": f"{day.month}/{day.day}",
                        "created": created.get(day, 0), "closed": closed.get(day, 0)} for day in days],
         }

@@ -8,6 +8,7 @@ from sqlalchemy import (
     Column,
     Date,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -134,3 +135,58 @@ class TicketSequence(Base):
     prefix = Column(String(8), primary_key=True)
     year = Column(Integer, primary_key=True)
     last_value = Column(Integer, nullable=False, default=0)
+
+
+# --- emergency incidents (bot.tickets.incidents) --------------------------------------------------------
+
+class IncidentReport(Base):
+    """One citizen message about an emergency incident (an urgent ticket): the first report, a
+    report of the same event by another citizen, or a follow-up detail. Text is stored masked."""
+
+    __tablename__ = "incident_reports"
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, index=True)
+    sender_id = Column(String(128), nullable=False, index=True)
+    kind = Column(String(20), nullable=False)  # "report" or "follow_up"
+    text = Column(Text, nullable=False, default="")
+    location_text = Column(Text, nullable=False, default="")
+    latitude = Column(Float)
+    longitude = Column(Float)
+    photo_url = Column(Text)
+    created_at = Column(UtcDateTime, nullable=False, default=utc_now)
+
+
+class IncidentKey(Base):
+    """The open incident of one emergency type in one 동 (district/dong). Its primary key makes
+    concurrent first reports of the same event agree on one incident."""
+
+    __tablename__ = "incident_keys"
+
+    key = Column(String(240), primary_key=True)  # "<emergency type>|<district>/<dong>/"
+    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False)
+    opened_at = Column(UtcDateTime, nullable=False, default=utc_now)
+
+
+class AlertAcknowledgement(Base):
+    """An agency confirmed it received an emergency alert (HTTP callback with the Idempotency-Key)."""
+
+    __tablename__ = "alert_acknowledgements"
+
+    id = Column(Integer, primary_key=True)
+    idempotency_key = Column(String(200), nullable=False, unique=True)
+    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, index=True)
+    agency_id = Column(String(60), nullable=False)
+    acknowledged_at = Column(UtcDateTime, nullable=False, default=utc_now)
+
+
+class AlertEscalation(Base):
+    """An alert left unacknowledged past the deadline was escalated by e-mail (once)."""
+
+    __tablename__ = "alert_escalations"
+
+    id = Column(Integer, primary_key=True)
+    idempotency_key = Column(String(200), nullable=False, unique=True)
+    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, index=True)
+    agency_id = Column(String(60), nullable=False)
+    escalated_at = Column(UtcDateTime, nullable=False, default=utc_now)

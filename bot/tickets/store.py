@@ -177,22 +177,29 @@ class TicketStore:
     def _open_ticket(self, ticket: Ticket, recipients: Sequence[Recipient], now: datetime) -> None:
         """Number and store the ticket, its first history line and one outbox entry per recipient,
         all in one transaction: either everything is stored or nothing is."""
+        with self.sessions.begin() as session:
+            self.add_ticket(session, ticket, recipients, now)
+
+    def add_ticket(self, session: Session, ticket: Ticket, recipients: Sequence[Recipient], now: datetime,
+                   document: Callable[[Ticket, Recipient], dict] = None) -> None:
+        """Number and add the ticket, its first history line and its outbox entries to the
+        caller's transaction. `document` builds each recipient's payload (default: ticket_document)."""
         place = self.normalise_place(ticket.location_text)
         ticket.place_key, ticket.district = place.key, place.district
         ticket.status = TicketStatus.RECEIVED
         ticket.created_at = ticket.updated_at = now
-        with self.sessions.begin() as session:
-            ticket.number = next_ticket_number(session, self.config.profile.ticket_prefix,
-                                               self._local_date(now).year)
-            session.add(ticket)
-            session.flush()
-            session.add(TicketEvent(ticket_id=ticket.id, kind=TicketEventKind.CREATED,
-                                    new_status=ticket.status.value, actor=ticket.sender_id,
-                                    created_at=now))
-            for recipient in recipients:
-                enqueue(session, ticket_id=ticket.id, target_kind=recipient.kind, target_id=recipient.id,
-                        send=recipient.send, payload=ticket_document(self.config, ticket, recipient),
-                        idempotency_key=idempotency_key(ticket, recipient), now=now)
+        ticket.number = next_ticket_number(session, self.config.profile.ticket_prefix,
+                                           self._local_date(now).year)
+        session.add(ticket)
+        session.flush()
+        session.add(TicketEvent(ticket_id=ticket.id, kind=TicketEventKind.CREATED,
+                                new_status=ticket.status.value, actor=ticket.sender_id,
+                                created_at=now))
+        for recipient in recipients:
+            payload = (document or (lambda t, r: ticket_document(self.config, t, r)))(ticket, recipient)
+            enqueue(session, ticket_id=ticket.id, target_kind=recipient.kind, target_id=recipient.id,
+                    send=recipient.send, payload=payload,
+                    idempotency_key=idempotency_key(ticket, recipient), now=now)
         logger.info("Ticket %s opened (%s, department %s, %d recipient(s))", ticket.number,
                     ticket.emergency_type or ticket.category, ticket.department_id, len(recipients))
 

@@ -86,6 +86,32 @@
     replaceChildren(document.getElementById(id), items);
   }
 
+  // Open emergency incidents: reports, and per alerted agency acknowledged (✓), waiting (…) or
+  // unacknowledged past the configured time (⚠, highlighted; escalated by e-mail).
+  function drawIncidents(incidents) {
+    document.getElementById("incident-count").textContent = incidents.length + "건";
+    var items = incidents.map(function (incident) {
+      var item = element("li", incident.unacknowledged_overdue ? "incident overdue" : "incident");
+      item.appendChild(ticketLink(incident.number));
+      item.appendChild(element("span", "", incident.label + " · 신고 " + incident.reports + "건"));
+      item.appendChild(element("span", "meta", incident.location || "위치 미상"));
+      var agencies = element("span", "meta agencies");
+      incident.agencies.forEach(function (agency) {
+        var mark = agency.acknowledged ? "✓" : (agency.overdue ? "⚠" : "…");
+        var node = element("span", "agency" + (agency.overdue ? " unacknowledged" : ""), mark + " " + agency.agency);
+        node.setAttribute("data-agency", agency.agency_id);
+        if (agency.overdue) { node.style.color = "var(--red)"; node.style.fontWeight = "bold"; }
+        node.title = agency.acknowledged ? "확인함" : (agency.overdue ? "확인 지연 (메일로 알림)" : "확인 대기");
+        agencies.appendChild(node);
+        agencies.appendChild(document.createTextNode(" "));
+      });
+      item.appendChild(agencies);
+      return item;
+    });
+    if (!items.length) { items = [element("li", "muted", "진행 중인 긴급 사건이 없어요.")]; }
+    replaceChildren(document.getElementById("incidents"), items);
+  }
+
   function drawBars(id, rows) {
     var highest = Math.max.apply(null, [1].concat(rows.map(function (row) { return row.count; })));
     var lines = rows.map(function (row) {
@@ -110,6 +136,7 @@
     document.getElementById("scope").textContent = figures.scope;
     drawTiles(figures);
     drawTrend(figures.trend);
+    drawIncidents(figures.incidents || []);
     document.getElementById("emergency-count").textContent = figures.emergencies_today.length + "건";
     drawList("emergencies", figures.emergencies_today, function (t) {
       return t.created_at + " · " + (t.location || "위치 미상") + " · " + t.status;

@@ -1,18 +1,23 @@
 """The live dashboard: the page, its figures as JSON, and a server-sent event stream that pushes
-new figures whenever they change (the page falls back to polling the JSON if the stream fails)."""
+new figures whenever they change (the page falls back to polling the JSON if the stream fails);
+and the agencies' acknowledgement of emergency alerts (POST /open311/agency/acknowledge)."""
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import logging
+import os
 import time
+from typing import Dict, Optional
 
 from sanic import Blueprint
 from sanic.request import Request
 
 from bot.staff.sessions import COOKIE_NAME, load_session
 from bot.staff.web.rendering import json_response, render, script_json
-from bot.staff.web.security import requires
+from bot.staff.web.security import requires, storable_text
+from bot.tickets.incidents import IncidentStore
 from bot.staff.web.services import blocking
 
 logger = logging.getLogger(__name__)
@@ -77,3 +82,52 @@ async def dashboard_stream(request: Request):
             await stream.eof()
         except Exception:  # the connection is gone already
             pass
+
+
+# --- agencies acknowledge emergency alerts (issue 16) ------------------------------------------------
+
+AGENCY_TOKENS_ENV = "SOTONG_AGENCY_TOKENS"  # "agency_id:token,agency_id:token"
+AGENCY_TOKEN_HEADER = "X-Sotong-Agency-Token"
+MAX_KEY_CHARS = 200
+
+
+def agency_tokens(env=os.environ) -> Dict[str, str]:
+    """token → agency id, from SOTONG_AGENCY_TOKENS (tokens shorter than 16 characters ignored)."""
+    tokens = {}
+    for pair in (env.get(AGENCY_TOKENS_ENV) or "").split(","):
+        agency_id, _, token = pair.strip().partition(":")
+        if agency_id and len(token) >= 16:
+            tokens[token] = agency_id
+    return tokens
+
+
+def agency_of(token: Optional[str]) -> Optional[str]:
+    """The agency whose token this is (constant-time comparison against every configured token)."""
+    found = None
+    for known, agency_id in agency_tokens().items():
+        if token and hmac.compare_digest(known.encode(), token.encode()):
+            found = agency_id
+    return found
+
+
+@blueprint.post("/open311/agency/acknowledge")
+async def acknowledge_alert(request: Request):
+    """An agency confirms an emergency alert: header X-Sotong-Agency-Token, body
+    {"idempotency_key": "<the Idempotency-Key header of the alert>"}. 200 with the time of the
+    (first) acknowledgement, also when repeated; 404 for a key not sent to this agency."""
+    agency_id = agency_of(request.headers.get(AGENCY_TOKEN_HEADER))
+    if agency_id is None:
+        return json_response({"error": "unauthorized"}, status=401)
+    try:
+        body = json.loads(request.body or b"")
+    except (ValueError, UnicodeDecodeError):
+        body = None
+    key = body.get("idempotency_key") if isinstance(body, dict) else None
+    if not isinstance(key, str) or not key or len(key) > MAX_KEY_CHARS or not storable_text(key):
+        return json_response({"error": "bad_request", "message": "idempotency_key is required"}, status=400)
+    services = request.app.ctx.services
+    store = IncidentStore(services.ticket_store)
+    acknowledged_at = await blocking(store.acknowledge, agency_id, key)
+    if acknowledged_at is None:
+        return json_response({"error": "not_found"}, status=404)
+    return json_response({"idempotency_key": key, "agency_id": agency_id, "acknowledged_at": acknowledged_at})
