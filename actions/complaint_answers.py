@@ -110,10 +110,13 @@ def entity_value(message: Dict[str, Any], entity: str) -> Optional[str]:
 class CategoryMatcher:
     """Finds a complaint category in free text by its id, label or synonyms (longest match wins)."""
 
-    def __init__(self, config: CityConfig):
+    def __init__(self, config: CityConfig, kinds: Optional[Iterable] = None):
+        """`kinds`: anything with id, label and synonyms (default: the complaint categories;
+        actions/emergency.py passes the emergency types)."""
+        kinds = config.complaint_categories.values() if kinds is None else kinds
         self._words = sorted(
             ((compact(word), category.id)
-             for category in config.complaint_categories.values()
+             for category in kinds
              for word in (category.id, category.label, *category.synonyms) if compact(word)),
             key=lambda pair: len(pair[0]), reverse=True)
 

@@ -1,4 +1,5 @@
-"""Citizen-facing Korean texts (해요체) of the complaint, emergency and status conversations.
+"""Citizen-facing Korean texts (해요체) of the complaint and status conversations (emergencies:
+actions/emergency_messages.py).
 
 Each function returns a Reply (text and quick-reply buttons) built from city data; the Kakao
 channel turns buttons into quick replies (at most 10).
@@ -10,7 +11,7 @@ from datetime import date, datetime
 from typing import Dict, List, Optional, Sequence
 from zoneinfo import ZoneInfo
 
-from bot.city.models import CityConfig, ComplaintCategory, ConsentText, EmergencyType
+from bot.city.models import CityConfig, ComplaintCategory, ConsentText
 from bot.tickets import TicketReceipt, TicketView
 
 MAX_QUICK_REPLIES = 10
@@ -185,32 +186,6 @@ def join_closed(number: str) -> str:
 def submit_failed(call_centre_phone: str) -> str:
     return ("죄송해요, 일시적인 문제로 민원을 접수하지 못했어요. 잠시 후 다시 시도해 주세요. "
             f"급하시면 콜센터(☎ {call_centre_phone})로 전화해 주세요.")
-
-
-# --- emergencies -----------------------------------------------------------------------------------
-
-def emergency_guidance(emergency: EmergencyType) -> str:
-    numbers = "·".join(emergency.call_numbers)
-    return f"🚨 {emergency.label} 상황이면 지금 바로 {numbers}에 전화하세요!\n{emergency.guidance}"
-
-
-def emergency_unknown(config: CityConfig) -> Reply:
-    return Reply(
-        "🚨 위험한 상황이면 지금 바로 전화하세요! 화재·구조·응급환자는 119, 사고·범죄는 112예요.\n"
-        "어떤 상황인지 알려 주시면 관련 기관에도 알릴게요.",
-        [{"title": emergency.label, "payload": f'/report_emergency{{"emergency_type": "{emergency.id}"}}'}
-         for emergency in list(config.emergency_types.values())[:MAX_QUICK_REPLIES]],
-    )
-
-
-def emergency_alerted(receipt: TicketReceipt, city_name: str) -> str:
-    alerted = ", ".join([f"{city_name} {receipt.department_name}", *receipt.alerted])
-    return (f"{alerted}에 상황을 알렸어요. (긴급 접수번호 {receipt.number})\n"
-            "챗봇 알림은 119·112 신고를 대신하지 못해요. 아직 전화하지 않으셨다면 꼭 전화해 주세요.")
-
-
-def emergency_alert_failed() -> str:
-    return "관련 기관에 알리는 중에 문제가 생겼어요. 반드시 119 또는 112에 직접 전화해 주세요."
 
 
 # --- status ----------------------------------------------------------------------------------------

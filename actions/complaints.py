@@ -1,5 +1,5 @@
-"""Rasa actions of the complaint conversation (민원): the complaint form, submitting, emergencies
-and status lookups. Routing, storage and delivery live in bot.tickets and bot.delivery.
+"""Rasa actions of the complaint conversation (민원): the complaint form, submitting and status
+lookups (emergencies: actions/emergency.py). Routing, storage and delivery live in bot.tickets and bot.delivery.
 
 complaint_form asks, in order: complaint_category, location, [duplicate_choice when an open ticket
 of the same category exists at the same place], description, [photo_url when the category wants
@@ -40,7 +40,7 @@ from bot.city.places import PlaceNormaliser
 from bot.knowledge.clarification import clarified_text, is_typed
 from bot.privacy import mask_rrn
 from bot.staff.citizen_notices import pending_notices_text, take_pending_notices
-from bot.tickets import ComplaintDraft, EmergencyReport, JoinOutcome, TicketInputError, TicketStore
+from bot.tickets import ComplaintDraft, JoinOutcome, TicketInputError, TicketStore
 from bot.tickets.numbers import parse_ticket_number
 from bot.tickets.phone import find_mobile_number
 from bot.tickets.store import MAX_DESCRIPTION_CHARS, MAX_LOCATION_CHARS, open_ticket_store
@@ -449,40 +449,6 @@ class ActionSubmitComplaint(Action):
             utter(dispatcher, messages.filed(receipt, category, anonymous=draft.contact_phone is None))
             return
         dispatcher.utter_message(text=messages.submit_failed(store.config.profile.call_centre_phone))
-
-
-class ActionReportEmergency(Action):
-    """Guidance first (119/112 and the safety step), then the urgent ticket and the agency alert."""
-
-    def name(self) -> Text:
-        return "action_report_emergency"
-
-    async def run(self, dispatcher, tracker, domain) -> List[EventType]:
-        config = get_city_config()
-        # An emergency ends a complaint form in progress (see data/complaints_dialogue.yml).
-        events = [SlotSet("emergency_type", None)]
-        if (tracker.active_loop or {}).get("name") == "complaint_form":
-            events += form_slots_cleared()
-        emergency_id = entity_value(tracker.latest_message, "emergency_type")
-        emergency = config.emergency_types.get(emergency_id or "")
-        if emergency is None:
-            utter(dispatcher, messages.emergency_unknown(config))
-            return events
-        dispatcher.utter_message(text=messages.emergency_guidance(emergency))
-        report = EmergencyReport(
-            emergency_type=emergency.id,
-            sender_id=tracker.sender_id,
-            location_text=entity_span(tracker.latest_message, LOCATION) or "",
-            description=(mask_rrn(latest_text(tracker)) or "")[:MAX_DESCRIPTION_CHARS],
-        )
-        try:
-            receipt = await in_thread(ticket_store().report_emergency, report)
-        except Exception:
-            logger.exception("Emergency %s could not be stored", emergency.id)
-            dispatcher.utter_message(text=messages.emergency_alert_failed())
-        else:
-            dispatcher.utter_message(text=messages.emergency_alerted(receipt, config.profile.name))
-        return events
 
 
 class ActionCheckComplaintStatus(Action):
