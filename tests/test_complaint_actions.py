@@ -303,28 +303,7 @@ def test_duplicate_declined_files_a_new_ticket():
     assert second.slots["duplicate_choice"] == "new" and second.requested == "photo_url"
 
 
-# --- emergencies -------------------------------------------------------------------------------------
-
-def emergency(text: str, entities) -> Conversation:
-    talk = Conversation("kakao-user-9")
-    talk.run(complaints.ActionReportEmergency(), talk.tracker(text, "report_emergency", entities))
-    return talk
-
-
-def test_emergency_guidance_comes_first_then_agencies_are_alerted():
-    talk = emergency("대화동 상가에서 불이 났어요", [{"entity": "emergency_type", "value": "fire"},
-                                               {"entity": "location", "value": "일산서구 대화동"}])
-    first, second = talk.replies
-    assert first["text"].startswith("🚨") and "119" in first["text"] and "엘리베이터" in first["text"]
-    [ticket] = tickets()
-    assert ticket.urgent and ticket.emergency_type == "fire" and ticket.number in second["text"]
-    assert "일산소방서" in second["text"] and "고양소방서" not in second["text"]
-
-
-def test_emergency_of_unknown_type_still_gets_guidance_and_choices():
-    talk = emergency("도와주세요 큰일 났어요", [])
-    assert "119" in talk.text and "112" in talk.text
-    assert len(talk.replies[0]["buttons"]) == 7 and tickets() == []
+# (emergencies: tests/test_emergency_actions.py)
 
 
 # --- status ------------------------------------------------------------------------------------------
