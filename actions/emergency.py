@@ -70,14 +70,25 @@ def says_no_more(text: str) -> bool:
     return 0 < len(squeezed) <= MAX_SHORT_ANSWER_CHARS and any(word in squeezed for word in NO_MORE_WORDS)
 
 
-def place_in_message(message: Dict[str, Any]) -> Optional[str]:
-    """The place named in a first report, if usable: the NLU's location span when it names a 동 or
-    district, else the whole message when it names a 동 (the citizen's words are kept as typed)."""
+def place_in_message(message: Dict[str, Any], kind: Optional[str]) -> Optional[str]:
+    """The place named in a first report, if usable (it names a 동 or district), in the citizen's
+    own words: the longer of the NLU's location span and the words before the kind's words
+    ("일산동구 마두동 강촌마을 3단지 상가 지하에서 | 가스 냄새가 나요"); else the whole message when it
+    names a 동."""
     normaliser = place_normaliser()
-    span = entity_span(message, "location")
-    if span and (normaliser.normalise(span).dong or normaliser.normalise(span).district):
-        return span
     text = message.get("text") or ""
+    candidates = [entity_span(message, "location") or ""]
+    emergency = get_city_config().emergency_types.get(kind or "")
+    if emergency is not None:
+        starts = [text.find(word) for word in emergency.synonyms if word and text.find(word) > 0]
+        if starts:
+            cut = min(starts)
+            if not text[cut - 1].isspace():  # inside a word ("백석지하차도 침수"): keep the whole word
+                cut = text.find(" ", cut) if " " in text[cut:] else len(text)
+            candidates.append(text[:cut].strip(" ,.!?"))
+    usable = [c for c in candidates if c and (normaliser.normalise(c).dong or normaliser.normalise(c).district)]
+    if usable:
+        return max(usable, key=len)
     return text if normaliser.normalise(text).dong else None
 
 
@@ -140,7 +151,7 @@ class ValidateEmergencyForm(FormValidationAction):
             return {PLACE: UNKNOWN_PLACE if not text or says_unknown_place(text) else text}
         if tracker.get_slot(PLACE) or tracker.get_slot(GUIDED):
             return {}
-        place = place_in_message(tracker.latest_message)
+        place = place_in_message(tracker.latest_message, self._kind_in(tracker.latest_message))
         return {PLACE: place} if place else {}
 
     async def extract_emergency_details(self, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:

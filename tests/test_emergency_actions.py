@@ -92,3 +92,20 @@ def test_unknown_kind_gets_general_guidance_then_choices_and_the_kind_guidance()
     with complaints.ticket_store().sessions() as session:
         [ticket] = session.execute(select(Ticket)).scalars().all()
     assert ticket.location_text == "위치 미상" and ticket.description == "도와주세요 큰일 났어요"
+
+
+@pytest.mark.parametrize("text, kind, place", [
+    ("일산동구 마두동 강촌마을 3단지 상가 지하에서 가스 냄새가 심하게 나요", "gas", "일산동구 마두동 강촌마을 3단지 상가 지하에서"),
+    ("백석동 백석지하차도 침수됐어요 차들이 못 나가요", "flood", "백석동 백석지하차도"),
+    ("지하차도에 물이 차서 차가 갇혔어요 사람 있어요", "flood", None),  # no 동, no district: asked
+])
+def test_the_place_in_a_first_report_keeps_the_citizens_words(text, kind, place):
+    assert emergency.place_in_message({"text": text, "entities": []}, kind) == place
+
+
+def test_an_emergency_during_the_complaint_form_clears_it():
+    citizen = Citizen()
+    citizen.slots.update({"complaint_category": "road_damage", "location": "주엽동"})
+    citizen.say("일산서구 대화동 상가에서 불이 났어요", "report_emergency", [{"entity": "emergency_type", "value": "fire"}])
+    assert citizen.slots["complaint_category"] is None and citizen.slots["location"] is None
+    assert citizen.replies[0]["text"].startswith("🚨 화재") and "일산소방서" in citizen.replies[1]["text"]
