@@ -14,7 +14,7 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.complaint_answers import entity_span, entity_value
-from actions.complaint_messages import emergency_unknown
+from actions.emergency_messages import guidance as emergency_guidance
 from bot.city import get_city_config
 from bot.knowledge import Selection, Topic, get_knowledge_base, render_answer, select_answer
 from bot.knowledge.clarification import (
@@ -174,7 +174,7 @@ class ActionLowConfidenceFallback(Action):
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         message = tracker.latest_message
         if may_be_emergency(message):  # a person may be in danger: 119/112 first, then the choices
-            dispatcher.utter_message(text=emergency_unknown(get_city_config()).text)
+            dispatcher.utter_message(text=emergency_guidance(None))
         if complaint_or_info(message):
             return await ask_complaint_or_info(dispatcher, tracker,
                                                get_knowledge_base().topic(selected_topic_id(message) or ""))
