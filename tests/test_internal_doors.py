@@ -142,14 +142,19 @@ def action_server(tmp_path_factory):
         service.stop()
 
 
-def emergency_call(sender: str) -> Dict:
-    latest = {"text": "집에 불이 났어요 일산동구 백석동", "intent": {"name": "report_emergency", "confidence": 1.0},
-              "entities": [{"entity": "emergency_type", "value": "fire"}]}
-    tracker = {"sender_id": sender, "slots": {}, "latest_message": latest,
+def forged_complaint(sender: str) -> Dict:
+    """A hand-written call of the complaint form's last step: files a ticket without any conversation."""
+    from actions import complaints as form
+
+    slots = {form.CATEGORY: "road_damage", form.LOCATION: "일산동구 백석동 흰돌마을 5단지 앞",
+             form.DESCRIPTION: "도로에 큰 구멍이 생겼어요", form.PHOTO: form.NO_PHOTO, form.CONSENT: False,
+             form.PHONE: form.ANONYMOUS, form.DECISION: form.SUBMIT}
+    latest = {"text": "네 접수해 주세요", "intent": {"name": "affirm", "confidence": 1.0}, "entities": []}
+    tracker = {"sender_id": sender, "slots": slots, "latest_message": latest,
                "events": [{"event": "action", "name": "action_listen"},
                           {"event": "user", "text": latest["text"], "parse_data": latest}],
                "paused": False, "followup_action": None, "active_loop": {}, "latest_action_name": "action_listen"}
-    return {"next_action": "action_report_emergency", "sender_id": sender, "tracker": tracker,
+    return {"next_action": "action_submit_complaint", "sender_id": sender, "tracker": tracker,
             "domain": load_domain(), "version": "3.6.21"}
 
 
@@ -167,15 +172,15 @@ def test_a_forged_action_call_gets_401_and_files_nothing(action_server):
     before = row_counts(database)
     for headers in ({}, {SECRET_HEADER: "wrong"}, {SECRET_HEADER: ACTION_SECRET[:-1]},
                     {SECRET_HEADER: ACTION_SECRET + "x"}, {"X-Sotong-Secret": ACTION_SECRET}):
-        response = requests.post(f"{url}/webhook", json=emergency_call("forger-1"), headers=headers, timeout=30)
+        response = requests.post(f"{url}/webhook", json=forged_complaint("forger-1"), headers=headers, timeout=30)
         assert response.status_code == 401, (headers, response.text)
         assert response.json() == {"error": "unauthorized"}
     assert requests.get(f"{url}/actions", timeout=10).status_code == 401
-    assert row_counts(database) == before  # no urgent ticket, no hotline alert
+    assert row_counts(database) == before  # no ticket, no delivery to a department
     assert requests.get(f"{url}/health", timeout=10).json() == {"status": "ok"}  # stays open
 
-    # What Rasa sends: the header from endpoints.yml. The same call now files the urgent ticket.
-    response = requests.post(f"{url}/webhook", json=emergency_call("citizen-1"), timeout=60,
+    # What Rasa sends: the header from endpoints.yml. The same call now files the ticket.
+    response = requests.post(f"{url}/webhook", json=forged_complaint("citizen-1"), timeout=60,
                              headers={SECRET_HEADER: ACTION_SECRET})
     assert response.status_code == 200, response.text
     after = row_counts(database)
