@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -62,12 +63,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--config", type=Path, default=ROOT / "config.yml")
     parser.add_argument("--json-out", type=Path)
+    parser.add_argument("--model-out", type=Path, help="keep the trained model here (e.g. to evaluate it)")
     args = parser.parse_args(argv)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                             text=True).stdout.strip()
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="sotong-train-") as tmp:
         report = timed_training(args.config.resolve(), Path(tmp))
+        if args.model_out:
+            shutil.move(str(next((Path(tmp) / "models").glob("*.tar.gz"))), args.model_out)
     report.update(config=str(args.config), commit=commit, cpus=os.cpu_count(),
                   load_average_start=round(load_before, 1), load_average_end=round(os.getloadavg()[0], 1),
                   date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
