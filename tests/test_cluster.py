@@ -24,6 +24,8 @@ import requests
 from sqlalchemy import select
 from sqlalchemy.engine import create_engine
 
+from bot.channels.rest import rasa_sender_id
+from bot.encryption import data_cipher
 from bot.tickets import Ticket
 from tests.cluster import (
     POSTGRES_URL_ENV,
@@ -90,7 +92,8 @@ def test_turns_alternating_between_instances_are_one_conversation(cluster):
             ticket = connection.execute(select(Ticket).where(Ticket.number == number)).one()
     finally:
         engine.dispose()
-    assert ticket.sender_id == user and ticket.contact_phone == PHONE and ticket.consent_given
+    assert ticket.sender_id == user and ticket.consent_given
+    assert ticket.contact_phone != PHONE and data_cipher().decrypt(ticket.contact_phone) == PHONE  # encrypted
     assert ticket.location_text == "일산동구 백석동 흰돌마을 5단지 앞"
 
     # PIPA: the stored conversation and every log of the cluster have the number masked.
@@ -98,7 +101,7 @@ def test_turns_alternating_between_instances_are_one_conversation(cluster):
     user_texts = [event["text"] for event in stored if event["event"] == "user"]
     assert MASKED_PHONE in user_texts and PHONE not in user_texts
     logs = cluster.logs()
-    assert "parse_data_text" in logs and "kakao.turn.start" in logs  # Rasa's debug log has user texts...
+    assert "rasa_events" in logs and "kakao.turn.start" in logs  # Rasa's debug log has user texts...
     assert MASKED_PHONE in logs and PHONE not in logs  # ...masked
 
 
@@ -118,20 +121,52 @@ def test_nginx_spreads_one_conversation_over_both_instances(cluster):
 
 
 @stack
+def test_nginx_forwards_only_the_kakao_skill_route(cluster):
+    """From outside only the Kakao skill route and its health check answer: the REST channel,
+    Rasa's HTTP API (even with its token) and Rasa's root are 404 at nginx, also when the path is
+    dressed up; on an instance's loopback port the API still answers to the token, and the action
+    servers behind their nginx port want their secret."""
+    from bot.action_server import SECRET_HEADER
+    from bot.warmup import rest_headers
+
+    token = f"?token={cluster.rasa_token}"
+    probes = [("post", "/webhooks/rest/webhook"), ("post", "/model/parse"), ("post", f"/model/parse{token}"),
+              ("get", "/conversations/x/tracker"), ("get", f"/conversations/x/tracker{token}"),
+              ("get", f"/status{token}"), ("get", "/"), ("get", "/version"), ("post", "/webhooks/kakao/../rest/webhook"),
+              ("post", "/webhooks/kakao/%2e%2e/rest/webhook"), ("post", "/webhooks/kakao/webhook/../../rest/webhook"),
+              ("post", "/webhooks/rest/../kakao/x"), ("get", "/webhooks/")]
+    for method, path in probes:
+        response = requests.request(method, f"{cluster.url}{path}", headers=rest_headers(cluster.rest_token),
+                                    json={"sender": "x", "message": "안녕하세요", "text": "안녕하세요"}, timeout=10)
+        assert response.status_code == 404, (path, response.status_code)
+    assert requests.get(f"{cluster.url}/webhooks/kakao/", timeout=10).status_code == 200
+    assert "안녕" in cluster.kakao(f"cluster-door-{uuid.uuid4().hex[:8]}", "안녕하세요")
+
+    instance = cluster.instance_url(0)
+    assert requests.get(f"{instance}/conversations/x/tracker", timeout=10).status_code == 401
+    assert requests.get(cluster.api_url("/conversations/x/tracker"), timeout=10).status_code == 200
+    actions = f"http://127.0.0.1:{cluster.actions_port}"
+    assert requests.post(f"{actions}/webhook", json={"next_action": "action_check_complaint_status"},
+                         timeout=10).status_code == 401
+    assert requests.get(f"{actions}/actions", headers={SECRET_HEADER: cluster.action_secret}, timeout=10).ok
+
+
+@stack
 def test_a_turn_waits_for_the_conversation_lock_held_elsewhere(cluster):
     """While another process holds the conversation's lock in Redis, an instance does not start
     the citizen's turn; it runs as soon as the lock is released."""
     user = f"cluster-lock-{uuid.uuid4().hex[:8]}"
     store = lock_store(cluster.lock_prefix, cluster.redis_url)
-    ticket = store.issue_ticket(user, lock_lifetime=60)
-    assert not store.get_lock(user).is_locked(ticket)  # held by "another process": this test
+    conversation = rasa_sender_id(user)  # REST senders are kept apart from Kakao users
+    ticket = store.issue_ticket(conversation, lock_lifetime=60)
+    assert not store.get_lock(conversation).is_locked(ticket)  # held by "another process": this test
     with ThreadPoolExecutor(1) as pool:
         started = time.monotonic()
         turn = pool.submit(cluster.rest, user, "안녕하세요", 1)
         time.sleep(2.5)
         assert not turn.done()
-        assert cluster.stored_events(user) == []
-        store.cleanup(user, ticket)
+        assert cluster.stored_events(conversation) == []
+        store.cleanup(conversation, ticket)
         answer = turn.result(timeout=30)
     assert "안녕하세요" in answer and time.monotonic() - started >= 2.5
 
@@ -151,7 +186,7 @@ def test_simultaneous_messages_at_two_instances_run_one_after_the_other(cluster)
 
         with ThreadPoolExecutor(2) as pool:
             list(pool.map(send, (0, 1), ("가로등이 고장났어요", "대형 폐기물은 어떻게 버려요?")))
-        events = cluster.stored_events(user)
+        events = cluster.stored_events(rasa_sender_id(user))
         kinds = [event["event"] for event in events]
         assert kinds.count("user") == 2
         turns: List[List[dict]] = []
