@@ -158,3 +158,14 @@ def test_the_pipeline_runs_the_net_after_diet_and_before_the_fallback_classifier
     names = [c["name"] for c in config["pipeline"]]
     net_at = names.index("bot.nlu.danger_override.DangerSignOverride")
     assert names.index("DIETClassifier") < net_at < names.index("FallbackClassifier")
+
+
+def test_a_model_without_the_city_file_uses_the_copy_it_was_trained_with(tmp_path, monkeypatch):
+    (tmp_path / "model").mkdir()
+    storage = LocalModelStorage(tmp_path / "model")
+    resource = Resource("danger")
+    context = ExecutionContext(graph_schema=None, model_id="m")  # type: ignore[arg-type]
+    DangerSignOverride.create({}, storage, resource, context).train(TrainingData())
+    monkeypatch.setenv("SOTONG_CITY_DATA_DIR", str(tmp_path / "no-city-data"))
+    loaded = DangerSignOverride.load({}, storage, resource, context)
+    assert loaded.find_sign("가스 냄새가 나요")[0] == "gas"

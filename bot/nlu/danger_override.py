@@ -11,7 +11,8 @@ trapped, sinkholes) and makes report_emergency the top intent.
 The signs are data: `danger_signs` (emergency type id → regular expressions) and `not_danger`
 (information questions, hypotheticals, status questions, ordinary smell and smoke complaints,
 exaggeration) in `data/city/danger_signs.yml` (the city data directory, SOTONG_CITY_DATA_DIR),
-read when the model is trained and stored in it. Patterns match the lower-cased text with its
+read when the model is trained or loaded (a copy travels in the model for a server without the
+file). Patterns match the lower-cased text with its
 spaces removed, so spacing errors do not hide a sign.
 
 Ranking stays consistent: report_emergency gets `confidence` (or its own, when higher), the other
@@ -109,12 +110,18 @@ class DangerSignOverride(GraphComponent):
         cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
         execution_context: ExecutionContext, **kwargs: Any,
     ) -> "DangerSignOverride":
+        # The city's current file wins (an edited sign applies at the next start, without a
+        # retraining that Rasa's cache would skip anyway); the copy in the model is the fallback.
+        component = cls({**config, "signs_file": config.get("signs_file")}, model_storage, resource,
+                        signs={}, not_danger=[])
+        if component._signs_path().exists():
+            return cls(config, model_storage, resource)
         try:
             with model_storage.read_from(resource) as directory:
                 stored = json.loads((directory / FILENAME).read_text(encoding="utf-8"))
             return cls(config, model_storage, resource, stored["danger_signs"], stored["not_danger"])
         except (ValueError, FileNotFoundError, KeyError):
-            return cls(config, model_storage, resource)
+            return component
 
     def train(self, training_data: TrainingData) -> Resource:
         # the signs are read from the data file when the model is trained and travel with it
