@@ -21,12 +21,10 @@ from tests.test_staff_browser import CHROMIUM, CHROMIUM_FLAGS, REPORTS, chromium
 from tests.test_staff_support import ACCOUNTS, PASSWORD, StaffServer, file_pothole, seed_accounts, sessions_for
 
 PHONE, MASKED_PHONE = "010-2345-6789", "010-****-6789"
-# Messages the test model cannot place; the first one it misreads (fallback or low confidence) is used.
-CANDIDATES = [
-    "일산동구 호수공원 유니콘 먹이 주기 행사 언제 해요 연락처 " + PHONE,
-    "덕양구 행신동 외계인 착륙장 허가 문의 " + PHONE,
-    "주엽동 무지개 색깔 바꿔 주세요 " + PHONE,
-]
+# A message the city cannot place; the citizen then says "아니에요, 그게 아니라요" to the answer: a
+# signal whatever the test model's confidence (a fallback or a low-confidence one as well, if so).
+MESSAGE = "일산동구 호수공원 유니콘 먹이 주기 행사 언제 해요 연락처 " + PHONE
+DENIAL = "아니에요 그게 아니라요"
 CITIZEN = "kakao-trainee-1"
 INTENT = "report_complaint"
 
@@ -83,22 +81,16 @@ def log_in(page: Page, base: str, username: str, path: str) -> None:
     page.wait_for_load_state()
 
 
-def misread_message(stack) -> str:
-    for text in CANDIDATES:
-        parsed = stack.parse(text)
-        if parsed["intent"]["name"] == "nlu_fallback" or parsed["intent"]["confidence"] < 0.45:
-            return text
-    raise AssertionError(f"the test model read every candidate confidently: {CANDIDATES}")
-
-
 def test_a_misread_kakao_message_is_labelled_into_reviewed_data(world, browser):
     stack, base = world["stack"], world["staff"]
-    text = misread_message(stack)
-    response = post_skill(stack.kakao_url, skill_payload(text, CITIZEN), stack.kakao_secret, timeout=30)
-    assert response.status_code == 200, response.text
+    text = MESSAGE
+    for said in (MESSAGE, DENIAL):
+        response = post_skill(stack.kakao_url, skill_payload(said, CITIZEN), stack.kakao_secret, timeout=30)
+        assert response.status_code == 200, response.text
     rows = wait_for_signal(sessions_for(world["db"]), MASKED_PHONE)
     assert all("2345-6789" not in row.text for row in rows)
-    assert rows[0].kind in ("fallback", "low_confidence") and rows[0].model_id and rows[0].top3_list()
+    assert {row.kind for row in rows} <= {"fallback", "low_confidence", "denied"}
+    assert rows[0].model_id and rows[0].top3_list() and rows[0].predicted_intent
 
     cli = subprocess.run([str(VENV_BIN / "python"), "-m", "bot.trainer", "inbox", "--json"], cwd=ROOT,
                          env=base_env(SOTONG_DATABASE_URL=world["db"]), capture_output=True, text=True, timeout=120)
