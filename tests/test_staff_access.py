@@ -114,6 +114,15 @@ def test_role_pages(world, username, path, status):
     assert StaffClient.signed_in(world["server"].url, username).get(path).status_code == status
 
 
+def test_each_role_starts_on_a_page_it_may_open(world):
+    seed_accounts(world["db"], {"trainer.han": ("trainer", None)})
+    for username, first_page in (("trainer.han", "/training"), ("road.kim", "/tickets")):
+        client = StaffClient.signed_in(world["server"].url, username)
+        home = client.get("/")
+        assert home.status_code in (302, 303) and home.headers["location"] == first_page
+        assert client.get(first_page).status_code == 200
+
+
 def test_admin_only_actions_are_refused_to_a_supervisor(world):
     chief = StaffClient.signed_in(world["server"].url, "chief.park")
     assert chief.post("/admin/routing/reload").status_code == 403

@@ -13,7 +13,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 
 from bot.staff import transitions
-from bot.staff.accounts import department_accounts
+from bot.staff.accounts import Role, department_accounts
 from bot.staff.audit import record_now
 from bot.staff.errors import ActionRefused
 from bot.staff.ticket_actions import StaffMember
@@ -53,9 +53,10 @@ def done_message(request: Request) -> Optional[str]:
 # --- list and export ---------------------------------------------------------------------------------
 
 @blueprint.get("/")
-@requires()
+@requires(Role.TRAINER)
 async def home(request: Request):
-    return response.redirect("/tickets")
+    """Each role's first page: trainers see no tickets, so they start in the training inbox."""
+    return response.redirect("/training" if request.ctx.login.account.role is Role.TRAINER else "/tickets")
 
 
 @blueprint.get("/tickets")
