@@ -9,7 +9,7 @@ import threading
 from datetime import datetime, time, timedelta, timezone
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from bot.budget import (
@@ -25,6 +25,7 @@ from bot.budget import (
 from bot.budget.documents import SCHEMA
 from bot.budget.reports import build_results, vote_totals, write_csv
 from bot.budget.tables import Ballot, BudgetProposal, ProjectFeedback
+from bot.contacts import reveal_phone
 from bot.db import create_schema, make_engine, make_session_factory
 from bot.delivery import DeliverySettings, Dispatcher, OutboxEntry, OutboxState
 from tests.budget_helpers import Clock, OfficeEndpoint, day_in, moment_in, moment_on, sample_data
@@ -135,11 +136,46 @@ def test_contact_is_kept_only_with_consent(store, sessions, data):
     store.submit_proposal(draft(contact_phone="010 1234 5678", consent_given=True))
     with sessions() as session:
         proposal = session.execute(select(BudgetProposal)).scalar_one()
-        assert proposal.contact_phone == "010-1234-5678"
+        assert reveal_phone(proposal.contact_phone) == "010-1234-5678"
         assert proposal.consent_text_version == data.cycle.consent.version and proposal.consent_at
     with pytest.raises(BudgetInputError) as refused:
         store.submit_proposal(draft(contact_phone="010-1234-5678", consent_given=False))
     assert refused.value.field == "contact_phone"
+
+
+def test_contact_number_is_encrypted_at_rest_and_shown_only_in_the_report_with_contacts(store, sessions, data):
+    """The budget_proposals row and the outbox payload never hold the raw number (plain SQL
+    reads); the PB office's report shows it with contacts and masked without."""
+    receipt = store.submit_proposal(draft(contact_phone="010 1234 5678", consent_given=True))
+    with sessions() as session:
+        row = session.execute(text("SELECT * FROM budget_proposals")).mappings().one()
+        payload = session.execute(text("SELECT payload_json FROM outbox")).scalar_one()
+    stored = " ".join(str(value) for value in row.values())
+    assert "1234-5678" not in stored and "12345678" not in stored and "5678" not in row["contact_phone"]
+    assert row["contact_phone"].startswith("enc1:") and reveal_phone(row["contact_phone"]) == "010-1234-5678"
+    assert "1234-5678" not in payload and receipt.number in payload
+
+    def contact(include_contacts):
+        table = build_results(store.session_factory, data, include_contacts=include_contacts).table("proposals")
+        return dict(zip(table.headers, table.rows[0]))["contact"]
+
+    assert contact(True) == "010-1234-5678"
+    assert contact(False) == "010-****-5678"
+
+
+def test_results_with_contacts_on_the_command_line_are_audited(store, data, monkeypatch, capsys):
+    from bot.budget.__main__ import main
+    from bot.staff.audit import recent_entries
+
+    store.submit_proposal(draft(contact_phone="010-1234-5678", consent_given=True))
+    monkeypatch.setenv("SOTONG_DATABASE_URL", str(store.session_factory.kw["bind"].url))
+    assert main(["results", "--table", "proposals"]) == 0
+    assert "010-****-5678" in capsys.readouterr().out
+    assert recent_entries(store.session_factory) == []
+    assert main(["results", "--table", "proposals", "--with-contacts"]) == 0
+    assert "010-1234-5678" in capsys.readouterr().out
+    [entry] = recent_entries(store.session_factory)
+    assert entry.action == "budget.contacts_revealed" and entry.actor.startswith("cli:")
 
 
 @pytest.mark.parametrize("changes, field", [

@@ -165,3 +165,32 @@ def test_upgrade_encrypts_contact_numbers_stored_in_plain_text(database_url):
     assert phone.startswith("enc1:") and data_cipher().decrypt(phone) == "010-2345-6789"
     assert "2345-6789" not in stored_payload and "GY-2026-000001" in stored_payload
     assert schema_differences(database_url) == []
+
+
+def test_upgrade_encrypts_budget_proposal_contact_numbers(database_url):
+    """d4a9b21c6e58 widens budget_proposals.contact_phone and seals the numbers stored in plain
+    text; downgrading opens them again so that they fit the narrow column."""
+    from alembic import command
+
+    from bot.encryption import data_cipher
+    from bot.migrate import alembic_config
+
+    upgrade(database_url, "b7c4e19a2d03")
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO budget_proposals (id, number, cycle_id, title, category, location_text, description, "
+                "expected_benefit, estimated_cost_won, contact_phone, consent_given, sender_id, created_at) VALUES "
+                "(1, 'PB-2026-0001', 'pb-2027', '그늘막', 'environment', '', '설명', '효과', 30000000, "
+                "'010-2345-6789', :yes, 'kakao-1', CURRENT_TIMESTAMP)"), {"yes": True})
+        assert upgrade(database_url) == head_revision()
+        with engine.connect() as connection:
+            phone = connection.execute(text("SELECT contact_phone FROM budget_proposals")).scalar_one()
+        assert phone.startswith("enc1:") and data_cipher().decrypt(phone) == "010-2345-6789"
+        assert schema_differences(database_url) == []
+        command.downgrade(alembic_config(database_url), "b7c4e19a2d03")
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT contact_phone FROM budget_proposals")).scalar_one() == "010-2345-6789"
+    finally:
+        engine.dispose()

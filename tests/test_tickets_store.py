@@ -26,7 +26,7 @@ from bot.tickets import (
     open_database,
 )
 from bot.tickets.calendar import BusinessCalendar
-from bot.tickets.contacts import reveal_phone
+from bot.tickets.contacts import encrypt_stored_contacts, reveal_phone
 from bot.tickets.numbers import parse_ticket_number
 from bot.tickets.phone import normalise_mobile_number
 from tests.databases import BACKENDS, database_url_for
@@ -320,3 +320,26 @@ def test_encrypt_contacts_command_seals_numbers_stored_in_plain_text(store, data
         payload = session.execute(text("SELECT payload_json FROM outbox")).scalar_one()
     assert reveal_phone(phone) == "010-1234-5678" and "1234-5678" not in phone + payload
     assert receipt.number in payload
+
+
+def test_encrypt_contacts_command_seals_budget_proposal_numbers(database_url):
+    """Budget proposals' numbers stored in plain text (before encryption) are sealed too."""
+    import bot.budget.tables  # noqa: F401  (the budget models, for create_schema)
+    from bot.db import create_schema, make_engine
+
+    engine = make_engine(database_url)
+    create_schema(engine)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO budget_proposals (id, number, cycle_id, title, category, location_text, description, "
+                "expected_benefit, estimated_cost_won, contact_phone, consent_given, sender_id, created_at) VALUES "
+                "(1, 'PB-2026-0001', 'pb-2027', '그늘막', 'environment', '', '설명', '효과', 30000000, '010-2345-6789', "
+                ":yes, 'kakao-1', CURRENT_TIMESTAMP)"), {"yes": True})
+            assert encrypt_stored_contacts(connection) == 1
+            assert encrypt_stored_contacts(connection) == 0
+        with engine.connect() as connection:
+            phone = connection.execute(text("SELECT contact_phone FROM budget_proposals")).scalar_one()
+    finally:
+        engine.dispose()
+    assert "2345-6789" not in phone and reveal_phone(phone) == "010-2345-6789"

@@ -7,11 +7,14 @@
 
 The data directory is SOTONG_BUDGET_DATA_DIR (default data/budget), the database
 SOTONG_DATABASE_URL (or --database-url). CSV files are UTF-8 with a byte-order mark, so that
-spreadsheet programs show Korean text correctly. Phone numbers are masked unless --with-contacts.
+spreadsheet programs show Korean text correctly. Phone numbers are stored encrypted and shown
+masked unless --with-contacts (for the PB office; every such run is in the staff audit log as
+budget.contacts_revealed by cli:<user>).
 """
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 from typing import List, Optional
 
@@ -20,6 +23,7 @@ from bot.budget.phases import budget_now, parse_moment, phase_status
 from bot.budget.reports import TABLE_NAMES, build_results, format_text, write_csv
 from bot.budget.store import open_budget_store
 from bot.city import CityDataError, get_city_config
+from bot.staff.audit import Actor, record_now
 
 
 def _parse_args(argv: Optional[List[str]]):
@@ -66,6 +70,10 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     store = open_budget_store(data, args.database_url)
     results = build_results(store.session_factory, data, include_contacts=args.with_contacts)
+    if args.with_contacts:
+        shown = sum(1 for row in results.table("proposals").rows if row[-2] != "anonymous")
+        record_now(store.session_factory, Actor(f"cli:{getpass.getuser()}", "cli"), "budget.contacts_revealed",
+                   cycle_id=data.cycle.id, proposals_with_contact=shown)
     if args.csv is None:
         print(format_text(results, args.tables))
     elif args.csv == "-":

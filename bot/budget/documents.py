@@ -41,6 +41,7 @@ def proposal_document(data: BudgetData, proposal: BudgetProposal, event: str = P
             "created_at": _iso(proposal.created_at),
             "contact": {
                 "anonymous": proposal.contact_phone is None,
+                # Stored sealed; the outbox keeps it sealed and the dispatcher opens it for the send.
                 "phone": proposal.contact_phone,
                 "consent": {"given": proposal.consent_given, "text_version": proposal.consent_text_version,
                             "at": _iso(proposal.consent_at)},

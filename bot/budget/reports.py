@@ -1,8 +1,9 @@
 """Results for staff: proposals, ratings and comments per project, vote counts, survey answers,
 as tables that the staff console shows and exports as CSV (`python -m bot.budget results`).
 
-Citizens' phone numbers are masked unless `include_contacts=True` (the PB office reviewing
-proposals); Kakao user keys never appear.
+Citizens' phone numbers are stored encrypted (bot.contacts) and shown masked unless
+`include_contacts=True` (the PB office reviewing proposals, `--with-contacts`); Kakao user keys
+never appear.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.budget.definitions import BudgetData
 from bot.budget.tables import Ballot, BallotSelection, BudgetProposal, ProjectFeedback, SurveyAnswer
 from bot.db import utc_now
+from bot.contacts import reveal_phone
 from bot.privacy import mask_phone
 
 RATING_VALUES = (1, 2, 3, 4, 5)
@@ -77,7 +79,7 @@ def proposals_table(session: Session, data: BudgetData, zone: ZoneInfo, include_
     rows = []
     for proposal in proposals:
         category = data.cycle.categories.get(proposal.category)
-        phone = proposal.contact_phone
+        phone = reveal_phone(proposal.contact_phone)  # stored sealed; opened for this table only
         contact = "anonymous" if not phone else (phone if include_contacts else mask_phone(phone))
         rows.append((proposal.number, _local(proposal.created_at, zone), proposal.title, proposal.category,
                      category.label if category else "", proposal.district or "", proposal.dong or "",

@@ -29,6 +29,7 @@ from bot.citizen_input import clean_text, require_sender
 from bot.db import create_schema, make_engine, make_session_factory, utc_now
 from bot.delivery import enqueue
 from bot.tickets.numbers import next_ticket_number
+from bot.contacts import seal_phone
 from bot.tickets.phone import normalise_mobile_number
 
 logger = logging.getLogger(__name__)
@@ -159,7 +160,7 @@ class BudgetStore:
             description=_clean("description", draft.description, MAX_DESCRIPTION_CHARS),
             expected_benefit=_clean("expected_benefit", draft.expected_benefit, MAX_BENEFIT_CHARS),
             estimated_cost_won=draft.estimated_cost_won,
-            contact_phone=phone if consented else None,
+            contact_phone=seal_phone(phone) if consented else None,  # encrypted at rest
             consent_given=consented,
             consent_text_version=self.data.cycle.consent.version if consented else None,
             consent_at=now if consented else None,

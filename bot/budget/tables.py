@@ -43,7 +43,7 @@ class BudgetProposal(Base):
     description = Column(Text, nullable=False)
     expected_benefit = Column(Text, nullable=False)
     estimated_cost_won = Column(BigInteger, nullable=False)
-    contact_phone = Column(String(20))  # None: anonymous
+    contact_phone = Column(String(255))  # sealed (bot.contacts.seal_phone); None: anonymous
     consent_given = Column(Boolean, nullable=False, default=False)
     consent_text_version = Column(String(20))
     consent_at = Column(UtcDateTime)

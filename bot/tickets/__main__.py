@@ -1,7 +1,8 @@
 """Ticket maintenance commands.
 
-  python -m bot.tickets encrypt-contacts    encrypt contact numbers stored in plain text (tickets and
-                                            outbox payloads) under SOTONG_DATA_KEY; idempotent
+  python -m bot.tickets encrypt-contacts    encrypt contact numbers stored in plain text (tickets,
+                                            budget proposals and outbox payloads) under
+                                            SOTONG_DATA_KEY; idempotent
 
 The database is SOTONG_DATABASE_URL (or --database-url).
 """

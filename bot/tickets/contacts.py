@@ -1,7 +1,9 @@
-"""Citizens' contact numbers at rest: encrypted in `tickets.contact_phone` and in outbox payloads
-(bot.encryption, key SOTONG_DATA_KEY). The store seals a number when it files the ticket; it is
-opened in two places only: the dispatcher, right before sending to the department
-(bot.delivery.dispatcher), and the console's audited "reveal contact" action (`reveal_phone`).
+"""Citizens' contact numbers at rest: encrypted in `tickets.contact_phone`,
+`budget_proposals.contact_phone` and in outbox payloads (bot.encryption, key SOTONG_DATA_KEY).
+The stores seal a number when they file the ticket or proposal (`seal_phone`, bot.contacts); it is
+opened only by the dispatcher right before sending (bot.delivery.dispatcher), by the console's
+audited "reveal contact" action for tickets, and by the PB office's budget results with contacts
+(`reveal_phone`).
 
     python -m bot.tickets encrypt-contacts    encrypt numbers stored before encryption existed
 """
@@ -14,33 +16,31 @@ from typing import Optional
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from bot.contacts import reveal_phone, seal_phone
 from bot.delivery.outbox import payload_json_of
-from bot.encryption import KEY_ENV, data_cipher
+from bot.encryption import KEY_ENV
 
+__all__ = ["encrypt_budget_contacts", "encrypt_stored_contacts", "encrypt_ticket_contacts", "reveal_phone",
+           "seal_phone"]
 
-def seal_phone(phone: Optional[str]) -> Optional[str]:
-    """How a contact number is stored (None stays None: anonymous)."""
-    return data_cipher().encrypt(phone) if phone else None
-
-
-def reveal_phone(stored: Optional[str]) -> Optional[str]:
-    """The plain number of a stored one. Only for the audited reveal in the console."""
-    return data_cipher().decrypt(stored)
+# Tables whose contact_phone column holds a (sealed) citizen's number.
+TICKETS, BUDGET_PROPOSALS = "tickets", "budget_proposals"
 
 
 def encrypt_stored_contacts(connection: Connection) -> Optional[int]:
-    """Encrypt plain contact numbers left in tickets and outbox payloads; how many values changed,
-    or None when no data key is configured (nothing is touched then). Idempotent."""
+    """Encrypt plain contact numbers left in tickets, budget proposals and outbox payloads; how
+    many values changed, or None when no data key is configured (nothing is touched then).
+    Idempotent."""
     if not os.environ.get(KEY_ENV):
         return None
-    changed = 0
-    tickets = connection.execute(text(
-        "SELECT id, contact_phone FROM tickets WHERE contact_phone IS NOT NULL AND contact_phone NOT LIKE 'enc1:%'"
-    )).all()
-    for ticket_id, phone in tickets:
-        connection.execute(text("UPDATE tickets SET contact_phone = :phone WHERE id = :id"),
-                           {"phone": seal_phone(phone), "id": ticket_id})
-        changed += 1
+    return encrypt_ticket_contacts(connection) + encrypt_budget_contacts(connection)
+
+
+def encrypt_ticket_contacts(connection: Connection) -> Optional[int]:
+    """Tickets and outbox payloads only (migration ae1aa60b0e15, which widened tickets' column)."""
+    if not os.environ.get(KEY_ENV):
+        return None
+    changed = _seal_column(connection, TICKETS)
     entries = connection.execute(text("SELECT id, payload_json FROM outbox WHERE payload_json LIKE '%\"phone\"%'")).all()
     for entry_id, payload_json in entries:
         sealed = payload_json_of(json.loads(payload_json))
@@ -49,3 +49,22 @@ def encrypt_stored_contacts(connection: Connection) -> Optional[int]:
                                {"payload": sealed, "id": entry_id})
             changed += 1
     return changed
+
+
+def encrypt_budget_contacts(connection: Connection) -> Optional[int]:
+    """Budget proposals only (migration d4a9b21c6e58, which widened their column)."""
+    if not os.environ.get(KEY_ENV):
+        return None
+    return _seal_column(connection, BUDGET_PROPOSALS)
+
+
+def _seal_column(connection: Connection, table: str) -> int:
+    if table not in (TICKETS, BUDGET_PROPOSALS):
+        raise ValueError(f"no contact column in {table}")
+    rows = connection.execute(text(
+        f"SELECT id, contact_phone FROM {table} WHERE contact_phone IS NOT NULL AND contact_phone NOT LIKE 'enc1:%'"
+    )).all()
+    for row_id, phone in rows:
+        connection.execute(text(f"UPDATE {table} SET contact_phone = :phone WHERE id = :id"),
+                           {"phone": seal_phone(phone), "id": row_id})
+    return len(rows)

@@ -19,7 +19,7 @@ import logging
 from alembic import op
 import sqlalchemy as sa
 
-from bot.tickets.contacts import encrypt_stored_contacts
+from bot.tickets.contacts import encrypt_ticket_contacts
 
 logger = logging.getLogger("alembic.runtime.migration")
 
@@ -50,7 +50,7 @@ def upgrade() -> None:
 
     if 'staff_login_attempts' in tables:
         op.drop_table('staff_login_attempts')
-    counted = encrypt_stored_contacts(op.get_bind())
+    counted = encrypt_ticket_contacts(op.get_bind())  # budget proposals: d4a9b21c6e58
     if counted is None:
         logger.warning("SOTONG_DATA_KEY is not set: stored contact numbers stay as they are until "
                        "`python -m bot.tickets encrypt-contacts` runs")
