@@ -13,7 +13,7 @@ $(call secret_from_var,KAKAO_SKILL_SECRET,kakao_secret)
 $(call secret_from_var,SOTONG_RASA_TOKEN,rasa_token)
 $(call secret_from_var,SOTONG_REST_TOKEN,rest_token)
 
-.PHONY: setup train model run run-prod migrate test validate eval chat bench bench-kakao bench-cluster bench-long bench-train clean-models
+.PHONY: setup train model run run-prod migrate test validate eval chat bench bench-kakao bench-cluster bench-long bench-train bench-flood clean-models
 
 setup:
 	@scripts/setup.sh
@@ -72,3 +72,7 @@ bench-long: model
 # A from-scratch `rasa train` with the time of each component (empty cache, temporary folder).
 bench-train: setup
 	$(BIN)/python bench/train_time.py --json-out reports/train_time.json $(ARGS)
+
+# Issue 16's flood: 200 citizens report one underpass within a minute (own stack, test model).
+bench-flood: setup
+	$(BIN)/python bench/flood.py $(ARGS)
