@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 
 from bot.channels.rest import rasa_sender_id
 from bot.city import get_city_config
+from bot.contacts import reveal_phone
 from bot.delivery import Dispatcher, DeliverySettings, OutboxEntry, OutboxState
 from bot.tickets import Ticket, open_database
 
@@ -52,7 +53,8 @@ def test_complaint_is_filed_confirmed_and_delivered(rasa_stack):
     assert "도로관리과" in receipt and "처리 기한" in receipt
 
     [ticket] = [ticket for ticket in tickets(rasa_stack) if ticket.number == number]
-    assert ticket.contact_phone == "010-1234-5678" and ticket.sender_id == rasa_sender_id(user)  # REST namespace
+    assert ticket.sender_id == rasa_sender_id(user)  # REST namespace
+    assert "1234" not in ticket.contact_phone and reveal_phone(ticket.contact_phone) == "010-1234-5678"  # encrypted
 
     received = []
 

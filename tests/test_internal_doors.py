@@ -220,7 +220,7 @@ def test_the_callback_number_is_encrypted_in_the_tracker_database(rasa_stack):
     number, the tracker store's SQLite file does not."""
     user = "doors-phone-1"
     say = lambda text: "\n".join(reply.get("text", "") for reply in rasa_stack.say(user, text))  # noqa: E731
-    assert "사진" in say("일산서구 탄현동 큰마을 앞 도로에 포트홀이 생겼어요")
+    assert "사진" in say("덕양구 화정동 은빛마을 6단지 앞 도로에 포트홀이 생겼어요")
     assert "개인정보" in say("사진 없음")
     assert "휴대전화" in say("동의해요")
     assert MASKED_PHONE in say(PHONE)  # the form read the real number back
