@@ -150,3 +150,23 @@ def test_evaluation_writes_reports_and_scores(trained_model: Path, tmp_path: Pat
     assert errors and {"text", "intent", "predicted_intent", "confidence", "shape"} <= set(errors[0])
     assert (tmp_path / "nlu_holdout" / "intent_confusion_matrix.png").stat().st_size > 10_000
     assert (tmp_path / "nlu_realistic" / "reliability_diagram.png").stat().st_size > 5_000
+
+
+def test_eval_history_compares_with_the_previous_model(tmp_path: Path) -> None:
+    from bot.trainer import eval_history
+
+    history = tmp_path / eval_history.FILENAME
+    old = {"nlu_realistic": {"intent_accuracy": 0.90, "casual_workflow_rate": 0.01, "complaint_recall": None}}
+    new = {"nlu_realistic": {"intent_accuracy": 0.95, "casual_workflow_rate": 0.03, "complaint_recall": 0.97}}
+    assert eval_history.previous_run(history, "models/a.tar.gz") is None
+    eval_history.record(history, "models/a.tar.gz", old)
+    eval_history.record(history, "models/b.tar.gz", new)
+    history.open("a").write("not json\n")
+    assert eval_history.previous_run(history, "models/b.tar.gz")["model"] == "models/a.tar.gz"
+    assert eval_history.previous_run(history, "models/c.tar.gz")["model"] == "models/b.tar.gz"
+    table = eval_history.format_comparison(eval_history.previous_run(history, "models/b.tar.gz"), new)
+    assert "a.tar.gz" in table
+    lines = {line.split("  ")[0].strip() + "|" + line[16:42].strip(): line for line in table.splitlines()[2:]}
+    assert lines["nlu_realistic|intent accuracy"].endswith("+0.050 +")  # higher is better
+    assert lines["nlu_realistic|casual chat -> workflow"].endswith("+0.020 -")  # a higher rate is worse
+    assert not any("complaint recall" in line for line in table.splitlines())  # no figure before: no row

@@ -27,6 +27,8 @@ from typing import Any, Dict, List, Optional, Sequence  # noqa: E402
 
 from rasa.shared.nlu.training_data.loading import load_data  # noqa: E402
 
+from bot.trainer import eval_history  # noqa: E402
+
 DEFAULT_SETS = ("tests/nlu_holdout.yml", "tests/nlu_realistic.yml")
 FALLBACK_INTENT = "nlu_fallback"
 COMPLAINT_INTENT = "report_complaint"
@@ -356,7 +358,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         summaries[name] = write_reports(predictions[path], Path(args.out) / name, title=name)
     print(f"model: {model}")
     print(format_table(summaries))
-    print(f"reports: {args.out}/<set>/ (errors.json, reliability_diagram.png, ...)")
+    history = Path(args.out) / eval_history.FILENAME
+    previous = eval_history.previous_run(history, str(model))
+    if previous is not None:
+        print(eval_history.format_comparison(previous, summaries))
+    eval_history.record(history, str(model), summaries)
+    print(f"reports: {args.out}/<set>/ (errors.json, reliability_diagram.png, ...); history: {history}")
     return 0
 
 
