@@ -34,7 +34,7 @@ run-prod: model
 	@scripts/run_cluster.sh
 
 migrate: setup
-	$(BIN)/python -m bot.migrate upgrade
+	$(BIN)/python -m bot.storage.migrate upgrade
 
 test: setup
 	@scripts/install_browser.sh || echo "warning: Chromium could not be installed; the browser test will skip"
@@ -48,7 +48,7 @@ eval: model
 	$(BIN)/python -m bot.trainer.evaluate tests/nlu_holdout.yml tests/nlu_realistic.yml --out reports
 
 chat: setup
-	$(BIN)/python -m bot.simulator $(ARGS)
+	$(BIN)/python -m bot.ops.simulator $(ARGS)
 
 bench: model
 	$(BIN)/python bench/nlu_compare.py

@@ -47,7 +47,7 @@ from bot.budget import (
 )
 from bot.budget.store import MAX_BENEFIT_CHARS, MAX_DESCRIPTION_CHARS, MAX_LOCATION_CHARS, MAX_TITLE_CHARS
 from bot.city import get_city_config
-from bot.privacy import mask_phone, mask_rrn
+from bot.privacy.masking import mask_phone, mask_rrn
 from bot.tickets.phone import find_mobile_number
 
 logger = logging.getLogger(__name__)

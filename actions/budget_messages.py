@@ -4,7 +4,7 @@ Each function returns a Reply (text and buttons) or a Kakao output built from th
 Buttons whose payload is `/intent{...}` are menu taps (they skip NLU); plain-text payloads are
 answers inside a form. The project carousel is a Rasa custom payload holding a Kakao output,
 `{"carousel": {"type": "basicCard", "items": [...]}}`, the convention of
-bot/channels/kakao_response.py (fitted to Kakao's limits there).
+bot/channels/kakao/response.py (fitted to Kakao's limits there).
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from actions.complaint_messages import Reply, korean_date
 from bot.budget import BallotReceipt, BudgetData, Phase, PhaseKind, PhaseStatus, Project, ProposalReceipt
 from bot.budget.amounts import format_krw
 from bot.budget.definitions import Survey, SurveyQuestion
-from bot.channels.kakao_extra import payload_extra
+from bot.channels.kakao.extra import payload_extra
 from bot.city.models import District
 
 MAX_QUICK_REPLIES = 10

@@ -38,8 +38,8 @@ from actions.complaint_messages import Reply
 from bot.city import get_city_config
 from bot.city.places import PlaceNormaliser
 from bot.knowledge.clarification import clarified_text, is_typed
-from bot.privacy import mask_rrn
-from bot.staff.citizen_notices import pending_notices_text, take_pending_notices
+from bot.privacy.masking import mask_rrn
+from bot.tickets.notices import pending_notices_text, take_pending_notices
 from bot.tickets import ComplaintDraft, JoinOutcome, TicketInputError, TicketStore
 from bot.tickets.numbers import parse_ticket_number
 from bot.tickets.phone import find_mobile_number

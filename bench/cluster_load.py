@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.load_common import Tally, kakao_payload, post_json, require_loopback  # noqa: E402
 from tests.cluster import TICKET_NUMBER, answer_text  # noqa: E402
-from bot.warmup import RASA_TOKEN_ENV, REST_TOKEN_ENV, api_url, rest_headers  # noqa: E402
+from bot.ops.warmup import RASA_TOKEN_ENV, REST_TOKEN_ENV, api_url, rest_headers  # noqa: E402
 
 TURN_FAILED_MARK = "문제가 생겼어요"
 PENDING_MARK = "답변 보기"

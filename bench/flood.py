@@ -169,7 +169,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         require_loopback(args.base_url)
         base_url, secret, database_url = args.base_url.rstrip("/"), args.secret, args.database_url
     else:
-        from bot.encryption import KEY_ENV, new_key
+        from bot.privacy.encryption import KEY_ENV, new_key
         from tests.stack import RasaStack, train_test_model
 
         os.environ.setdefault(KEY_ENV, new_key())

@@ -32,7 +32,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.load_common import Tally, kakao_payload, post_json, require_loopback  # noqa: E402
-from bot.warmup import REST_TOKEN_ENV, rest_headers  # noqa: E402
+from bot.ops.warmup import REST_TOKEN_ENV, rest_headers  # noqa: E402
 
 TARGET_OVERHEAD = 0.10
 TARGET_P99_SECONDS = 1.5

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from bot.channels.kakao_settings import KAKAO_TIME_LIMIT_SECONDS
+from bot.channels.kakao.settings import KAKAO_TIME_LIMIT_SECONDS
 from tests.cluster import kakao_payload  # the SkillPayload shape the tests send too
 
 __all__ = ["KAKAO_TIME_LIMIT_SECONDS", "Tally", "kakao_payload", "latency_figures_ms", "percentile", "post_json",

@@ -124,7 +124,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         require_loopback(args.base_url)
         base_url, secret = args.base_url.rstrip("/"), args.secret
     else:
-        from bot.encryption import KEY_ENV, new_key
+        from bot.privacy.encryption import KEY_ENV, new_key
         from tests.stack import RasaStack
 
         os.environ.setdefault(KEY_ENV, new_key())  # contact numbers at rest: a key for this run

@@ -1,8 +1,8 @@
-"""Alembic environment for Sotong's own tables (see alembic.ini and bot/migrate.py).
+"""Alembic environment for Sotong's own tables (see alembic.ini and bot/storage/migrate.py).
 
-The URL comes from, in this order: a connection handed over by bot.migrate
+The URL comes from, in this order: a connection handed over by bot.storage.migrate
 (config.attributes["connection"]), `-x url=...`, sqlalchemy.url in the config, SOTONG_DATABASE_URL.
-The target metadata is every model module of the application (bot.migrate.application_metadata).
+The target metadata is every model module of the application (bot.storage.migrate.application_metadata).
 Tables that are not in it (Rasa's tracker table `events` when it shares the database) are ignored.
 """
 from __future__ import annotations
@@ -11,8 +11,8 @@ from logging.config import fileConfig
 
 from alembic import context
 
-from bot.migrate import application_metadata, include_object, render_item
-from bot.db import make_engine, database_url
+from bot.storage.migrate import application_metadata, include_object, render_item
+from bot.storage.db import make_engine, database_url
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):

@@ -30,13 +30,13 @@ RUN_DIR=var/run
 ensure_sotong_secrets var "$PY"
 echo "Secrets in var/ unless set in the environment (README \"Security\"); Kakao's header X-Sotong-Secret: var/kakao_secret"
 model=$(ls -t models/*.tar.gz | head -n 1)
-"$PY" -m bot.migrate upgrade
+"$PY" -m bot.storage.migrate upgrade
 
 . scripts/supervise.sh
 stop_supervised_on_exit
-supervise actions "$PY" -m bot.action_server --actions actions --port "$ACTIONS_PORT"
+supervise actions "$PY" -m bot.rasa_ext.action_server --actions actions --port "$ACTIONS_PORT"
 supervise dispatcher "$PY" -m bot.delivery run
-supervise retention "$PY" -m bot.retention --days "${SOTONG_RETENTION_DAYS:-90}" --every-hours 24 --endpoints endpoints.yml
+supervise retention "$PY" -m bot.privacy.retention --days "${SOTONG_RETENTION_DAYS:-90}" --every-hours 24 --endpoints endpoints.yml
 supervise staff "$PY" -m bot.staff serve --port "$STAFF_PORT"
 echo "Staff console on http://$SOTONG_STAFF_HOST:$STAFF_PORT (accounts: .venv/bin/python -m bot.staff users add …)"
 echo "Serving $model on http://$RASA_INTERFACE:$RASA_PORT (Kakao skill URL: /webhooks/kakao/webhook)"
@@ -45,5 +45,5 @@ SUPERVISE_WARMUP="http://127.0.0.1:$RASA_PORT" supervise rasa .venv/bin/rasa run
   --credentials credentials.yml --endpoints endpoints.yml
 # The first turn of a fresh process starts the JVM and traces the TensorFlow graphs (seconds):
 # one warm-up turn as soon as the server answers, so that no citizen waits for it.
-"$PY" -m bot.warmup --ready "http://127.0.0.1:$ACTIONS_PORT/health" --rasa "http://127.0.0.1:$RASA_PORT" &
+"$PY" -m bot.ops.warmup --ready "http://127.0.0.1:$ACTIONS_PORT/health" --rasa "http://127.0.0.1:$RASA_PORT" &
 wait

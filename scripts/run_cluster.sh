@@ -10,8 +10,8 @@
 # pid of each running process: $SOTONG_VAR_DIR/run/<name>.pid, nginx config: $SOTONG_VAR_DIR/nginx/.
 #
 # Steps: install nginx if missing (scripts/install_nginx.sh), create the PostgreSQL databases if
-# missing, migrate the application schema (python -m bot.migrate upgrade), generate nginx.conf,
-# start the processes, wait until every one answers and warm up the Rasa processes (bot/warmup.py),
+# missing, migrate the application schema (python -m bot.storage.migrate upgrade), generate nginx.conf,
+# start the processes, wait until every one answers and warm up the Rasa processes (bot/ops/warmup.py),
 # print "Sotong cluster ready". Secrets: scripts/secrets.sh (README "Security").
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,7 +48,7 @@ export SOTONG_REDIS_PORT="${SOTONG_REDIS_PORT:-6379}"
 export SOTONG_REDIS_DB="${SOTONG_REDIS_DB:-1}"
 export SOTONG_REDIS_PASSWORD="${SOTONG_REDIS_PASSWORD:-}"
 export SOTONG_REDIS_LOCK_PREFIX="${SOTONG_REDIS_LOCK_PREFIX:-sotong}"
-# "더 보기" pages and late "답변 보기" answers, shared by the Rasa processes (bot/channels/kakao_continuations.py).
+# "더 보기" pages and late "답변 보기" answers, shared by the Rasa processes (bot/channels/kakao/continuations.py).
 export SOTONG_KAKAO_CONTINUATIONS_URL="${SOTONG_KAKAO_CONTINUATIONS_URL:-redis://${SOTONG_REDIS_PASSWORD:+:$SOTONG_REDIS_PASSWORD@}$SOTONG_REDIS_HOST:$SOTONG_REDIS_PORT/$SOTONG_REDIS_DB}"
 export SOTONG_ACTION_ENDPOINT_URL="${SOTONG_ACTION_ENDPOINT_URL:-http://127.0.0.1:$SOTONG_ACTIONS_PORT/webhook}"
 export PYTHONPATH="$ROOT" TF_CPP_MIN_LOG_LEVEL=3 SQLALCHEMY_SILENCE_UBER_WARNING=1 RASA_TELEMETRY_ENABLED=false
@@ -77,8 +77,8 @@ scripts/install_nginx.sh
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 # --- databases --------------------------------------------------------------------------------------
-"$PY" -m bot.migrate ensure-database --tracker-endpoints "$SOTONG_ENDPOINTS"
-"$PY" -m bot.migrate upgrade
+"$PY" -m bot.storage.migrate ensure-database --tracker-endpoints "$SOTONG_ENDPOINTS"
+"$PY" -m bot.storage.migrate upgrade
 
 # --- nginx configuration ----------------------------------------------------------------------------
 rasa_servers="" action_servers=""
@@ -169,14 +169,14 @@ stop_supervised_on_exit
 ready_args=()
 for ((i = 0; i < SOTONG_ACTION_INSTANCES; i++)); do
   port=$((SOTONG_ACTIONS_BASE_PORT + i))
-  supervise "actions-$i" "$PY" -m bot.action_server --actions actions --port "$port"
+  supervise "actions-$i" "$PY" -m bot.rasa_ext.action_server --actions actions --port "$port"
   ready_args+=(--ready "http://127.0.0.1:$port/health")
 done
 if [ "$SOTONG_RUN_DISPATCHER" = 1 ]; then
   supervise dispatcher "$PY" -m bot.delivery run
 fi
 if [ "$SOTONG_RETENTION_DAYS" != 0 ]; then
-  supervise retention "$PY" -m bot.retention --days "$SOTONG_RETENTION_DAYS" \
+  supervise retention "$PY" -m bot.privacy.retention --days "$SOTONG_RETENTION_DAYS" \
     --every-hours "$SOTONG_RETENTION_EVERY_HOURS" --endpoints "$SOTONG_ENDPOINTS"
 fi
 for ((i = 0; i < SOTONG_RASA_INSTANCES; i++)); do
@@ -191,7 +191,7 @@ supervise nginx "$NGINX" -p "$NGINX_DIR" -c "$NGINX_DIR/nginx.conf" -e "$LOG_DIR
 ready_args+=(--ready "http://$SOTONG_LISTEN:$SOTONG_PORT/webhooks/kakao/")
 
 echo "Starting $SOTONG_RASA_INSTANCES Rasa and $SOTONG_ACTION_INSTANCES action server processes with $model; logs in $LOG_DIR"
-"$PY" -m bot.warmup "${ready_args[@]}" &
+"$PY" -m bot.ops.warmup "${ready_args[@]}" &
 wait $! || exit 1   # in the background, so that Ctrl-C/SIGTERM also stop a start-up that hangs
 echo "Sotong cluster ready on http://$SOTONG_LISTEN:$SOTONG_PORT (Kakao skill URL: /webhooks/kakao/webhook; REST and Rasa's API only on the instances' loopback ports)"
 wait

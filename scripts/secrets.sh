@@ -33,5 +33,5 @@ ensure_sotong_secrets() {
   ensure_secret SOTONG_RASA_TOKEN "$dir/rasa_token"         # Rasa's HTTP API: ?token=
   ensure_secret SOTONG_ACTION_SECRET "$dir/action_secret"   # Rasa -> action server: X-Sotong-Action-Secret
   ensure_secret SOTONG_REST_TOKEN "$dir/rest_token"         # REST channel: X-Sotong-Rest-Token
-  ensure_secret SOTONG_DATA_KEY "$dir/data_key" "$SOTONG_SECRET_PYTHON" -m bot.encryption new-key  # encryption at rest
+  ensure_secret SOTONG_DATA_KEY "$dir/data_key" "$SOTONG_SECRET_PYTHON" -m bot.privacy.encryption new-key  # encryption at rest
 }

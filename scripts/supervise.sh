@@ -6,7 +6,7 @@
 # Settings: RUN_DIR (required: $RUN_DIR/NAME.pid holds the pid of the running command), LOG_DIR
 # (output to $LOG_DIR/NAME.log; unset: the script's own output), SOTONG_RESTART_DELAY (seconds
 # before a restart, 2), SUPERVISE_WARMUP (a Rasa URL: every restart is followed by a warm-up,
-# bot/warmup.py, with $PY). A restart is logged on stderr (and in the process's log).
+# bot/ops/warmup.py, with $PY). A restart is logged on stderr (and in the process's log).
 
 : "${SOTONG_RESTART_DELAY:=2}"
 SUPERVISED_PIDS=()
@@ -38,7 +38,7 @@ supervise() {
       child=$!
       echo "$child" >"$RUN_DIR/$name.pid"
       if [ -n "$warmup" ] && [ "$started" = 1 ]; then   # the first start is warmed up by the script
-        "${PY:-python3}" -m bot.warmup --rasa "$warmup" 3>&- &
+        "${PY:-python3}" -m bot.ops.warmup --rasa "$warmup" 3>&- &
       fi
       started=1
       status=0

@@ -106,7 +106,7 @@ def kakao_payload(utterance: str, user_id: str, client_extra: Optional[Dict[str,
 
 def pending_token(body: Any) -> Optional[Dict[str, Any]]:
     """The "답변 보기" extra of an answer the channel's 5-second guard deferred, else None."""
-    from bot.channels import kakao_texts
+    from bot.channels.kakao import texts as kakao_texts
 
     if not isinstance(body, dict) or kakao_texts.PENDING_ANSWER not in answer_text(body) \
             and kakao_texts.STILL_PENDING not in answer_text(body):
@@ -337,7 +337,7 @@ class Cluster:
 
     def api_url(self, path: str, instance: int = 0) -> str:
         """A URL of one instance's Rasa HTTP API, with the token."""
-        from bot.warmup import api_url
+        from bot.ops.warmup import api_url
 
         return api_url(f"{self.instance_url(instance)}{path}", self.rasa_token)
 
@@ -515,7 +515,7 @@ class Cluster:
 
     def rest(self, user: str, utterance: str, instance: int = 0) -> str:
         """One turn over the REST channel of one instance (loopback only: nginx does not forward it)."""
-        from bot.warmup import rest_headers
+        from bot.ops.warmup import rest_headers
 
         response = requests.post(f"{self.instance_url(instance)}/webhooks/rest/webhook",
                                  json={"sender": user, "message": utterance}, timeout=60,

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.encryption import KEY_ENV, new_key
+from bot.privacy.encryption import KEY_ENV, new_key
 
-# Contact numbers are encrypted at rest (bot/encryption.py): one key for this test session, passed
+# Contact numbers are encrypted at rest (bot/privacy/encryption.py): one key for this test session, passed
 # on to every server the tests start (their environment is copied from this one).
 os.environ.setdefault(KEY_ENV, new_key())
 

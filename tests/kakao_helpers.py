@@ -14,8 +14,8 @@ import jsonschema
 import requests
 from sanic import Sanic
 
-from bot.channels.kakao import KakaoInput
-from bot.channels.kakao_settings import KakaoChannelSettings
+from bot.channels.kakao.channel import KakaoInput
+from bot.channels.kakao.settings import KakaoChannelSettings
 
 TESTS = Path(__file__).resolve().parent
 SCHEMA_PATH = TESTS / "schemas" / "skill_response.schema.json"

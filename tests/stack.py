@@ -153,7 +153,7 @@ class RasaStack:
 
     def api_url(self, path: str) -> str:
         """A URL of Rasa's HTTP API, with this stack's token."""
-        from bot.warmup import api_url
+        from bot.ops.warmup import api_url
 
         return api_url(f"{self.rasa_url}{path}", self.rasa_token)
 
@@ -190,7 +190,7 @@ class RasaStack:
         self._write_configs()
         actions = Service(
             "action server",
-            [str(VENV_BIN / "python"), "-m", "bot.action_server", "--actions", "actions",  # checks the secret
+            [str(VENV_BIN / "python"), "-m", "bot.rasa_ext.action_server", "--actions", "actions",  # checks the secret
              "--port", str(self.actions_port)],
             self.env(), self.workdir / "actions.log", f"{self.actions_url}/health",
         )
@@ -205,7 +205,7 @@ class RasaStack:
         for service in (actions, rasa):
             self.services.append(service)
             service.start()
-        from bot.warmup import warm_up
+        from bot.ops.warmup import warm_up
 
         warm_up(self.rasa_url, self.rasa_token, self.rest_token)  # as make run does before citizens arrive
         return self
@@ -216,7 +216,7 @@ class RasaStack:
 
     def say(self, sender: str, text: str) -> List[dict]:
         """One turn over the REST channel (Rasa keeps the conversation as ``rest:<sender>``)."""
-        from bot.warmup import rest_headers
+        from bot.ops.warmup import rest_headers
 
         response = requests.post(self.rest_url, json={"sender": sender, "message": text},
                                  headers=rest_headers(self.rest_token), timeout=30)

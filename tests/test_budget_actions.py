@@ -20,9 +20,9 @@ from sqlalchemy import func, select
 from bot.budget import PhaseKind, load_budget_data
 from bot.budget.reports import vote_totals
 from bot.budget.tables import Ballot, BudgetProposal, ProjectFeedback, SurveyAnswer
-from bot.channels.kakao_response import build_templates
+from bot.channels.kakao.response import build_templates
 from bot.city import get_city_config
-from bot.db import create_schema, make_engine, make_session_factory
+from bot.storage.db import create_schema, make_engine, make_session_factory
 from bot.delivery import DeliverySettings, Dispatcher
 from tests.budget_helpers import OfficeEndpoint, moment_in
 from tests.stack import ROOT, VENV_BIN, Service, base_env, free_port, load_domain

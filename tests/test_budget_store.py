@@ -25,8 +25,8 @@ from bot.budget import (
 from bot.budget.documents import SCHEMA
 from bot.budget.reports import build_results, vote_totals, write_csv
 from bot.budget.tables import Ballot, BudgetProposal, ProjectFeedback
-from bot.contacts import reveal_phone
-from bot.db import create_schema, make_engine, make_session_factory
+from bot.privacy.contacts import reveal_phone
+from bot.storage.db import create_schema, make_engine, make_session_factory
 from bot.delivery import DeliverySettings, Dispatcher, OutboxEntry, OutboxState
 from tests.budget_helpers import Clock, OfficeEndpoint, day_in, moment_in, moment_on, sample_data
 

@@ -22,8 +22,8 @@ import requests
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from bot.channels import kakao_texts
-from bot.channels.kakao_request import parse_skill_request
+from bot.channels.kakao import texts as kakao_texts
+from bot.channels.kakao.request import parse_skill_request
 from bot.channels.limits import RequestError
 from bot.channels.rest import TOKEN_HEADER, parse_rest_request
 from tests.kakao_helpers import SECRET_HEADER, assert_valid_skill_response, load_fixture, skill_payload

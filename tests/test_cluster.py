@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import create_engine
 
 from bot.channels.rest import rasa_sender_id
-from bot.encryption import data_cipher
+from bot.privacy.encryption import data_cipher
 from bot.tickets import Ticket
 from tests.cluster import (
     POSTGRES_URL_ENV,
@@ -44,7 +44,7 @@ stack = pytest.mark.skipif(missing is not None, reason=missing or "")
 
 
 def lock_store(prefix: str, redis_url: str):
-    from bot.lock_store import AtomicRedisLockStore
+    from bot.rasa_ext.lock_store import AtomicRedisLockStore
 
     parts = urlsplit(redis_url)
     return AtomicRedisLockStore(host=parts.hostname, port=parts.port or 6379,
@@ -126,8 +126,8 @@ def test_nginx_forwards_only_the_kakao_skill_route(cluster):
     Rasa's HTTP API (even with its token) and Rasa's root are 404 at nginx, also when the path is
     dressed up; on an instance's loopback port the API still answers to the token, and the action
     servers behind their nginx port want their secret."""
-    from bot.action_server import SECRET_HEADER
-    from bot.warmup import rest_headers
+    from bot.rasa_ext.action_server import SECRET_HEADER
+    from bot.ops.warmup import rest_headers
 
     token = f"?token={cluster.rasa_token}"
     probes = [("post", "/webhooks/rest/webhook"), ("post", "/model/parse"), ("post", f"/model/parse{token}"),
@@ -205,7 +205,7 @@ def test_simultaneous_messages_at_two_instances_run_one_after_the_other(cluster)
 @stack
 def test_paged_and_late_answers_are_shared_by_every_instance_through_redis(cluster):
     """A "더 보기" or "답변 보기" tap may reach any instance: the answers live in Redis."""
-    from bot.channels.kakao_continuations import RedisContinuationStore
+    from bot.channels.kakao.continuations import RedisContinuationStore
 
     for index in range(cluster.instances):
         health = requests.get(f"{cluster.instance_url(index)}/webhooks/kakao/", timeout=10).json()
@@ -311,7 +311,7 @@ def test_atomic_lock_store_from_endpoint_config():
     from rasa.utils.endpoints import EndpointConfig
 
     parts = urlsplit(os.environ[REDIS_URL_ENV])
-    config = EndpointConfig(url=parts.hostname, type="bot.lock_store.AtomicRedisLockStore",
+    config = EndpointConfig(url=parts.hostname, type="bot.rasa_ext.lock_store.AtomicRedisLockStore",
                             port=str(parts.port or 6379), db=(parts.path or "/0").strip("/") or "0", password="",
                             key_prefix="sotongcfg", poll_interval_seconds="0.05")
     store = LockStore.create(config)
@@ -330,7 +330,7 @@ def test_action_results_are_validated_with_a_cached_validator():
     import jsonschema
     from rasa.core.actions.action import RemoteAction
 
-    from bot.rasa_speedups import install
+    from bot.rasa_ext.speedups import install
 
     install()
     action = RemoteAction.__new__(RemoteAction)
@@ -351,7 +351,7 @@ def test_endpoint_requests_share_one_kept_alive_session():
 
     from rasa.utils.endpoints import EndpointConfig
 
-    from bot.rasa_speedups import close_shared_sessions, install
+    from bot.rasa_ext.speedups import close_shared_sessions, install
 
     install()
     received, connections = [], set()

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 
 from bot.channels.rest import rasa_sender_id
 from bot.city import get_city_config
-from bot.contacts import reveal_phone
+from bot.privacy.contacts import reveal_phone
 from bot.delivery import Dispatcher, DeliverySettings, OutboxEntry, OutboxState
 from bot.tickets import Ticket, open_database
 

@@ -25,7 +25,7 @@ from sqlalchemy import select, text
 
 from bot.city import load_city_config
 from bot.city.loader import DEFAULT_DATA_DIR
-from bot.db import make_engine
+from bot.storage.db import make_engine
 from bot.delivery import Dispatcher, DeliverySettings, OutboxEntry, OutboxState, retry_delay_seconds
 from bot.delivery.dead_letters import list_dead_letters, requeue_dead_letter
 from bot.tickets import ComplaintDraft, EmergencyReport, TicketStore, open_database

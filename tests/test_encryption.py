@@ -1,7 +1,7 @@
-"""Encryption at rest of contact numbers (bot/encryption.py)."""
+"""Encryption at rest of contact numbers (bot/privacy/encryption.py)."""
 import pytest
 
-from bot.encryption import PREFIX, DataKeyError, FieldCipher, new_key
+from bot.privacy.encryption import PREFIX, DataKeyError, FieldCipher, new_key
 
 
 def test_round_trip_and_no_plain_text_in_ciphertext():

@@ -26,7 +26,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.engine import create_engine
 
-from bot.channels import kakao_texts
+from bot.channels.kakao import texts as kakao_texts
 from bot.city import get_city_config
 from bot.delivery import DeliverySettings, Dispatcher, OutboxEntry, OutboxState
 from bot.tickets import ComplaintDraft, Ticket, open_ticket_store

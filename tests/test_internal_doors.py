@@ -20,7 +20,7 @@ from typing import Dict, List, Optional
 import pytest
 import requests
 
-from bot.action_server import SECRET_ENV, SECRET_HEADER
+from bot.rasa_ext.action_server import SECRET_ENV, SECRET_HEADER
 from bot.channels.rest import rasa_sender_id
 from tests.cluster import _alive
 from tests.stack import ROOT, VENV_BIN, Service, base_env, free_port, load_domain
@@ -102,7 +102,7 @@ def test_secrets_are_generated_once_into_private_files_unless_set(tmp_path):
         path = tmp_path / "var" / file
         assert first[name] == path.read_text().strip() and len(first[name]) >= 32
         assert path.stat().st_mode & 0o777 == 0o600
-    from bot.encryption import FieldCipher
+    from bot.privacy.encryption import FieldCipher
 
     FieldCipher(first["SOTONG_DATA_KEY"])  # a usable Fernet key
     assert run() == first  # kept, not regenerated
@@ -132,7 +132,7 @@ def action_server(tmp_path_factory):
     port = free_port()
     env = base_env(SOTONG_DATABASE_URL=f"sqlite:///{workdir / 'sotong.db'}", **{SECRET_ENV: ACTION_SECRET})
     env.pop("SANIC_HOST", None)
-    service = Service("action server", [str(VENV_BIN / "python"), "-m", "bot.action_server", "--actions", "actions",
+    service = Service("action server", [str(VENV_BIN / "python"), "-m", "bot.rasa_ext.action_server", "--actions", "actions",
                                         "--port", str(port)],
                       env, workdir / "actions.log", f"http://127.0.0.1:{port}/health")
     service.start(timeout=180)
@@ -194,7 +194,7 @@ def test_the_action_server_does_not_start_without_a_secret(tmp_path):
     env = base_env(SOTONG_DATABASE_URL=f"sqlite:///{tmp_path / 'sotong.db'}")
     for name in (SECRET_ENV, "SOTONG_ACTIONS_INSECURE"):
         env.pop(name, None)
-    command = [str(VENV_BIN / "python"), "-m", "bot.action_server", "--actions", "actions", "--port", str(free_port())]
+    command = [str(VENV_BIN / "python"), "-m", "bot.rasa_ext.action_server", "--actions", "actions", "--port", str(free_port())]
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and SECRET_ENV in result.stderr
     result = subprocess.run(command, cwd=ROOT, env={**env, SECRET_ENV: "short"}, capture_output=True, text=True,

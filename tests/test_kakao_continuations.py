@@ -9,13 +9,13 @@ from typing import Any, Awaitable, Callable
 
 import pytest
 
-from bot.channels.kakao_continuations import (
+from bot.channels.kakao.continuations import (
     LookupStatus,
     MemoryContinuationStore,
     RedisContinuationStore,
     continuation_store,
 )
-from bot.channels.kakao_settings import KakaoSettingsError
+from bot.channels.kakao.settings import KakaoSettingsError
 from tests.cluster import redis_url_or_skip
 from tests.kakao_helpers import channel_settings, free_port
 
@@ -132,7 +132,7 @@ def test_the_store_is_chosen_by_url_and_environment(monkeypatch: Any) -> None:
     assert isinstance(continuation_store("", 60), MemoryContinuationStore)
     assert isinstance(continuation_store("redis://127.0.0.1:6379/1", 60), RedisContinuationStore)
     monkeypatch.setenv("SOTONG_KAKAO_CONTINUATIONS_URL", "redis://127.0.0.1:6379/3")
-    from bot.channels.kakao_settings import KakaoChannelSettings
+    from bot.channels.kakao.settings import KakaoChannelSettings
 
     settings = KakaoChannelSettings.from_credentials({"secret": "s"})
     assert settings.continuation_store_url == "redis://127.0.0.1:6379/3"

@@ -26,12 +26,12 @@ import pytest
 import requests
 from rasa.shared.exceptions import RasaException
 
-from bot import simulator
-from bot.channels import kakao_texts as texts
-from bot.channels.callback_policy import CallbackPolicy
-from bot.channels.kakao import KakaoInput
-from bot.channels.kakao_extra import CONTINUATION_KEY
-from bot.channels.kakao_settings import KAKAO_CALLBACK_HOSTS, KakaoChannelSettings, KakaoSettingsError
+from bot.ops import simulator
+from bot.channels.kakao import texts
+from bot.channels.kakao.callback_policy import CallbackPolicy
+from bot.channels.kakao.channel import KakaoInput
+from bot.channels.kakao.extra import CONTINUATION_KEY
+from bot.channels.kakao.settings import KAKAO_CALLBACK_HOSTS, KakaoChannelSettings, KakaoSettingsError
 from tests.kakao_helpers import (
     SECRET_HEADER,
     ChannelServer,

@@ -10,10 +10,10 @@ from typing import Any, Dict, List
 
 import pytest
 
-from bot.channels.callback_policy import CallbackPolicy, CheckedResolver
-from bot.channels.kakao_extra import continuation_from, is_rasa_payload, rasa_payload_from
-from bot.channels.kakao_guard import CallbackSender
-from bot.channels.kakao_request import (
+from bot.channels.kakao.callback_policy import CallbackPolicy, CheckedResolver
+from bot.channels.kakao.extra import continuation_from, is_rasa_payload, rasa_payload_from
+from bot.channels.kakao.guard import CallbackSender
+from bot.channels.kakao.request import (
     IMAGE_URLS_KEY,
     KAKAO_METADATA_KEY,
     RequestLimits,

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.channels import kakao_texts as texts
-from bot.channels.kakao_extra import CONTINUATION_KEY, PAGE_KEY
-from bot.channels.kakao_response import (
+from bot.channels.kakao import texts
+from bot.channels.kakao.extra import CONTINUATION_KEY, PAGE_KEY
+from bot.channels.kakao.response import (
     MAX_OUTPUTS,
     MAX_QUICK_REPLIES,
     MAX_SIMPLE_TEXT_CHARS,

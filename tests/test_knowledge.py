@@ -13,10 +13,10 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from bot.channels.kakao_extra import rasa_payload_from
-from bot.channels.kakao_response import build_templates, page_response
+from bot.channels.kakao.extra import rasa_payload_from
+from bot.channels.kakao.response import build_templates, page_response
 from bot.city import get_city_config
-from bot.db import create_schema, make_engine, make_session_factory
+from bot.storage.db import create_schema, make_engine, make_session_factory
 from bot.delivery.outbox import OutboxEntry
 from bot.knowledge import KnowledgeError, get_knowledge_base, load_knowledge_base, render_answer, select_answer
 from bot.knowledge.fallback import did_you_mean, failed_tries_in_a_row, human_offer, question_before_tap

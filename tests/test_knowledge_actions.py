@@ -10,7 +10,7 @@ import requests
 import rasa_sdk
 from sqlalchemy import select
 
-from bot.channels.kakao_response import build_templates, page_response
+from bot.channels.kakao.response import build_templates, page_response
 from bot.delivery import DeliverySettings, Dispatcher
 from bot.knowledge import get_knowledge_base
 from bot.subscriptions import EventApiSettings, Subscription, SubscriptionStore, broadcast, get_catalogue

@@ -20,10 +20,10 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import text
 from sqlalchemy.engine import create_engine
 
-from bot.action_server import SECRET_HEADER
-from bot.encryption import data_cipher
-from bot.log_masking import install_record_masking, mask_record
-from bot.tracker_store import MaskingSQLTrackerStore, mask_event
+from bot.rasa_ext.action_server import SECRET_HEADER
+from bot.privacy.encryption import data_cipher
+from bot.privacy.log_masking import install_record_masking, mask_record
+from bot.rasa_ext.tracker_store import MaskingSQLTrackerStore, mask_event
 from tests.databases import BACKENDS, database_url_for
 from tests.stack import ROOT, VENV_BIN, base_env, free_port
 
@@ -175,12 +175,12 @@ def test_mask_record_keeps_unrelated_records():
 
 
 def test_action_server_log_is_masked(tmp_path):
-    """`python -m bot.action_server` (what the run scripts start): an action name with a phone
+    """`python -m bot.rasa_ext.action_server` (what the run scripts start): an action name with a phone
     number ends up in rasa_sdk's own error log line; the line is masked."""
     port = free_port()
     log = tmp_path / "actions.log"
     env = base_env(SOTONG_DATABASE_URL=f"sqlite:///{tmp_path / 'sotong.db'}", SOTONG_ACTION_SECRET=ACTION_SECRET)
-    process = subprocess.Popen([str(VENV_BIN / "python"), "-m", "bot.action_server", "--actions", "actions",
+    process = subprocess.Popen([str(VENV_BIN / "python"), "-m", "bot.rasa_ext.action_server", "--actions", "actions",
                                 "--port", str(port)], cwd=ROOT, env=env, stdout=log.open("wb"),
                                stderr=subprocess.STDOUT, start_new_session=True)
     try:
@@ -221,7 +221,7 @@ def test_action_server_has_no_cors_middleware(monkeypatch):
 
     monkeypatch.setattr(Sanic, "test_mode", True)  # several apps named "rasa_sdk" in one process
 
-    from bot.action_server import configure_rasa_sdk
+    from bot.rasa_ext.action_server import configure_rasa_sdk
 
     original = rasa_sdk.endpoint.configure_cors
     try:
@@ -260,7 +260,7 @@ def test_database_errors_are_not_hidden_by_rasas_in_memory_fallback(tmp_path, do
 
 
 def test_a_turn_with_a_failed_custom_action_is_not_saved(store, domain):
-    from bot.tracker_store import ActionServerFailure
+    from bot.rasa_ext.tracker_store import ActionServerFailure
 
     processor_log = logging.getLogger("rasa.core.processor")
 
@@ -288,7 +288,7 @@ def test_a_database_error_fails_the_turn_and_never_ends_the_process(store, domai
     next turn works."""
     from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore
 
-    from bot.tracker_store import TrackerStoreError
+    from bot.rasa_ext.tracker_store import TrackerStoreError
 
     bad = "x\ud800"
     rasas = SQLTrackerStore(domain=domain, dialect="sqlite", db=str(tmp_path / "rasa.db"))
@@ -385,7 +385,7 @@ def test_cached_turns_equal_uncached_ones_and_other_writers_are_seen(database_ur
 
 
 def test_conversation_cache_is_bounded():
-    from bot.tracker_cache import ConversationCache
+    from bot.rasa_ext.conversation_cache import ConversationCache
 
     cache = ConversationCache(max_conversations=2, idle_seconds=0.2)
     for sender in ("a", "b", "c"):

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import inspect, text
 
-from bot.db import create_schema, make_engine
-from bot.migrate import (
+from bot.storage.db import create_schema, make_engine
+from bot.storage.migrate import (
     application_metadata,
     base_revision,
     current_revision,
@@ -102,7 +102,7 @@ def test_tables_of_others_are_ignored(database_url):
 def test_downgrade_to_nothing_and_back(database_url):
     from alembic import command
 
-    from bot.migrate import alembic_config
+    from bot.storage.migrate import alembic_config
 
     upgrade(database_url)
     command.downgrade(alembic_config(database_url), "base")
@@ -139,7 +139,7 @@ def test_migrated_audit_log_is_append_only(database_url, made_by_create_schema):
 def test_upgrade_encrypts_contact_numbers_stored_in_plain_text(database_url):
     """Numbers stored before encryption existed (tickets and outbox payloads) are encrypted by the
     migration that widens the column; PostgreSQL would refuse the longer value in VARCHAR(20)."""
-    from bot.encryption import data_cipher
+    from bot.privacy.encryption import data_cipher
 
     upgrade(database_url, "a1f0c3d2e4b5")
     engine = make_engine(database_url)
@@ -172,8 +172,8 @@ def test_upgrade_encrypts_budget_proposal_contact_numbers(database_url):
     text; downgrading opens them again so that they fit the narrow column."""
     from alembic import command
 
-    from bot.encryption import data_cipher
-    from bot.migrate import alembic_config
+    from bot.privacy.encryption import data_cipher
+    from bot.storage.migrate import alembic_config
 
     upgrade(database_url, "b7c4e19a2d03")
     engine = make_engine(database_url)

@@ -1,4 +1,4 @@
-"""Rasa's NLU graph runs off the event loop (bot/rasa_speedups.py, issue 13 finding 6)."""
+"""Rasa's NLU graph runs off the event loop (bot/rasa_ext/speedups.py, issue 13 finding 6)."""
 from __future__ import annotations
 
 import asyncio
@@ -8,7 +8,7 @@ from pathlib import Path
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import UserMessage
 
-from bot.rasa_speedups import NLU_THREAD_NAME, install
+from bot.rasa_ext.speedups import NLU_THREAD_NAME, install
 
 
 def test_parsing_runs_in_the_worker_thread_while_the_loop_serves_others(trained_model: Path) -> None:

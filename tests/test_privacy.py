@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from bot.privacy import PersonalDataLogFilter, install_log_masking, mask_personal_data, mask_phone, mask_rrn
+from bot.privacy.masking import PersonalDataLogFilter, install_log_masking, mask_personal_data, mask_phone, mask_rrn
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ import pytest
 import requests
 from rasa.shared.exceptions import RasaException
 
-from bot.channels import kakao_texts as texts
+from bot.channels.kakao import texts
 from bot.channels.limits import RequestLimits
 from bot.channels.rest import SENDER_PREFIX, TOKEN_HEADER, RestInput, rasa_sender_id
 from tests.kakao_helpers import ChannelServer, post_skill, skill_payload

@@ -15,9 +15,9 @@ from sqlalchemy.engine import create_engine
 
 from bot.tickets.contacts import reveal_phone
 from bot.city import get_city_config
-from bot.retention import SECONDS_PER_DAY, delete_old_conversations
+from bot.privacy.retention import SECONDS_PER_DAY, delete_old_conversations
 from bot.tickets import ComplaintDraft, Ticket, open_ticket_store
-from bot.tracker_store import MaskingSQLTrackerStore
+from bot.rasa_ext.tracker_store import MaskingSQLTrackerStore
 from tests.databases import BACKENDS, database_url_for
 from tests.stack import ROOT, VENV_BIN, base_env
 
@@ -136,7 +136,7 @@ def test_tickets_and_their_consent_stay(tracker_url):
 
 
 def run_cli(*args: str, env=None, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([str(VENV_BIN / "python"), "-m", "bot.retention", *args], cwd=ROOT,
+    return subprocess.run([str(VENV_BIN / "python"), "-m", "bot.privacy.retention", *args], cwd=ROOT,
                           env=env or base_env(), capture_output=True, text=True, timeout=timeout)
 
 
@@ -159,7 +159,7 @@ def test_cli_reads_the_tracker_store_from_an_endpoints_file(tmp_path):
     db = tmp_path / "tracker.db"
     make_events_table(f"sqlite:///{db}")
     endpoints = tmp_path / "endpoints.yml"
-    endpoints.write_text("tracker_store:\n  type: bot.tracker_store.MaskingSQLTrackerStore\n"
+    endpoints.write_text("tracker_store:\n  type: bot.rasa_ext.tracker_store.MaskingSQLTrackerStore\n"
                          "  dialect: sqlite\n  db: ${RETENTION_TEST_DB}\n")
     env = base_env(RETENTION_TEST_DB=str(db))
     result = run_cli("--days", "7", "--endpoints", str(endpoints), env=env)
@@ -174,7 +174,7 @@ def test_scheduled_mode_runs_at_once_and_stops_on_sigterm(tmp_path):
     url = f"sqlite:///{tmp_path / 'tracker.db'}"
     make_events_table(url)
     log = tmp_path / "retention.log"
-    process = subprocess.Popen([str(VENV_BIN / "python"), "-m", "bot.retention", "--days", "30",
+    process = subprocess.Popen([str(VENV_BIN / "python"), "-m", "bot.privacy.retention", "--days", "30",
                                 "--tracker-url", url, "--every-hours", "24"], cwd=ROOT, env=base_env(),
                                stdout=log.open("wb"), stderr=subprocess.STDOUT)
     try:

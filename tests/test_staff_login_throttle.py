@@ -14,7 +14,7 @@ from typing import Callable, List
 import pytest
 from sqlalchemy import func, select
 
-from bot.db import utc_now
+from bot.storage.db import utc_now
 from bot.staff.audit import Actor, AuditEntry
 from bot.staff.login_throttle import (
     LOCKED,

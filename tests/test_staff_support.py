@@ -13,7 +13,7 @@ import requests
 from sqlalchemy.orm import sessionmaker
 
 from bot.city import get_city_config
-from bot.db import utc_now
+from bot.storage.db import utc_now
 from bot.staff.accounts import add_account
 from bot.staff.audit import Actor
 from bot.tickets import ComplaintDraft, EmergencyReport, TicketStore

@@ -15,7 +15,7 @@ from bot.delivery import DeliverySettings, Dispatcher
 from bot.delivery.outbox import OutboxEntry, OutboxState
 from bot.staff.accounts import Account, list_accounts
 from bot.staff.audit import AuditEntry, AuditLogIsAppendOnly
-from bot.staff.citizen_notices import (
+from bot.tickets.notices import (
     CITIZEN_NOTICE_METHOD,
     CitizenNotice,
     citizen_notice_senders,

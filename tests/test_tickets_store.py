@@ -325,7 +325,7 @@ def test_encrypt_contacts_command_seals_numbers_stored_in_plain_text(store, data
 def test_encrypt_contacts_command_seals_budget_proposal_numbers(database_url):
     """Budget proposals' numbers stored in plain text (before encryption) are sealed too."""
     import bot.budget.tables  # noqa: F401  (the budget models, for create_schema)
-    from bot.db import create_schema, make_engine
+    from bot.storage.db import create_schema, make_engine
 
     engine = make_engine(database_url)
     create_schema(engine)

@@ -83,7 +83,7 @@ def test_stored_signals_are_masked(tmp_path: Path):
 
 
 def signal(id_, text):
-    from bot.db import utc_now
+    from bot.storage.db import utc_now
     return TrainingSignal(id=id_, text=text, kind=SignalKind.FALLBACK, created_at=utc_now(), status="new",
                           top3="[]", context="[]")
 
@@ -116,7 +116,7 @@ def test_example_markup_reads_back_as_rasa_yaml():
 def test_retention_deletes_old_signals_only(tmp_path: Path):
     from datetime import timedelta
 
-    from bot.db import make_engine, utc_now
+    from bot.storage.db import make_engine, utc_now
     from bot.trainer.signals import delete_old_signals
 
     url = f"sqlite:///{tmp_path / 'sotong.db'}"

@@ -6,7 +6,7 @@ from typing import Optional
 
 from bot.budget.definitions import PhaseKind
 from bot.budget.phases import PhaseStatus
-from bot.citizen_input import CitizenInputError
+from bot.privacy.citizen_input import CitizenInputError
 
 
 class BudgetInputError(CitizenInputError):

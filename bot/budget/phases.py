@@ -17,7 +17,7 @@ from typing import Optional
 from zoneinfo import ZoneInfo
 
 from bot.budget.definitions import BudgetCycle, Phase, PhaseKind
-from bot.db import utc_now
+from bot.storage.db import utc_now
 
 NOW_ENV = "SOTONG_BUDGET_NOW"
 DEFAULT_TIMEZONE = "Asia/Seoul"

@@ -1,7 +1,7 @@
 """Results for staff: proposals, ratings and comments per project, vote counts, survey answers,
 as tables that the staff console shows and exports as CSV (`python -m bot.budget results`).
 
-Citizens' phone numbers are stored encrypted (bot.contacts) and shown masked unless
+Citizens' phone numbers are stored encrypted (bot.privacy.contacts) and shown masked unless
 `include_contacts=True` (the PB office reviewing proposals, `--with-contacts`); Kakao user keys
 never appear.
 """
@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.budget.definitions import BudgetData
 from bot.budget.tables import Ballot, BallotSelection, BudgetProposal, ProjectFeedback, SurveyAnswer
-from bot.db import utc_now
-from bot.contacts import reveal_phone
-from bot.privacy import mask_phone
+from bot.storage.db import utc_now
+from bot.privacy.contacts import reveal_phone
+from bot.privacy.masking import mask_phone
 
 RATING_VALUES = (1, 2, 3, 4, 5)
 

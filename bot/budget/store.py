@@ -25,11 +25,11 @@ from bot.budget.documents import RECIPIENT_KIND, idempotency_key, proposal_docum
 from bot.budget.errors import BudgetInputError, PhaseClosedError
 from bot.budget.phases import PhaseStatus, budget_now, local_day, phase_status
 from bot.budget.tables import Ballot, BallotSelection, BudgetProposal, ProjectFeedback, SurveyAnswer
-from bot.citizen_input import clean_text, require_sender
-from bot.db import create_schema, make_engine, make_session_factory, utc_now
+from bot.privacy.citizen_input import clean_text, require_sender
+from bot.storage.db import create_schema, make_engine, make_session_factory, utc_now
 from bot.delivery import enqueue
 from bot.tickets.numbers import next_ticket_number
-from bot.contacts import seal_phone
+from bot.privacy.contacts import seal_phone
 from bot.tickets.phone import normalise_mobile_number
 
 logger = logging.getLogger(__name__)

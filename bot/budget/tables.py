@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import relationship
 
-from bot.db import Base, UtcDateTime, utc_now
+from bot.storage.db import Base, UtcDateTime, utc_now
 
 SENDER_ID_LENGTH = 128  # Kakao user keys, as in the tickets table
 
@@ -43,7 +43,7 @@ class BudgetProposal(Base):
     description = Column(Text, nullable=False)
     expected_benefit = Column(Text, nullable=False)
     estimated_cost_won = Column(BigInteger, nullable=False)
-    contact_phone = Column(String(255))  # sealed (bot.contacts.seal_phone); None: anonymous
+    contact_phone = Column(String(255))  # sealed (bot.privacy.contacts.seal_phone); None: anonymous
     consent_given = Column(Boolean, nullable=False, default=False)
     consent_text_version = Column(String(20))
     consent_at = Column(UtcDateTime)

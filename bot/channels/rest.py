@@ -37,8 +37,8 @@ from sanic.response import HTTPResponse
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from rasa.shared.exceptions import RasaException
 
-from bot.channels import kakao_texts as texts
-from bot.channels.kakao_request import KAKAO_METADATA_KEY
+from bot.channels.kakao import texts
+from bot.channels.kakao.request import KAKAO_METADATA_KEY
 from bot.channels.limits import (
     RequestError,
     RequestLimits,
@@ -48,8 +48,8 @@ from bot.channels.limits import (
     decode_json,
     read_body,
 )
-from bot.privacy import install_log_masking
-from bot.warmup import REST_TOKEN_ENV as TOKEN_VARIABLE, REST_TOKEN_HEADER as TOKEN_HEADER
+from bot.privacy.masking import install_log_masking
+from bot.ops.warmup import REST_TOKEN_ENV as TOKEN_VARIABLE, REST_TOKEN_HEADER as TOKEN_HEADER
 
 logger = logging.getLogger(__name__)
 

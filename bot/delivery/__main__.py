@@ -20,7 +20,7 @@ from bot.city import get_city_config
 from bot.delivery.dead_letters import list_dead_letters, requeue_dead_letter
 from bot.delivery.assembly import full_dispatcher
 from bot.delivery.settings import DeliverySettings
-from bot.privacy import install_log_masking
+from bot.privacy.masking import install_log_masking
 from bot.tickets import open_database
 
 

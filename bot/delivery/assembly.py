@@ -13,7 +13,7 @@ from bot.delivery.settings import DeliverySettings
 
 
 def full_dispatcher(sessions: sessionmaker, settings: DeliverySettings) -> Dispatcher:
-    from bot.staff.citizen_notices import citizen_notice_senders
+    from bot.tickets.notices import citizen_notice_senders
     from bot.subscriptions.event_api import subscription_senders
     from bot.subscriptions.store import SubscriptionStore
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from bot.city.models import CityConfig, SendTarget
-from bot.db import utc_now
+from bot.storage.db import utc_now
 from bot.delivery.outbox import OutboxEntry, OutboxState
 
 

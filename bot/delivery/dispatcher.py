@@ -20,12 +20,12 @@ from typing import Callable, Dict, List, Mapping, Optional, Set
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import sessionmaker
 
-from bot.db import utc_now
+from bot.storage.db import utc_now
 from bot.delivery.escalation import escalate_unacknowledged
 from bot.delivery.outbox import OutboxEntry, OutboxState, open_contacts
 from bot.delivery.senders import Delivery, DeliveryFailed, Sender, default_senders
 from bot.delivery.settings import DeliverySettings
-from bot.privacy import mask_personal_data
+from bot.privacy.masking import mask_personal_data
 
 logger = logging.getLogger(__name__)
 

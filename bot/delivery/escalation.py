@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
 from bot.city.models import EMAIL, SendTarget
-from bot.db import utc_now
+from bot.storage.db import utc_now
 from bot.delivery.outbox import OutboxEntry, enqueue
 from bot.delivery.settings import DeliverySettings
 from bot.tickets.models import AlertAcknowledgement, AlertEscalation

@@ -1,7 +1,7 @@
 """The outbox: ticket documents waiting to be delivered, written in the ticket's transaction.
 
 Contact numbers in payloads (the "phone" of any "contact" object, e.g. a ticket's or a budget
-proposal's) are stored encrypted (bot.encryption): `enqueue` seals them, and only the dispatcher
+proposal's) are stored encrypted (bot.privacy.encryption): `enqueue` seals them, and only the dispatcher
 opens them, right before sending (`open_contacts`). Listings read `payload`, which stays sealed.
 
 An entry moves pending → sending (claimed by one dispatcher) → delivered, or back to pending with
@@ -18,8 +18,8 @@ from sqlalchemy import Column, Enum, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Session
 
 from bot.city.models import SendTarget
-from bot.db import Base, UtcDateTime, utc_now
-from bot.encryption import data_cipher
+from bot.storage.db import Base, UtcDateTime, utc_now
+from bot.privacy.encryption import data_cipher
 
 CONTACT, PHONE = "contact", "phone"
 

@@ -1,8 +1,8 @@
 """Builders of Kakao outputs sent from actions as custom payloads.
 
-Convention of bot/channels/kakao_response.py: an action sends
+Convention of bot/channels/kakao/response.py: an action sends
 `dispatcher.utter_message(json_message={"outputs": [...], "quickReplies": [...]})`; a quick reply
-that must skip NLU carries a Rasa payload in `extra` (`payload_extra`, bot/channels/kakao_extra.py)
+that must skip NLU carries a Rasa payload in `extra` (`payload_extra`, bot/channels/kakao/extra.py)
 and the channel sends that payload to Rasa when it is tapped.
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, List, Mapping, Optional
 
-from bot.channels.kakao_extra import payload_extra
+from bot.channels.kakao.extra import payload_extra
 
 Component = Dict[str, Any]
 

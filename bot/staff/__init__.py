@@ -6,5 +6,5 @@
 Modules that do not need Sanic (accounts, audit log, citizen notices, ticket work, dashboard
 figures) can be imported by the action server and tools: the web layer lives in bot.staff.web and
 bot.staff.open311 only. The chat's status lookup calls
-`bot.staff.citizen_notices.take_pending_notices` (see there).
+`bot.tickets.notices.take_pending_notices` (see there).
 """

@@ -26,7 +26,7 @@ import sys
 from typing import Optional
 
 from bot.city import get_city_config
-from bot.privacy import install_log_masking
+from bot.privacy.masking import install_log_masking
 from bot.staff.accounts import AccountError, Role, add_account, list_accounts, set_active, set_password
 from bot.staff.audit import Actor
 from bot.staff.open311.keys import DEFAULT_SCOPES, SCOPES, create_key, list_keys, revoke_key

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
 from bot.city.models import CityConfig
-from bot.db import Base, UtcDateTime, utc_now
+from bot.storage.db import Base, UtcDateTime, utc_now
 from bot.staff.audit import Actor, record
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,39}$")

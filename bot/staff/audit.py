@@ -14,8 +14,8 @@ from typing import Any, Dict, List, Optional
 from sqlalchemy import DDL, Column, Index, Integer, String, Text, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.db import Base, UtcDateTime, utc_now
-from bot.privacy import mask_personal_data
+from bot.storage.db import Base, UtcDateTime, utc_now
+from bot.privacy.masking import mask_personal_data
 
 
 class AuditLogIsAppendOnly(RuntimeError):

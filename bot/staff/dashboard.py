@@ -15,7 +15,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import sessionmaker
 
 from bot.city.models import CityConfig
-from bot.db import utc_now
+from bot.storage.db import utc_now
 from bot.staff.accounts import Account
 from bot.staff.ticket_queries import department_scope, local_today
 from bot.delivery.settings import DeliverySettings

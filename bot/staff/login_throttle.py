@@ -15,7 +15,7 @@ is the password checked. A success then clears the pair's and the username's cou
 the address its reservation back. So parallel attempts cannot all pass the check before any of them
 is recorded: at most `limit` passwords are ever verified per counter and window. On PostgreSQL the
 UPDATE takes the row lock and re-reads the row it waited for; on SQLite every transaction begins
-IMMEDIATE (bot.db), so writers queue. Rows are always taken in the same order (pair, username,
+IMMEDIATE (bot.storage.db), so writers queue. Rows are always taken in the same order (pair, username,
 address), so two attempts never wait on each other in a cycle.
 
 An admin lifts a lock with the "잠금 해제" button on the accounts page or
@@ -35,7 +35,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.db import Base, UtcDateTime, utc_now
+from bot.storage.db import Base, UtcDateTime, utc_now
 from bot.staff.accounts import normalise_username
 from bot.staff.audit import Actor, record
 from bot.staff.settings import StaffSettings

@@ -4,7 +4,7 @@ import bot.budget.tables  # noqa: F401
 import bot.delivery.outbox  # noqa: F401
 import bot.staff.accounts  # noqa: F401
 import bot.staff.audit  # noqa: F401
-import bot.staff.citizen_notices  # noqa: F401
+import bot.tickets.notices  # noqa: F401
 import bot.staff.login_throttle  # noqa: F401
 import bot.staff.open311.keys  # noqa: F401
 import bot.staff.sessions  # noqa: F401

@@ -17,7 +17,7 @@ from typing import Optional
 from sqlalchemy import Column, ForeignKey, Integer, String, delete
 from sqlalchemy.orm import sessionmaker
 
-from bot.db import Base, UtcDateTime, utc_now
+from bot.storage.db import Base, UtcDateTime, utc_now
 from bot.staff.accounts import Account, StaffUser
 from bot.staff.settings import StaffSettings
 

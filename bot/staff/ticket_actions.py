@@ -3,7 +3,7 @@ the citizen's phone number.
 
 Each operation is one transaction that checks the account may work on the ticket's department,
 changes the ticket, writes its history line (ticket_events), the audit log line, the notices to
-the citizen(s) (see citizen_notices) and, for a transfer, the ticket document for the new
+the citizen(s) (see bot.tickets.notices) and, for a transfer, the ticket document for the new
 department in the outbox. Either all of it is stored or none of it.
 """
 from __future__ import annotations
@@ -16,12 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.city.models import CityConfig
-from bot.db import utc_now
+from bot.storage.db import utc_now
 from bot.delivery.outbox import enqueue
 from bot.staff import transitions
 from bot.staff.accounts import Account, StaffUser
 from bot.staff.audit import Actor, record
-from bot.staff.citizen_notices import (
+from bot.tickets.notices import (
     MAX_MESSAGE_CHARS,
     REPLY_KIND,
     notify_status,

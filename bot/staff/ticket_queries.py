@@ -14,11 +14,11 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.city.models import CityConfig
-from bot.db import utc_now
+from bot.storage.db import utc_now
 from bot.delivery.outbox import OutboxEntry, OutboxState
 from bot.staff.accounts import Account, StaffUser
 from bot.staff.audit import entries_for_ticket
-from bot.staff.citizen_notices import CitizenNotice
+from bot.tickets.notices import CitizenNotice
 from bot.staff.errors import AccessDenied
 from bot.staff.ticket_actions import load_ticket
 from bot.staff.ticket_records import NoteKind, TicketAssignment, TicketNote

@@ -6,7 +6,7 @@ import enum
 
 from sqlalchemy import Column, Enum, ForeignKey, Integer, String, Text
 
-from bot.db import Base, UtcDateTime, utc_now
+from bot.storage.db import Base, UtcDateTime, utc_now
 
 
 class TicketAssignment(Base):

@@ -19,7 +19,7 @@ import sys
 
 from bot.delivery import DeliverySettings
 from bot.delivery.assembly import full_dispatcher
-from bot.privacy import install_log_masking
+from bot.privacy.masking import install_log_masking
 from bot.subscriptions.broadcast import BroadcastError, broadcast
 from bot.subscriptions.catalogue import get_catalogue
 from bot.subscriptions.store import SubscriptionStore

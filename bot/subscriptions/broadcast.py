@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import List, Optional
 
 from bot.city.models import SendTarget
-from bot.db import utc_now
+from bot.storage.db import utc_now
 from bot.delivery.outbox import enqueue
 from bot.subscriptions.catalogue import Catalogue
 from bot.subscriptions.event_api import KAKAO_EVENT, MAX_USERS_PER_REQUEST, EventApiSettings, event_request

@@ -1,7 +1,7 @@
 """Who is subscribing: the Kakao user id the Event API can send to, from a Rasa message.
 
 The Kakao channel puts Open Builder's user object in `metadata["kakao"]["user"]`
-(bot/channels/kakao_request.py); its id is also the Rasa sender id. Without Kakao metadata (the
+(bot/channels/kakao/request.py); its id is also the Rasa sender id. Without Kakao metadata (the
 REST channel) the sender id stands for a botUserKey.
 """
 from __future__ import annotations

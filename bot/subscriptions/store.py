@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.db import create_schema, make_engine, make_session_factory, utc_now
+from bot.storage.db import create_schema, make_engine, make_session_factory, utc_now
 from bot.subscriptions.models import Subscription
 import bot.tickets.models  # noqa: F401  (the outbox, used by broadcasts, refers to the tickets table)
 

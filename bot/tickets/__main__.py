@@ -11,8 +11,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bot.db import make_engine
-from bot.encryption import KEY_ENV
+from bot.storage.db import make_engine
+from bot.privacy.encryption import KEY_ENV
 from bot.tickets.contacts import encrypt_stored_contacts
 
 

@@ -1,6 +1,6 @@
 """Citizens' contact numbers at rest: encrypted in `tickets.contact_phone`,
-`budget_proposals.contact_phone` and in outbox payloads (bot.encryption, key SOTONG_DATA_KEY).
-The stores seal a number when they file the ticket or proposal (`seal_phone`, bot.contacts); it is
+`budget_proposals.contact_phone` and in outbox payloads (bot.privacy.encryption, key SOTONG_DATA_KEY).
+The stores seal a number when they file the ticket or proposal (`seal_phone`, bot.privacy.contacts); it is
 opened only by the dispatcher right before sending (bot.delivery.dispatcher), by the console's
 audited "reveal contact" action for tickets, and by the PB office's budget results with contacts
 (`reveal_phone`).
@@ -16,9 +16,9 @@ from typing import Optional
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from bot.contacts import reveal_phone, seal_phone
+from bot.privacy.contacts import reveal_phone, seal_phone
 from bot.delivery.outbox import payload_json_of
-from bot.encryption import KEY_ENV
+from bot.privacy.encryption import KEY_ENV
 
 __all__ = ["encrypt_budget_contacts", "encrypt_stored_contacts", "encrypt_ticket_contacts", "reveal_phone",
            "seal_phone"]

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from bot.city.places import Place
 from bot.delivery.outbox import OutboxEntry, enqueue
-from bot.privacy import mask_personal_data
+from bot.privacy.masking import mask_personal_data
 from bot.tickets.documents import ticket_document
 from bot.tickets.models import OPEN_STATUSES, AlertAcknowledgement, IncidentKey, IncidentReport, Ticket
 from bot.tickets.routing import AGENCY, Recipient, emergency_recipients

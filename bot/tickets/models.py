@@ -19,7 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import relationship
 
 
-from bot.db import Base, UtcDateTime, utc_now
+from bot.storage.db import Base, UtcDateTime, utc_now
 
 
 class TicketStatus(str, enum.Enum):
@@ -59,7 +59,7 @@ class Ticket(Base):
     district = Column(String(20))
     description = Column(Text, nullable=False, default="")
     photo_url = Column(Text)
-    # Encrypted at rest ("enc1:…", bot.encryption; the store encrypts, the dispatcher and the
+    # Encrypted at rest ("enc1:…", bot.privacy.encryption; the store encrypts, the dispatcher and the
     # console's audited reveal decrypt). None: anonymous.
     contact_phone = Column(String(255))
     consent_given = Column(Boolean, nullable=False, default=False)

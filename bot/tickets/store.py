@@ -13,10 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.citizen_input import CitizenInputError, clean_text, require_sender
+from bot.privacy.citizen_input import CitizenInputError, clean_text, require_sender
 from bot.city.models import CityConfig
 from bot.city.places import Place, PlaceNormaliser
-from bot.db import create_schema, make_engine, make_session_factory, utc_now
+from bot.storage.db import create_schema, make_engine, make_session_factory, utc_now
 from bot.delivery.outbox import enqueue
 from bot.tickets.calendar import BusinessCalendar
 from bot.tickets.contacts import seal_phone

@@ -5,7 +5,7 @@ Registered in both profiles' endpoints files:
     event_broker:
       type: bot.trainer.broker.SignalBroker
 
-The masking tracker store (bot.tracker_store) publishes each saved turn's events to it, already
+The masking tracker store (bot.rasa_ext.tracker_store) publishes each saved turn's events to it, already
 masked. Signals go to the Sotong database (SOTONG_DATABASE_URL, or `url:` in the endpoint
 config) from one background thread: a turn never waits for the write, and no error in detection
 or storage reaches the conversation (it is logged and the signal is lost).

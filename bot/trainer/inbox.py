@@ -27,11 +27,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from bot.city import get_city_config
-from bot.db import utc_now
+from bot.storage.db import utc_now
 from bot.knowledge.lint import check_knowledge_coverage, nlu_civic_topics
 from bot.nlu.analyzers import get_analyzer
 from bot.nlu.segmentation import Span, segment
-from bot.privacy import mask_personal_data
+from bot.privacy.masking import mask_personal_data
 from bot.trainer import lint, nlu_data
 from bot.trainer.signals import SignalStatus, TrainingSignal
 

@@ -1,6 +1,6 @@
 """Training signals: citizens' messages that Sotong probably misread, for the training inbox.
 
-A signal is one message (masked: bot.privacy) with what the model made of it (model id, predicted
+A signal is one message (masked: bot.privacy.masking) with what the model made of it (model id, predicted
 intent, confidence, the top 3) and a few masked lines of conversation before it. Kinds:
 
 - ``low_confidence``  the best intent scored under the fallback threshold;
@@ -26,10 +26,10 @@ from typing import Any, Deque, Dict, Iterable, List, Mapping, Optional, Sequence
 from sqlalchemy import Column, Float, Index, Integer, String, Text
 from sqlalchemy.orm import sessionmaker
 
-from bot.db import Base, UtcDateTime, utc_now
+from bot.storage.db import Base, UtcDateTime, utc_now
 from bot.knowledge.clarification import complaint_or_info, is_typed, ranked_intents
 from bot.knowledge.fallback import FALLBACK_INTENT
-from bot.privacy import mask_personal_data
+from bot.privacy.masking import mask_personal_data
 
 FALLBACK_THRESHOLD = 0.45  # config.yml's FallbackClassifier threshold
 CONTEXT_LINES = 6
@@ -138,7 +138,7 @@ def record_staff_correction(session: Any, description: Optional[str], *, categor
 
 
 def delete_old_signals(engine: Any, days: float, now: Optional[datetime] = None, dry_run: bool = False) -> int:
-    """Retention (bot.retention): deletes signals older than `days` days, like conversations.
+    """Retention (bot.privacy.retention): deletes signals older than `days` days, like conversations.
     Signals that became reviewed examples live on only as the (masked) example in the YAML."""
     from sqlalchemy import delete, func, inspect, select
 

@@ -33,7 +33,7 @@ depends_on: Union[str, Sequence[str], None] = None
 
 def upgrade() -> None:
     """Upgrade schema. A database that `create_schema` made from newer models (stamped with the
-    first revision by bot.migrate) may have the new table and column already."""
+    first revision by bot.storage.migrate) may have the new table and column already."""
     inspector = sa.inspect(op.get_bind())
     tables = set(inspector.get_table_names())
     if 'staff_login_throttle' not in tables:

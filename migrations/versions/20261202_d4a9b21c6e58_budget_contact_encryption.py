@@ -1,6 +1,6 @@
 """encrypted contact numbers in budget proposals
 
-- budget_proposals.contact_phone is wide enough for an encrypted value (bot.contacts.seal_phone),
+- budget_proposals.contact_phone is wide enough for an encrypted value (bot.privacy.contacts.seal_phone),
   and stored numbers are encrypted when SOTONG_DATA_KEY is set (otherwise they stay readable as
   they are and are encrypted by `python -m bot.tickets encrypt-contacts` later). Outbox payloads
   of budget proposals were already sealed by ae1aa60b0e15.
@@ -45,7 +45,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     """Downgrade schema. Encrypted numbers do not fit VARCHAR(20): they are decrypted first (this
     needs the data key)."""
-    from bot.contacts import reveal_phone
+    from bot.privacy.contacts import reveal_phone
 
     bind = op.get_bind()
     rows = bind.execute(sa.text(

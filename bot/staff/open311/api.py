@@ -27,7 +27,7 @@ from sanic.request import Request
 from sqlalchemy.exc import DataError
 
 from bot.channels.limits import RequestError, RequestLimits, decode_json
-from bot.db import utc_now
+from bot.storage.db import utc_now
 from bot.staff.open311.documents import Open311Error, parse_request_query, service, service_definition
 from bot.staff.audit import Actor, record_now
 from bot.staff.open311.keys import CREATE, READ_FULL, ApiClient, client_for_key

@@ -8,8 +8,8 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 from zoneinfo import ZoneInfo
 
 from bot.city.models import CityConfig, ComplaintCategory
-from bot.privacy import mask_personal_data
-from bot.staff.citizen_notices import EXTERNAL_SENDER_PREFIX
+from bot.privacy.masking import mask_personal_data
+from bot.tickets.notices import EXTERNAL_SENDER_PREFIX
 from bot.tickets.models import OPEN_STATUSES, STATUS_LABELS_KO, Ticket, TicketStatus
 
 OPEN, CLOSED = "open", "closed"

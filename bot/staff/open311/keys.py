@@ -19,7 +19,7 @@ from sqlalchemy import Column, Integer, String, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from bot.db import Base, UtcDateTime, utc_now
+from bot.storage.db import Base, UtcDateTime, utc_now
 
 API_KEYS_ENV = "SOTONG_OPEN311_API_KEYS"
 MAX_KEY_CHARS = 200

@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Mapping, Optional
 from sqlalchemy import select
 
 from bot.staff.audit import Actor, record_now
-from bot.staff.citizen_notices import EXTERNAL_SENDER_PREFIX
+from bot.tickets.notices import EXTERNAL_SENDER_PREFIX
 from bot.staff.open311.documents import (
     CONSENT_ATTRIBUTE,
     CONSENT_YES,

@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Optional
 from sanic import Blueprint, response
 from sanic.request import Request
 
-from bot.db import utc_now
+from bot.storage.db import utc_now
 from bot.staff.accounts import Role
 from bot.staff.audit import record_now
 from bot.staff.errors import AccessDenied

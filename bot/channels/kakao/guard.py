@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from bot.channels.callback_policy import CallbackPolicy, CheckedResolver
+from bot.channels.kakao.callback_policy import CallbackPolicy, CheckedResolver
 
 logger = logging.getLogger(__name__)
 

@@ -1,10 +1,10 @@
 """The action server with personal data masked in its logs, without CORS.
 
-    python -m bot.action_server --actions actions --port 5055     # same arguments as `rasa run actions`
+    python -m bot.rasa_ext.action_server --actions actions --port 5055     # same arguments as `rasa run actions`
 
 `rasa run actions` configures logging itself and then imports the actions; a citizen's phone
 number in an action's log line (or in a traceback) would reach the log unmasked. This entry
-point installs the record-level masking of bot.log_masking first and then hands over to rasa_sdk's
+point installs the record-level masking of bot.privacy.log_masking first and then hands over to rasa_sdk's
 own main, so everything else is exactly `rasa run actions`.
 
 rasa_sdk always wraps its app in Sanic-CORS, for browsers calling the action server. Only Rasa
@@ -25,7 +25,7 @@ import os
 import sys
 from typing import Any, Optional
 
-from bot.log_masking import install_record_masking
+from bot.privacy.log_masking import install_record_masking
 
 SECRET_HEADER = "X-Sotong-Action-Secret"
 SECRET_ENV = "SOTONG_ACTION_SECRET"
@@ -43,7 +43,7 @@ def action_secret() -> Optional[str]:
         return secret
     if os.environ.get(INSECURE_ENV) == "1":
         return None
-    raise SystemExit(f"bot.action_server needs {SECRET_ENV} (the secret Rasa sends in {SECRET_HEADER}; "
+    raise SystemExit(f"bot.rasa_ext.action_server needs {SECRET_ENV} (the secret Rasa sends in {SECRET_HEADER}; "
                      f"`make run` generates one into var/action_secret). For development only, "
                      f"{INSECURE_ENV}=1 starts it without one.")
 
@@ -72,7 +72,7 @@ def configure_rasa_sdk(secret: Optional[str]) -> None:
 
     def configure(app: Any, cors_origins: Any = None) -> None:
         if cors_origins not in (None, "", "*", []):
-            raise SystemExit("bot.action_server serves Rasa only: --cors is not supported")
+            raise SystemExit("bot.rasa_ext.action_server serves Rasa only: --cors is not supported")
         if secret is not None:
             require_secret(app, secret)
 

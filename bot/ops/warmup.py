@@ -1,6 +1,6 @@
 """Waits until Sotong's processes answer, and warms up each Rasa process before citizens reach it.
 
-    python -m bot.warmup --ready http://127.0.0.1:5061/health --rasa http://127.0.0.1:5011 ...
+    python -m bot.ops.warmup --ready http://127.0.0.1:5061/health --rasa http://127.0.0.1:5011 ...
 
 A freshly started `rasa run` spends its first turn starting the Korean analyzer's JVM and tracing
 the TensorFlow graphs of DIET, the ResponseSelector and TED: about 4 s for the first message and
@@ -79,7 +79,7 @@ def warm_up(rasa_url: str, api_token: Optional[str] = None, rest_token: Optional
 
 
 def main(argv: List[str] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot.warmup", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m bot.ops.warmup", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ready", action="append", default=[], help="URL that must answer 200")
     parser.add_argument("--rasa", action="append", default=[], help="base URL of a Rasa process to warm up")

@@ -11,7 +11,7 @@ a block can also carry fixed parameters in ``action.params``. Sotong reads these
     string. Entities whose name is a slot fill that slot through the slot's mappings.
 ``{"sotong_continuation": "<token>", "page": 2}``
     Internal to the channel: fetches a stored page of a long answer, or an answer that was
-    still being prepared (see ``kakao_continuations``). Never reaches Rasa.
+    still being prepared (see ``continuations``). Never reaches Rasa.
 
 The intent must be an intent of the Rasa domain (Rasa ignores unknown ones).
 """

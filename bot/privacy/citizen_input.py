@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Optional, Type
 
-from bot.privacy import mask_rrn
+from bot.privacy.masking import mask_rrn
 
 
 class CitizenInputError(ValueError):

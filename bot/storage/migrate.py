@@ -1,21 +1,21 @@
 """Schema migrations (Alembic) of Sotong's own tables, on SQLite and PostgreSQL.
 
-    python -m bot.migrate upgrade              bring SOTONG_DATABASE_URL's schema to the newest revision
-    python -m bot.migrate check                exit 1 (and list the differences) if the models and the
+    python -m bot.storage.migrate upgrade              bring SOTONG_DATABASE_URL's schema to the newest revision
+    python -m bot.storage.migrate check                exit 1 (and list the differences) if the models and the
                                                migrated schema differ, i.e. a migration is missing
-    python -m bot.migrate current              print the database's revision
-    python -m bot.migrate ensure-database [--tracker-endpoints FILE]
+    python -m bot.storage.migrate current              print the database's revision
+    python -m bot.storage.migrate ensure-database [--tracker-endpoints FILE]
                                                create the PostgreSQL database(s) if missing
-    python -m bot.migrate revision -m "..."    autogenerate a migration from the models (see below)
+    python -m bot.storage.migrate revision -m "..."    autogenerate a migration from the models (see below)
 
-`--database-url URL` overrides SOTONG_DATABASE_URL. `python -m bot.db upgrade` is the same command.
+`--database-url URL` overrides SOTONG_DATABASE_URL. `python -m bot.storage.db upgrade` is the same command.
 
 A database created before migrations existed (every table made by `create_schema`, no
 `alembic_version` table) is stamped with the first revision, whose schema it has, and then
-upgraded. Once a database is under Alembic, `bot.db.create_schema` leaves it alone: the schema is
+upgraded. Once a database is under Alembic, `bot.storage.db.create_schema` leaves it alone: the schema is
 the migrations' job from then on.
 
-After changing a model: `python -m bot.migrate revision -m "what changed"` against an up-to-date
+After changing a model: `python -m bot.storage.migrate revision -m "what changed"` against an up-to-date
 database (an empty SQLite file works: the command upgrades it first), review the new file in
 migrations/versions/, and run the migration tests (tests/test_migrations.py). The test fails while
 a model change has no migration.
@@ -37,13 +37,13 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData, inspect
 from sqlalchemy.engine import Connection, make_url
 
-from bot.db import Base, UtcDateTime, database_url, make_engine
+from bot.storage.db import Base, UtcDateTime, database_url, make_engine
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ALEMBIC_INI = ROOT / "alembic.ini"
 VERSION_TABLE = "alembic_version"
 
-# Every module that defines tables on bot.db.Base. A new model module must be added here
+# Every module that defines tables on bot.storage.db.Base. A new model module must be added here
 # (bot.staff.schema imports the staff console's and the Open311 API's).
 MODEL_MODULES = (
     "bot.tickets.models",
@@ -58,7 +58,7 @@ logger = logging.getLogger(__name__)
 
 
 def application_metadata() -> MetaData:
-    """bot.db.Base.metadata with every application table loaded."""
+    """bot.storage.db.Base.metadata with every application table loaded."""
     import importlib
 
     for module in MODEL_MODULES:
@@ -74,7 +74,7 @@ def include_object(obj: Any, name: str, type_: str, reflected: bool, compare_to:
 
 
 def render_item(type_: str, obj: Any, autogen_context: Any):
-    """Render bot.db.UtcDateTime as a plain DateTime so that migrations do not import the app."""
+    """Render bot.storage.db.UtcDateTime as a plain DateTime so that migrations do not import the app."""
     if type_ == "type" and isinstance(obj, UtcDateTime):
         return "sa.DateTime()"
     return False
@@ -181,7 +181,7 @@ def autogenerate_revision(message: str, url: Optional[str] = None) -> None:
 
 
 def _parse_args(argv):
-    parser = argparse.ArgumentParser(prog="python -m bot.migrate", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m bot.storage.migrate", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", default=None, help="default: SOTONG_DATABASE_URL")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -207,7 +207,7 @@ def main(argv=None) -> int:
     if args.command == "ensure-database":
         urls = [args.database_url or database_url()]
         if args.tracker_endpoints:
-            from bot.retention import tracker_url_from_endpoints
+            from bot.privacy.retention import tracker_url_from_endpoints
 
             urls.append(tracker_url_from_endpoints(args.tracker_endpoints))
         for url in urls:

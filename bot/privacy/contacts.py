@@ -1,6 +1,6 @@
 """Citizens' contact numbers at rest, for every record that keeps one (tickets, budget proposals).
 
-A number is stored sealed (bot.encryption, key SOTONG_DATA_KEY) and opened only where someone
+A number is stored sealed (bot.privacy.encryption, key SOTONG_DATA_KEY) and opened only where someone
 legitimately needs it in full: the dispatcher right before sending to the department or PB office
 (bot.delivery.outbox.open_contacts), the console's audited "reveal contact" action for tickets, and
 the PB office's budget results with contacts (`python -m bot.budget results --with-contacts`).
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from bot.encryption import data_cipher
+from bot.privacy.encryption import data_cipher
 
 
 def seal_phone(phone: Optional[str]) -> Optional[str]:

@@ -3,10 +3,10 @@ SQL tracker store, and training signals (bot.trainer.signals: masked messages fo
 inbox) older than N days from the application database. Tickets, their consent records, the
 outbox, budget and subscription data live in the application database and are not touched.
 
-    python -m bot.retention --days 90                         # once (endpoints.yml's tracker store)
-    python -m bot.retention --days 90 --endpoints config/profiles/production/endpoints.yml
-    python -m bot.retention --days 90 --every-hours 24        # now, then daily, until SIGTERM/SIGINT
-    python -m bot.retention --days 90 --tracker-url postgresql://user@host/db --dry-run
+    python -m bot.privacy.retention --days 90                         # once (endpoints.yml's tracker store)
+    python -m bot.privacy.retention --days 90 --endpoints config/profiles/production/endpoints.yml
+    python -m bot.privacy.retention --days 90 --every-hours 24        # now, then daily, until SIGTERM/SIGINT
+    python -m bot.privacy.retention --days 90 --tracker-url postgresql://user@host/db --dry-run
 
 What is deleted: every event older than the cutoff, except the events of a conversation session
 that is still going on at the cutoff (a session with events on both sides of the cutoff keeps its
@@ -28,7 +28,7 @@ from typing import Optional
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine, create_engine
 
-from bot.log_masking import install_record_masking
+from bot.privacy.log_masking import install_record_masking
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ def delete_old_conversations(engine: Engine, days: float, now: Optional[float] =
 
 
 def _parse_args(argv):
-    parser = argparse.ArgumentParser(prog="python -m bot.retention", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m bot.privacy.retention", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--days", type=float, required=True, help="keep conversations of the last N days")
     source = parser.add_mutually_exclusive_group()
@@ -150,7 +150,7 @@ def _run(engine: Engine, args) -> None:
                 args.days, time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(report.cutoff)), verb,
                 report.events_deleted, report.conversations_before, report.conversations_after)
     try:
-        from bot.db import make_engine
+        from bot.storage.db import make_engine
         from bot.trainer.signals import delete_old_signals
 
         application = make_engine()

@@ -6,7 +6,7 @@ loopback, a cloud metadata service, the office network). :class:`CallbackPolicy`
 
 * ``https`` only (``allow_http`` adds ``http``, for local tests);
 * hosts in ``allowed_hosts`` or below them (Kakao's callback host by default, see
-  ``kakao_settings.KAKAO_CALLBACK_HOSTS``);
+  ``settings.KAKAO_CALLBACK_HOSTS``);
 * public addresses only: loopback, private, shared (CGNAT), link-local (including the metadata
   address 169.254.169.254), multicast, reserved and unspecified addresses are refused, for
   IP literals at parse time and for names after DNS resolution right before the POST
@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 from aiohttp.abc import AbstractResolver
 from aiohttp.resolver import DefaultResolver
 
-from bot.channels.kakao_settings import KAKAO_CALLBACK_HOSTS
+from bot.channels.kakao.settings import KAKAO_CALLBACK_HOSTS
 
 
 def public_address(address: str) -> bool:

@@ -32,7 +32,7 @@ import os
 from dataclasses import dataclass, fields
 from typing import Any, Mapping, Optional, Tuple
 
-from bot.channels.kakao_continuations import REDIS_URL_SCHEMES
+from bot.channels.kakao.continuations import REDIS_URL_SCHEMES
 from bot.channels.limits import MAX_BODY_BYTES, MAX_NESTING_DEPTH, MAX_UTTERANCE_CHARS, RequestLimits
 
 KAKAO_TIME_LIMIT_SECONDS = 5.0

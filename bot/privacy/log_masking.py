@@ -1,13 +1,13 @@
 """Masking of personal data in every log record a process creates (PIPA).
 
-`bot.privacy.install_log_masking` puts a filter on the log *handlers* that exist when it is called
+`bot.privacy.masking.install_log_masking` puts a filter on the log *handlers* that exist when it is called
 (the Kakao channel does that once Rasa has set up logging). Processes whose logging is set up
 by a library after our code runs (the action server: rasa_sdk configures logging in its main;
 Sanic adds handlers when it starts) need a hook that does not depend on the order: a log-record
 factory. Every record is masked when it is created, before any handler, filter or formatter sees
 it, including the text of an exception's traceback.
 
-    from bot.log_masking import install_record_masking
+    from bot.privacy.log_masking import install_record_masking
     install_record_masking()   # once, as early as you like; idempotent
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from typing import Callable
 
-from bot.privacy import mask_personal_data
+from bot.privacy.masking import mask_personal_data
 
 _MARKER = "_sotong_masks_personal_data"
 _exception_formatter = logging.Formatter()

@@ -21,7 +21,7 @@ from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text, or_, se
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.city.models import CityConfig, SendTarget
-from bot.db import Base, UtcDateTime, utc_now
+from bot.storage.db import Base, UtcDateTime, utc_now
 from bot.delivery.outbox import OutboxEntry, OutboxState, enqueue
 from bot.delivery.senders import Sender
 from bot.subscriptions.event_api import EventApiSettings, KakaoEventSender, event_request

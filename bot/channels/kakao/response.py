@@ -7,7 +7,7 @@ Mapping (one turn's messages, in order):
   line). Text longer than 1000 characters is split at paragraph, line or word boundaries.
 * ``buttons`` / ``quick_replies`` → ``quickReplies``: the label is the button title, the
   user's bubble (``messageText``) the title, and a ``/intent{...}`` payload travels in
-  ``extra`` so the tap skips NLU (see ``kakao_extra``). Plain-text payloads become the
+  ``extra`` so the tap skips NLU (see ``extra``). Plain-text payloads become the
   ``messageText``. Link buttons (``url``) become a line "title: url" under the text.
 * ``image`` → ``simpleImage``.
 * ``custom`` holding a Kakao output (``{"basicCard": {...}}``, ``{"carousel": {...}}``, …)
@@ -26,8 +26,8 @@ import copy
 import logging
 from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
 
-from bot.channels import kakao_texts as texts
-from bot.channels.kakao_extra import continuation_extra, is_rasa_payload, payload_extra
+from bot.channels.kakao import texts
+from bot.channels.kakao.extra import continuation_extra, is_rasa_payload, payload_extra
 
 logger = logging.getLogger(__name__)
 

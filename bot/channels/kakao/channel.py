@@ -1,14 +1,14 @@
 """KakaoTalk channel: Kakao i Open Builder's skill webhook as a Rasa input channel.
 
 Configured in ``credentials.yml`` as ``bot.channels.kakao.KakaoInput`` (settings in
-``kakao_settings``). Routes, under Rasa's ``/webhooks/kakao`` prefix:
+``settings``). Routes, under Rasa's ``/webhooks/kakao`` prefix:
 
 * ``GET  /webhooks/kakao/``        health check → ``{"status": "ok", "continuations": "memory" | "redis"}``
 * ``POST /webhooks/kakao/webhook`` the skill URL to register in Open Builder
 
 A request is authenticated by a shared secret header (constant-time comparison), read with a
-size limit, parsed (``kakao_request``), run as a Rasa turn under the sender's lock and answered
-as a SkillResponse 2.0 (``kakao_response``) within the time limit (``kakao_guard``):
+size limit, parsed (``request``), run as a Rasa turn under the sender's lock and answered
+as a SkillResponse 2.0 (``response``) within the time limit (``guard``):
 
 * done in time → the answer;
 * late, with ``callbackUrl`` → ``useCallback`` at once, the answer POSTed to the URL later;
@@ -21,7 +21,7 @@ late answer takes the "답변 보기" path, so it is never lost.
 At most ``max_concurrent_turns`` turns run at once; the others wait (without using the CPU) in
 arrival order. Rasa runs NLU and policies inside the event loop, so with every waiting turn
 running at once the guard's timer would only fire after all of them had taken a step.
-"더 보기" pages and late answers live in a continuation store (``kakao_continuations``): this
+"더 보기" pages and late answers live in a continuation store (``continuations``): this
 process's memory, or Redis so that every process behind a load balancer can serve the tap.
 
 Protocol errors (bad secret, malformed JSON, missing fields, oversize body) get a 4xx with
@@ -44,17 +44,17 @@ from sanic.response import HTTPResponse
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from rasa.shared.exceptions import RasaException
 
-from bot.channels import kakao_texts as texts
-from bot.channels.kakao_continuations import LookupStatus, continuation_store
-from bot.channels.callback_policy import CallbackPolicy
-from bot.channels.kakao_guard import CallbackSender, SenderLocks, TurnGuard
-from bot.channels.kakao_request import (
+from bot.channels.kakao import texts
+from bot.channels.kakao.continuations import LookupStatus, continuation_store
+from bot.channels.kakao.callback_policy import CallbackPolicy
+from bot.channels.kakao.guard import CallbackSender, SenderLocks, TurnGuard
+from bot.channels.kakao.request import (
     KakaoTurnRequest,
     SkillRequestError,
     UtteranceTooLongError,
     parse_skill_request,
 )
-from bot.channels.kakao_response import (
+from bot.channels.kakao.response import (
     Template,
     build_templates,
     callback_acknowledgement,
@@ -62,9 +62,9 @@ from bot.channels.kakao_response import (
     page_response,
     text_response,
 )
-from bot.channels.kakao_settings import KakaoChannelSettings, KakaoSettingsError
+from bot.channels.kakao.settings import KakaoChannelSettings, KakaoSettingsError
 from bot.channels.limits import read_body
-from bot.privacy import install_log_masking, mask_personal_data
+from bot.privacy.masking import install_log_masking, mask_personal_data
 
 logger = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ runs in one worker thread per process (`NLU_THREAD_NAME`); the loop stays free m
 thread keeps the models' TensorFlow inference and the analyzers (each behind its own lock)
 called from a single thread at a time, as before; the rest of `parse_message` is unchanged.
 
-    from bot.rasa_speedups import install
+    from bot.rasa_ext.speedups import install
     install()   # idempotent; the tracker and lock stores of both profiles call it
 """
 from __future__ import annotations

@@ -5,7 +5,7 @@ under a key taken from the environment:
 
 * ``SOTONG_DATA_KEY``: one or more url-safe base64 Fernet keys, comma-separated. The first key
   encrypts; every key decrypts, so a key is rotated by putting the new one first and re-saving.
-  ``make run`` generates one into ``var/data_key`` (``python -m bot.encryption new-key``).
+  ``make run`` generates one into ``var/data_key`` (``python -m bot.privacy.encryption new-key``).
 
 Encrypted values are text, ``enc1:<token>``, so they fit the string columns and JSON payloads
 that held the plain value. ``decrypt`` passes a value without the prefix through unchanged, so
@@ -34,7 +34,7 @@ class FieldCipher:
     def __init__(self, keys: str) -> None:
         parts = [part.strip() for part in (keys or "").split(",") if part.strip()]
         if not parts:
-            raise DataKeyError(f"{KEY_ENV} is not set: generate one with `python -m bot.encryption new-key`")
+            raise DataKeyError(f"{KEY_ENV} is not set: generate one with `python -m bot.privacy.encryption new-key`")
         try:
             self._fernet = MultiFernet([Fernet(part.encode("ascii")) for part in parts])
         except (ValueError, UnicodeEncodeError) as error:
@@ -79,7 +79,7 @@ def main(argv: Optional[list] = None) -> int:
     if args == ["new-key"]:
         print(new_key())
         return 0
-    print("usage: python -m bot.encryption new-key", file=sys.stderr)
+    print("usage: python -m bot.privacy.encryption new-key", file=sys.stderr)
     return 2
 
 

@@ -2,7 +2,7 @@
 
 * sender id: ``userRequest.user.id`` (the per-bot user key, e.g. a botUserKey);
 * text: a Rasa payload from ``action.clientExtra`` or ``action.params`` when they follow the
-  convention in ``kakao_extra`` (menu taps skip NLU), else ``userRequest.utterance``;
+  convention in ``extra`` (menu taps skip NLU), else ``userRequest.utterance``;
 * images the user sent through the image plugin (``sys.plugin.secureimage``): their URLs go
   to ``metadata["image_urls"]``, and become the text when the utterance is empty;
 * Kakao's context goes to ``metadata["kakao"]`` (user type and properties, bot, block,
@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 from urllib.parse import urlsplit
 
-from bot.channels.callback_policy import CallbackPolicy
-from bot.channels.kakao_extra import continuation_from, rasa_payload_from
+from bot.channels.kakao.callback_policy import CallbackPolicy
+from bot.channels.kakao.extra import continuation_from, rasa_payload_from
 from bot.channels.limits import (
     RequestError as SkillRequestError,
     RequestLimits,

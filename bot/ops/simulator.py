@@ -1,8 +1,8 @@
 """Terminal KakaoTalk simulator: talks to a running Sotong server the way Open Builder does.
 
-    python -m bot.simulator                          # interactive chat
-    python -m bot.simulator --script dialogue.txt    # replay utterances, print the transcript
-    python -m bot.simulator --callback               # let slow turns answer through a callback
+    python -m bot.ops.simulator                          # interactive chat
+    python -m bot.ops.simulator --script dialogue.txt    # replay utterances, print the transcript
+    python -m bot.ops.simulator --callback               # let slow turns answer through a callback
 
 It POSTs SkillPayloads (with the shared secret header) to the Kakao webhook and renders the
 SkillResponse as a citizen would see it: text bubbles, images, cards with their buttons,
@@ -284,7 +284,7 @@ class Conversation:
 
 
 def _parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bot.simulator", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bot.ops.simulator", description=__doc__.split("\n")[0])
     parser.add_argument("--url", default=os.environ.get("SOTONG_KAKAO_URL", DEFAULT_URL), help="Kakao webhook URL")
     parser.add_argument("--secret", default=os.environ.get("KAKAO_SKILL_SECRET"), help="shared secret (env KAKAO_SKILL_SECRET)")
     parser.add_argument("--secret-header", default=os.environ.get("KAKAO_SECRET_HEADER", DEFAULT_SECRET_HEADER))

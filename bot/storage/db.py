@@ -71,8 +71,8 @@ def make_session_factory(engine: Engine) -> sessionmaker:
 def create_schema(engine: Engine) -> None:
     """Create the tables of every model module imported so far (idempotent).
 
-    A database under Alembic (bot.migrate; it has an `alembic_version` table) is left alone: there
-    the migrations own the schema, and `python -m bot.migrate upgrade` runs before the services.
+    A database under Alembic (bot.storage.migrate; it has an `alembic_version` table) is left alone: there
+    the migrations own the schema, and `python -m bot.storage.migrate upgrade` runs before the services.
     """
     if inspect(engine).has_table("alembic_version"):
         return
@@ -98,11 +98,3 @@ class UtcDateTime(TypeDecorator):
 
     def process_result_value(self, value: Optional[datetime], dialect):
         return value.replace(tzinfo=timezone.utc) if value is not None else None
-
-
-if __name__ == "__main__":  # `python -m bot.db upgrade` = `python -m bot.migrate upgrade` (schema migrations)
-    import sys
-
-    from bot.migrate import main
-
-    sys.exit(main())
