@@ -15,7 +15,7 @@ from actions import complaint_messages as messages
 from actions import complaints
 from bot.delivery.outbox import OutboxEntry
 from bot.tickets import Ticket, TicketStatus
-from bot.tickets.contacts import reveal_phone
+from bot.privacy.contacts import reveal_phone
 from bot.tickets.models import TicketWatcher
 
 FORM_DOMAIN = {

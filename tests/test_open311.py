@@ -17,7 +17,7 @@ from bot.city import get_city_config
 from bot.delivery.outbox import OutboxEntry
 from bot.staff.audit import AuditEntry
 from bot.staff.open311.keys import create_key, revoke_key
-from bot.tickets.contacts import reveal_phone
+from bot.privacy.contacts import reveal_phone
 from bot.tickets.models import Ticket, TicketStatus
 from tests.test_staff_support import (
     StaffServer,

@@ -13,7 +13,7 @@ from rasa.shared.core.domain import Domain
 from sqlalchemy import select, text
 from sqlalchemy.engine import create_engine
 
-from bot.tickets.contacts import reveal_phone
+from bot.privacy.contacts import reveal_phone
 from bot.city import get_city_config
 from bot.privacy.retention import SECONDS_PER_DAY, delete_old_conversations
 from bot.tickets import ComplaintDraft, Ticket, open_ticket_store

@@ -15,6 +15,7 @@ from sqlalchemy import func, select, text, update
 
 from bot.city import get_city_config
 from bot.delivery.outbox import OutboxEntry, OutboxState, open_contacts
+from bot.privacy.contacts import reveal_phone
 from bot.tickets import (
     ComplaintDraft,
     EmergencyReport,
@@ -26,7 +27,7 @@ from bot.tickets import (
     open_database,
 )
 from bot.tickets.calendar import BusinessCalendar
-from bot.tickets.contacts import encrypt_stored_contacts, reveal_phone
+from bot.tickets.contacts import encrypt_stored_contacts
 from bot.tickets.numbers import parse_ticket_number
 from bot.tickets.phone import normalise_mobile_number
 from tests.databases import BACKENDS, database_url_for

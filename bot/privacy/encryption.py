@@ -13,12 +13,13 @@ rows written before encryption was introduced stay readable.
 """
 from __future__ import annotations
 
-import os
 import sys
 from functools import lru_cache
 from typing import Optional
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+from bot.settings import env_str
 
 KEY_ENV = "SOTONG_DATA_KEY"
 PREFIX = "enc1:"
@@ -71,7 +72,12 @@ def _cipher_for(keys: str) -> FieldCipher:
 
 def data_cipher() -> FieldCipher:
     """The cipher for ``SOTONG_DATA_KEY`` as the environment holds it now."""
-    return _cipher_for(os.environ.get(KEY_ENV, ""))
+    return _cipher_for(env_str(KEY_ENV, ""))
+
+
+def data_key_configured() -> bool:
+    """Whether ``SOTONG_DATA_KEY`` is set (not whether it holds usable keys: data_cipher() says that)."""
+    return env_str(KEY_ENV) is not None
 
 
 def main(argv: Optional[list] = None) -> int:

@@ -31,7 +31,7 @@ from bot.tickets.notices import (
 from bot.staff.errors import AccessDenied, ActionRefused, TicketNotFound
 from bot.staff.ticket_records import NoteKind, TicketAssignment, TicketNote
 from bot.subscriptions.event_api import EventApiSettings
-from bot.tickets.contacts import reveal_phone
+from bot.privacy.contacts import reveal_phone
 from bot.tickets.documents import idempotency_key, ticket_document
 from bot.tickets.models import STATUS_LABELS_KO, Ticket, TicketEvent, TicketEventKind, TicketStatus, TicketWatcher
 from bot.tickets.routing import DEPARTMENT, Recipient

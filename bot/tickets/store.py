@@ -19,7 +19,7 @@ from bot.city.places import Place, PlaceNormaliser
 from bot.storage.db import create_schema, make_engine, make_session_factory, utc_now
 from bot.delivery.outbox import enqueue
 from bot.tickets.calendar import BusinessCalendar
-from bot.tickets.contacts import seal_phone
+from bot.privacy.contacts import seal_phone
 from bot.tickets.documents import category_label, idempotency_key, ticket_document
 from bot.tickets.models import (
     OPEN_STATUSES,
