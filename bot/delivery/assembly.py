@@ -13,12 +13,14 @@ from bot.delivery.settings import DeliverySettings
 
 
 def full_dispatcher(sessions: sessionmaker, settings: DeliverySettings) -> Dispatcher:
+    from bot.delivery.local_inbox import local_inbox_senders
     from bot.tickets.notices import citizen_notice_senders
     from bot.subscriptions.event_api import subscription_senders
     from bot.subscriptions.store import SubscriptionStore
 
     senders = {
         **default_senders(settings),
+        **local_inbox_senders(settings),  # `make run`: http and email to the local inbox
         **subscription_senders(SubscriptionStore(sessions)),
         **citizen_notice_senders(),
     }

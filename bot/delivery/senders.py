@@ -9,7 +9,7 @@ import json
 import smtplib
 from dataclasses import dataclass
 from email.message import EmailMessage
-from typing import Any, Callable, Dict
+from typing import Any, Callable, Dict, Mapping, Optional
 
 import requests
 
@@ -46,12 +46,14 @@ Sender = Callable[[Delivery], None]
 
 
 class HttpSender:
-    def __init__(self, timeout_seconds: float, session: requests.Session = None):
+    def __init__(self, timeout_seconds: float, session: requests.Session = None,
+                 extra_headers: Optional[Mapping[str, str]] = None):
         self._timeout = timeout_seconds
         self._session = session or requests.Session()
+        self._extra_headers = dict(extra_headers or {})
 
     def __call__(self, delivery: Delivery) -> None:
-        headers = {IDEMPOTENCY_HEADER: delivery.idempotency_key, "User-Agent": USER_AGENT}
+        headers = {IDEMPOTENCY_HEADER: delivery.idempotency_key, "User-Agent": USER_AGENT, **self._extra_headers}
         try:
             response = self._session.post(delivery.destination, json=delivery.payload, headers=headers,
                                           timeout=self._timeout, allow_redirects=False)

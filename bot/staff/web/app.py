@@ -14,6 +14,7 @@ from bot.staff.errors import AccessDenied, TicketNotFound
 from bot.staff.open311.api import blueprint as open311_blueprint
 from bot.staff.settings import StaffSettings
 from bot.staff.web import admin_routes, auth_routes, dashboard_routes, supervisor_routes, ticket_routes, trainer_routes
+from bot.staff.web import local_inbox_routes
 from bot.staff.web.rendering import json_response, render
 from bot.staff.web.security import (
     CsrfRejected,
@@ -46,7 +47,8 @@ def create_app(settings: Optional[StaffSettings] = None, database_url: Optional[
     app.ctx.services = StaffServices(settings or StaffSettings.from_env(), database_url)
 
     for blueprint in (auth_routes.blueprint, ticket_routes.blueprint, dashboard_routes.blueprint,
-                      supervisor_routes.blueprint, admin_routes.blueprint, trainer_routes.blueprint, open311_blueprint):
+                      supervisor_routes.blueprint, admin_routes.blueprint, trainer_routes.blueprint, open311_blueprint,
+                      local_inbox_routes.blueprint):
         app.blueprint(blueprint)
     app.static("/static", str(STATIC_DIR), name="staff_static")
 
@@ -57,7 +59,7 @@ def create_app(settings: Optional[StaffSettings] = None, database_url: Optional[
     @app.on_request
     async def before(request: Request):
         request.ctx.login = None
-        if request.path.startswith(("/static/", "/open311/", "/health")):
+        if request.path.startswith(("/static/", "/open311/", "/health", local_inbox_routes.RECEIVE_PATH)):
             return None
         check_input(request)
         await load_login(request)
