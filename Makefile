@@ -13,18 +13,19 @@ $(call secret_from_var,KAKAO_SKILL_SECRET,kakao_secret)
 $(call secret_from_var,SOTONG_RASA_TOKEN,rasa_token)
 $(call secret_from_var,SOTONG_REST_TOKEN,rest_token)
 
-.PHONY: setup train model run run-prod migrate test validate eval chat bench bench-kakao bench-cluster bench-long bench-train bench-flood clean-models
+.PHONY: setup train model run run-prod migrate test validate eval demo chat bench bench-kakao bench-cluster bench-long bench-train bench-flood clean-models
 
 setup:
 	@scripts/setup.sh
 
-# Trains a model from config.yml, domain.yml and data/ (Rasa reuses cached parts).
+# Trains a model from config.yml, domain.yml and data/ (Rasa reuses cached parts): one progress
+# line, Rasa's output in var/log/train.log (bot/ops/progress.py).
 train: setup
-	$(RASA) train --config config.yml --domain domain.yml --data data --out models
+	@$(BIN)/python -m bot.ops.progress train
 
 # Trains only when models/ holds no model yet.
 model: setup
-	@ls models/*.tar.gz >/dev/null 2>&1 || $(MAKE) train
+	@ls models/*.tar.gz >/dev/null 2>&1 || $(MAKE) --no-print-directory train
 
 run: model
 	@scripts/run.sh
@@ -46,6 +47,11 @@ validate: setup
 
 eval: model
 	$(BIN)/python -m bot.trainer.evaluate tests/nlu_holdout.yml tests/nlu_realistic.yml --out reports
+
+# Staff accounts (one per role, one-time passwords printed) and sample tickets in the embedded
+# database, with or without `make run` running; ARGS=--reset-passwords for new passwords.
+demo: setup
+	@. scripts/secrets.sh && ensure_sotong_secrets var $(BIN)/python >/dev/null && $(BIN)/python -m bot.ops.demo $(ARGS)
 
 chat: setup
 	$(BIN)/python -m bot.ops.simulator $(ARGS)

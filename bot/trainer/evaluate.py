@@ -104,15 +104,37 @@ def _prediction(message: Any, result: Dict[str, Any]) -> Prediction:
     )
 
 
+EVAL_LOG = Path("var/log/eval.log")
+
+
+def _log_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    logging.getLogger("py.warnings").warning(
+        "%s", warnings.formatwarning(message, category, filename, lineno, line).rstrip())
+
+
 def _quiet() -> None:
-    """Figures only: no Rasa (structlog), TensorFlow or library warnings on the terminal.
-    Called again once the model is loaded, since imports on the way add their own filters."""
+    """Figures only on the terminal: Rasa's log (structlog), TensorFlow's and the libraries'
+    warnings go to var/log/eval.log (WARNING and above; debug and info lines nowhere). Called
+    again once the model is loaded, since imports on the way add their own handlers and filters."""
     from rasa.utils.log_utils import configure_structlog
 
-    configure_structlog(logging.ERROR)
-    logging.disable(logging.WARNING)
-    warnings.simplefilter("ignore")
-    warnings.showwarning = lambda *args, **kwargs: None  # some libraries reset the filters
+    configure_structlog(logging.WARNING)  # through the standard loggers, so into the file below
+    root = logging.getLogger()
+    if not any(getattr(handler, "baseFilename", None) == str(EVAL_LOG.resolve()) for handler in root.handlers):
+        EVAL_LOG.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(EVAL_LOG, mode="w", encoding="utf-8", delay=True)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+    loggers = [root, *(item for item in logging.root.manager.loggerDict.values() if isinstance(item, logging.Logger))]
+    for logger in loggers:  # e.g. TensorFlow's own handler on stderr: to the file instead
+        for handler in list(logger.handlers):
+            if type(handler) is logging.StreamHandler:
+                logger.removeHandler(handler)
+        logger.propagate = True
+    root.setLevel(logging.WARNING)
+    logging.disable(logging.INFO)
+    warnings.simplefilter("default")
+    warnings.showwarning = _log_warning  # some libraries reset the filters
 
 
 async def predict_sets(model_path: str, sets: Sequence[str]) -> Dict[str, List[Prediction]]:
@@ -364,6 +386,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(eval_history.format_comparison(previous, summaries))
     eval_history.record(history, str(model), summaries)
     print(f"reports: {args.out}/<set>/ (errors.json, reliability_diagram.png, ...); history: {history}")
+    if EVAL_LOG.exists():
+        print(f"Rasa's and TensorFlow's warnings: {EVAL_LOG}")
     return 0
 
 
