@@ -5,6 +5,7 @@
 #                                         COMMAND's output (default: 32 random url-safe bytes) when
 #                                         missing or empty.
 #   ensure_sotong_secrets DIR PYTHON      all of them, files in DIR (README "Security").
+#   ensure_local_inbox_secret DIR         the local department inbox's token (`make run` only).
 
 ensure_secret() {
   local var=$1 file=$2
@@ -34,4 +35,10 @@ ensure_sotong_secrets() {
   ensure_secret SOTONG_ACTION_SECRET "$dir/action_secret"   # Rasa -> action server: X-Sotong-Action-Secret
   ensure_secret SOTONG_REST_TOKEN "$dir/rest_token"         # REST channel: X-Sotong-Rest-Token
   ensure_secret SOTONG_DATA_KEY "$dir/data_key" "$SOTONG_SECRET_PYTHON" -m bot.privacy.encryption new-key  # encryption at rest
+}
+
+# The dispatcher's X-Sotong-Inbox-Token for the staff console's local department inbox, which only
+# `make run` uses (scripts/run.sh; bot/delivery/local_inbox.py); the production profile has none.
+ensure_local_inbox_secret() {
+  ensure_secret SOTONG_LOCAL_INBOX_TOKEN "$1/local_inbox_token"
 }

@@ -6,9 +6,11 @@
 # Settings: RUN_DIR (required: $RUN_DIR/NAME.pid holds the pid of the running command), LOG_DIR
 # (output to $LOG_DIR/NAME.log; unset: the script's own output), SOTONG_RESTART_DELAY (seconds
 # before a restart, 2), SUPERVISE_WARMUP (a Rasa URL: every restart is followed by a warm-up,
-# bot/ops/warmup.py, with $PY). A restart is logged on stderr (and in the process's log).
+# bot/ops/warmup.py, with $PY). A restart is logged on stderr (and in the process's log); the
+# first time a process fails (status other than 0), the last lines of its log are shown too.
 
 : "${SOTONG_RESTART_DELAY:=2}"
+declare -F stage_failure >/dev/null || . "$(dirname "${BASH_SOURCE[0]}")/stage.sh"   # the end of a log
 SUPERVISED_PIDS=()
 
 stop_supervised() {
@@ -32,8 +34,10 @@ supervise() {
     [ -z "${LOG_DIR:-}" ] || exec >>"$LOG_DIR/$name.log" 2>&1
     child=""
     started=0
+    failed=0
     trap '[ -n "$child" ] && kill -TERM "$child" 2>/dev/null; [ -n "$child" ] && wait "$child" 2>/dev/null; rm -f "$RUN_DIR/$name.pid"; exit 0' TERM INT
     while true; do
+      [ -z "${LOG_DIR:-}" ] || echo "$(date '+%F %T') supervise: starting $name: $*"
       "$@" 3>&- &
       child=$!
       echo "$child" >"$RUN_DIR/$name.pid"
@@ -44,8 +48,16 @@ supervise() {
       status=0
       wait "$child" || status=$?
       message="$(date '+%F %T') supervise: $name exited with status $status; restarting in ${SOTONG_RESTART_DELAY}s"
-      echo "$message" >&3
-      [ -z "${LOG_DIR:-}" ] || echo "$message"
+      if [ -n "${LOG_DIR:-}" ]; then
+        echo "$message"
+        echo "$message (log: $LOG_DIR/$name.log)" >&3
+        if [ "$status" != 0 ] && [ "$failed" = 0 ]; then
+          failed=1
+          stage_failure "$LOG_DIR/$name.log" 2>&3
+        fi
+      else
+        echo "$message" >&3
+      fi
       sleep "$SOTONG_RESTART_DELAY"
     done
   ) &

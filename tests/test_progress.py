@@ -103,3 +103,44 @@ def test_the_estimate_counts_the_epochs_still_to_run_at_the_measured_pace():
     monitor.feed("INFO  - Restored component 'GatedResponseSelector' from cache.", 141)
     monitor.feed("INFO  - Starting to train component 'TEDPolicy'.", 142)
     assert monitor.status(142) == "training: TEDPolicy, about 80 s left"  # 40 epochs at 2 s
+
+
+# --- the stages of make run (scripts/stage.sh) and the supervisor's logs (scripts/supervise.sh) ---
+
+def test_a_stage_is_one_line_and_a_failed_one_shows_the_end_of_its_log(tmp_path):
+    script = ('. scripts/stage.sh; run_stage "first: fine" "$DIR/log/a.log" echo hidden; '
+              'run_stage "second: breaks" "$DIR/log/b.log" bash -c \'for i in $(seq 1 40); do echo line $i; done; exit 4\'; '
+              'echo "not reached"')
+    result = subprocess.run(["bash", "-euc", script], cwd=ROOT, env=base_env(DIR=str(tmp_path)), capture_output=True,
+                            text=True, timeout=30)
+    assert result.returncode == 4
+    assert result.stdout.splitlines() == ["first: fine ... done (0 s)", "second: breaks ... failed (status 4)"]
+    assert "hidden" in (tmp_path / "log" / "a.log").read_text()
+    errors = result.stderr.splitlines()
+    assert errors[0] == f"Last 30 lines of {tmp_path}/log/b.log:"
+    assert errors[1:-1] == [f"  line {i}" for i in range(11, 41)]
+    assert errors[-1] == f"Full log: {tmp_path}/log/b.log"
+
+
+SUPERVISED = """
+. scripts/supervise.sh
+stop_supervised_on_exit
+supervise crasher bash -c 'echo "crasher output $RANDOM"; exit 3'
+sleep 2
+"""
+
+
+def test_supervised_output_goes_to_its_log_and_the_first_crash_shows_its_end(tmp_path):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "log").mkdir()
+    env = base_env(RUN_DIR=str(tmp_path / "run"), LOG_DIR=str(tmp_path / "log"), SOTONG_RESTART_DELAY="0.3")
+    result = subprocess.run(["bash", "-euc", SUPERVISED], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=30)
+    assert result.stdout == ""
+    log = (tmp_path / "log" / "crasher.log").read_text()
+    assert log.count("supervise: starting crasher") >= 2 and log.count("crasher output") >= 2
+    restarts = [line for line in result.stderr.splitlines() if "exited with status 3" in line
+                and not line.startswith("  ")]  # not the lines of the log's end
+    assert len(restarts) >= 2 and all(line.endswith(f"(log: {tmp_path}/log/crasher.log)") for line in restarts)
+    assert result.stderr.count("Last 30 lines of") == 1  # the first crash only
+    assert "crasher output" in result.stderr
