@@ -1,5 +1,9 @@
 """PIPA: phone numbers and 주민등록번호 masked in what the tracker store writes (SQLite and
-PostgreSQL) while the turn works on the original, and in the action server's log."""
+PostgreSQL) while the turn works on the original, and in the action server's log; failed turns
+(database, action server) not saved.
+
+The store runs on Rasa patched by bot.rasa_ext.install(), as in `python -m bot.server run`; the
+module fixture applies the patches (and gives the log-record factory back afterwards)."""
 from __future__ import annotations
 
 import asyncio
@@ -7,8 +11,10 @@ import io
 import json
 import logging
 import subprocess
+import threading
 import time
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import List
 
@@ -20,6 +26,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import text
 from sqlalchemy.engine import create_engine
 
+import bot.rasa_ext
 from bot.rasa_ext.action_server import SECRET_HEADER
 from bot.privacy.encryption import data_cipher
 from bot.privacy.log_masking import install_record_masking, mask_record
@@ -34,6 +41,14 @@ ACTION_SECRET = "masking-test-action-secret-0123"
 UTTERANCE = f"제 번호는 {OTHER_PHONE}이고 주민번호는 {RRN}이에요"
 
 
+@pytest.fixture(scope="module", autouse=True)
+def patched_rasa():
+    previous = logging.getLogRecordFactory()
+    bot.rasa_ext.install()
+    yield
+    logging.setLogRecordFactory(previous)  # other test modules see unmasked records, as before
+
+
 @pytest.fixture(scope="module")
 def domain() -> Domain:
     return Domain.load(str(ROOT / "domain.yml"))
@@ -44,8 +59,8 @@ def open_store(url: str, domain: Domain, **options) -> MaskingSQLTrackerStore:
     if url.startswith("sqlite:///"):
         path = Path(url[len("sqlite:///"):])
         path.parent.mkdir(parents=True, exist_ok=True)
-        return MaskingSQLTrackerStore(domain=domain, dialect="sqlite", db=str(path), mask_logs=False, **options)
-    return MaskingSQLTrackerStore(domain=domain, dialect="postgresql", host=url, mask_logs=False, **options)
+        return MaskingSQLTrackerStore(domain=domain, dialect="sqlite", db=str(path), **options)
+    return MaskingSQLTrackerStore(domain=domain, dialect="postgresql", host=url, **options)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -60,7 +75,7 @@ def store(database_url, domain):
     try:
         yield tracker_store
     finally:
-        tracker_store.engine.dispose()
+        tracker_store.sql.engine.dispose()
 
 
 def conversation(domain: Domain, sender: str) -> DialogueStateTracker:
@@ -81,7 +96,7 @@ def conversation(domain: Domain, sender: str) -> DialogueStateTracker:
 
 
 def stored_rows(store: MaskingSQLTrackerStore, sender: str) -> List[dict]:
-    with store.engine.connect() as connection:
+    with store.sql.engine.connect() as connection:
         rows = connection.execute(text("SELECT data FROM events WHERE sender_id = :s ORDER BY id"), {"s": sender})
         return [json.loads(row[0]) for row in rows]
 
@@ -124,7 +139,7 @@ def test_retrieved_tracker_and_later_saves(store, domain):
 
 def test_unmasked_slots_are_configurable(tmp_path, domain):
     store = MaskingSQLTrackerStore(domain=domain, dialect="sqlite", db=str(tmp_path / "t.db"), unmasked_slots=[],
-                                   encrypted_slots=[], mask_logs=False)
+                                   encrypted_slots=[])
     asyncio.run(store.save(conversation(domain, "citizen-3")))
     slots = {row["name"]: row["value"] for row in stored_rows(store, "citizen-3") if row["event"] == "slot"}
     assert slots["phone"] == MASKED_PHONE
@@ -144,6 +159,7 @@ def test_log_records_are_masked_before_any_handler():
     logger.propagate = False
     previous = logging.getLogRecordFactory()
     try:
+        logging.setLogRecordFactory(logging.LogRecord)  # as before bot.rasa_ext.install()
         assert install_record_masking() is True
         assert install_record_masking() is False  # idempotent
         logger.warning("citizen said %s", UTTERANCE)
@@ -157,16 +173,6 @@ def test_log_records_are_masked_before_any_handler():
     output = stream.getvalue()
     assert OTHER_PHONE not in output and RRN not in output and PHONE not in output
     assert MASKED_RRN in output and MASKED_PHONE in output
-
-
-def test_the_store_masks_the_log_records_of_its_process(tmp_path, domain):
-    previous = logging.getLogRecordFactory()
-    try:
-        MaskingSQLTrackerStore(domain=domain, dialect="sqlite", db=str(tmp_path / "t.db"))
-        record = logging.getLogRecordFactory()("x", logging.INFO, __file__, 1, "said %s", (PHONE,), None)
-        assert record.getMessage() == f"said {MASKED_PHONE}"
-    finally:
-        logging.setLogRecordFactory(previous)
 
 
 def test_mask_record_keeps_unrelated_records():
@@ -245,9 +251,9 @@ def test_database_errors_are_not_hidden_by_rasas_in_memory_fallback(tmp_path, do
 
     def broken(strict: bool) -> FailSafeTrackerStore:
         store = MaskingSQLTrackerStore(domain=domain, dialect="sqlite", db=str(tmp_path / f"{strict}.db"),
-                                       mask_logs=False, strict=strict)
-        store.engine = create_engine(f"sqlite:///{tmp_path / 'missing' / 'dir' / 'x.db'}")
-        store.sessionmaker.configure(bind=store.engine)
+                                       strict=strict)
+        store.sql.engine = create_engine(f"sqlite:///{tmp_path / 'missing' / 'dir' / 'x.db'}")
+        store.sql.sessionmaker.configure(bind=store.sql.engine)
         return FailSafeTrackerStore(store)
 
     with pytest.raises(OperationalError):
@@ -259,26 +265,129 @@ def test_database_errors_are_not_hidden_by_rasas_in_memory_fallback(tmp_path, do
     asyncio.run(lenient.save(conversation(domain, "citizen-5")))
 
 
-def test_a_turn_with_a_failed_custom_action_is_not_saved(store, domain):
+class ActionServer:
+    """A real HTTP action server on a free port answering Rasa's calls as `mode` says: "ok" (one
+    slot), "error" (500), "invalid" (200 with an answer Rasa's schema refuses), "reject" (400 with
+    a form rejection) or "down" (nothing listening)."""
+
+    def __init__(self) -> None:
+        self.mode = "ok"
+        self.calls = 0
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                server.calls += 1
+                status, body = {
+                    "ok": (200, {"events": [{"event": "slot", "name": "description", "value": "가로등"}],
+                                 "responses": []}),
+                    "error": (500, {"error": "boom"}),
+                    "invalid": (200, {"events": "not a list"}),
+                    "reject": (400, {"action_name": "action_check_complaint_status", "error": "not this one"}),
+                }[server.mode]
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *_args):
+                pass
+
+        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.http.server_address[1]}/webhook"
+        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        if self.http.socket.fileno() != -1:
+            self.http.shutdown()
+            self.http.server_close()
+
+
+@pytest.fixture
+def action_server():
+    server = ActionServer()
+    yield server
+    server.stop()
+
+
+def test_a_turn_whose_action_server_call_fails_is_not_saved(store, domain, action_server):
+    """Each turn runs a real custom action call through Rasa's own MessageProcessor._run_action
+    (which catches the failure and carries on) and is saved through Rasa's FailSafeTrackerStore:
+    a 500, an invalid answer or an unreachable server fails the whole turn and nothing of it is
+    stored; a 400 rejection is a normal turn."""
+    from rasa.core.actions.action import RemoteAction
+    from rasa.core.channels.channel import CollectingOutputChannel
+    from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+    from rasa.core.policies.policy import PolicyPrediction
+    from rasa.core.processor import MessageProcessor
+    from rasa.core.tracker_store import FailSafeTrackerStore
+    from rasa.shared.core.events import ActionExecutionRejected
+    from rasa.utils.endpoints import EndpointConfig
+
+    from bot.rasa_ext.speedups import close_shared_sessions
     from bot.rasa_ext.tracker_store import ActionServerFailure
 
-    processor_log = logging.getLogger("rasa.core.processor")
+    processor = MessageProcessor.__new__(MessageProcessor)  # the parts _run_action uses, no model
+    processor.domain = domain
+    wrapped = FailSafeTrackerStore(store)  # as Rasa's agent wraps every tracker store
+    action = RemoteAction("action_check_complaint_status", EndpointConfig(url=action_server.url))
+    sender = f"citizen-6-{uuid.uuid4().hex[:6]}"
 
-    async def turn(action_fails: bool) -> None:
-        tracker = await store.retrieve("citizen-6") or conversation(domain, "citizen-6")
-        tracker.update(UserUttered("가로등이 꺼졌어요", intent={"name": "inform", "confidence": 1.0}))
-        if action_fails:  # what Rasa logs when the action server cannot be reached
-            processor_log.error("Encountered an exception while running action 'complaint_form'."
-                                "Bot will continue, but the actions events are lost.")
+    async def turn(mode: str) -> DialogueStateTracker:
+        action_server.mode = mode
+        try:
+            tracker = await wrapped.retrieve(sender) or conversation(domain, sender)
+            tracker.update(UserUttered("가로등이 꺼졌어요", intent={"name": "inform", "confidence": 1.0}))
+            prediction = PolicyPrediction.for_action_name(domain, action.name())
+            await processor._run_action(action, tracker, CollectingOutputChannel(),
+                                        TemplatedNaturalLanguageGenerator(domain.responses), prediction)
+            await wrapped.save(tracker)
+            return tracker
+        finally:
+            await close_shared_sessions()
+
+    asyncio.run(turn("ok"))
+    saved = len(stored_rows(store, sender))
+    for mode in ("error", "invalid"):
+        calls = action_server.calls
+        with pytest.raises(ActionServerFailure, match="action_check_complaint_status"):
+            asyncio.run(turn(mode))
+        assert action_server.calls == calls + 1  # the action server was really called
+        assert len(stored_rows(store, sender)) == saved  # nothing of the failed turn
+
+    rejected = asyncio.run(turn("reject"))  # a form rejection: the turn is saved
+    assert any(isinstance(event, ActionExecutionRejected) for event in rejected.events)
+    assert len(stored_rows(store, sender)) == saved + 2  # the message and the rejection
+    saved += 2
+
+    action_server.stop()  # down: connection refused
+    with pytest.raises(ActionServerFailure, match="action_check_complaint_status"):
+        asyncio.run(turn("ok"))
+    assert len(stored_rows(store, sender)) == saved
+    assert len(asyncio.run(wrapped.retrieve(sender)).events) == saved
+
+
+def test_a_failed_turn_is_saved_when_the_store_is_told_so(tmp_path, domain):
+    """`fail_turn_on_action_error: false` keeps Rasa's behaviour: the turn is saved without the
+    failed action's events."""
+    from bot.rasa_ext import failed_turns
+
+    store = MaskingSQLTrackerStore(domain=domain, dialect="sqlite", db=str(tmp_path / "t.db"),
+                                   fail_turn_on_action_error="false")
+
+    async def turn() -> None:
+        tracker = await store.retrieve("citizen-6b") or conversation(domain, "citizen-6b")
+        failed_turns.mark_failed("custom action 'x': RasaException: down")
         await store.save(tracker)
 
-    asyncio.run(turn(False))
-    saved = len(stored_rows(store, "citizen-6"))
-    with pytest.raises(ActionServerFailure):
-        asyncio.run(turn(True))
-    assert len(stored_rows(store, "citizen-6")) == saved  # nothing of the failed turn
-    asyncio.run(turn(False))  # the next turn starts clean
-    assert len(stored_rows(store, "citizen-6")) == saved + 1
+    try:
+        asyncio.run(turn())
+        assert stored_rows(store, "citizen-6b")
+    finally:
+        store.sql.engine.dispose()
 
 
 def test_a_database_error_fails_the_turn_and_never_ends_the_process(store, domain, tmp_path):
@@ -313,7 +422,7 @@ def test_callback_numbers_are_encrypted_in_the_database_and_the_broker_copy(tmp_
 
     broker = SQLEventBroker(db=str(tmp_path / "broker.db"))
     store = MaskingSQLTrackerStore(domain=domain, dialect="sqlite", db=str(tmp_path / "tracker.db"),
-                                   event_broker=broker, mask_logs=False)
+                                   event_broker=broker)
     try:
         tracker = conversation(domain, "citizen-7")
         tracker.update(SlotSet("budget_phone", OTHER_PHONE))
@@ -324,9 +433,9 @@ def test_callback_numbers_are_encrypted_in_the_database_and_the_broker_copy(tmp_
             assert (restored.get_slot("phone"), restored.get_slot("budget_phone")) == (PHONE, OTHER_PHONE)
         cold = open_store(f"sqlite:///{tmp_path / 'tracker.db'}", domain, cache_conversations=0)
         assert asyncio.run(cold.retrieve("citizen-7")).get_slot("phone") == PHONE  # another process
-        cold.engine.dispose()
+        cold.sql.engine.dispose()
     finally:
-        store.engine.dispose()
+        store.sql.engine.dispose()
         broker.engine.dispose()
     for database in ("tracker.db", "broker.db"):
         content = (tmp_path / database).read_bytes()
@@ -375,13 +484,13 @@ def test_cached_turns_equal_uncached_ones_and_other_writers_are_seen(database_ur
         assert texts_of(asyncio.run(other.retrieve(sender)))[-2:] == ["다른 인스턴스에서", "다시 여기서"]
         assert len(stored_rows(cached, sender)) == len(asyncio.run(other.retrieve(sender)).events)
 
-        with cached.engine.begin() as connection:  # an older row deleted, the newest kept
+        with cached.sql.engine.begin() as connection:  # an older row deleted, the newest kept
             connection.execute(text("DELETE FROM events WHERE id = (SELECT min(id) FROM events WHERE sender_id = :s)"),
                                {"s": sender})
         assert len(asyncio.run(cached.retrieve(sender)).events) == len(stored_rows(cached, sender))
     finally:
-        cached.engine.dispose()
-        other.engine.dispose()
+        cached.sql.engine.dispose()
+        other.sql.engine.dispose()
 
 
 def test_conversation_cache_is_bounded():

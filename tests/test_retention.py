@@ -17,7 +17,7 @@ from bot.privacy.contacts import reveal_phone
 from bot.city import get_city_config
 from bot.privacy.retention import SECONDS_PER_DAY, delete_old_conversations
 from bot.tickets import ComplaintDraft, Ticket, open_ticket_store
-from bot.rasa_ext.tracker_store import MaskingSQLTrackerStore
+from bot.rasa_ext.sql_store import MaskingSQLStore
 from tests.databases import BACKENDS, database_url_for
 from tests.stack import ROOT, VENV_BIN, base_env
 
@@ -35,9 +35,9 @@ def tracker_url(request, tmp_path):
 def make_events_table(url: str) -> None:
     """The tracker store's own table, as Rasa creates it."""
     domain = Domain.load(str(ROOT / "domain.yml"))
-    store = MaskingSQLTrackerStore(domain=domain, dialect=url.split(":")[0], host=url, mask_logs=False) \
+    store = MaskingSQLStore(domain=domain, dialect=url.split(":")[0], host=url) \
         if not url.startswith("sqlite") else \
-        MaskingSQLTrackerStore(domain=domain, dialect="sqlite", db=url[len("sqlite:///"):], mask_logs=False)
+        MaskingSQLStore(domain=domain, dialect="sqlite", db=url[len("sqlite:///"):])
     store.engine.dispose()
 
 

@@ -78,7 +78,8 @@ def tracker_url_from_endpoints(endpoints_file: str):
         from rasa.shared.utils.common import class_from_module_path
 
         try:
-            is_sql = issubclass(class_from_module_path(config.type), SQLTrackerStore)
+            store_class = class_from_module_path(config.type)  # a wrapper names the SQL store it wraps
+            is_sql = issubclass(getattr(store_class, "sql_store_class", store_class), SQLTrackerStore)
         except (AttributeError, ImportError, TypeError):
             is_sql = False
         if not is_sql:

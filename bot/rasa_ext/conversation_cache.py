@@ -16,13 +16,26 @@ again: the cache can save work, never change an answer.
 
 Entries are dropped after ``idle_seconds`` without use and beyond ``max_conversations`` (least
 recently used first), which bounds the memory it takes.
+
+:class:`CachingTrackerStore` puts the cache in front of a store that offers the row-level steps
+of a read and a save (:class:`StoredEvents`: bot.rasa_ext.sql_store.MaskingSQLStore), a tracker
+store wrapper in the style of Rasa's own FailSafeTrackerStore and AwaitableTrackerStore.
 """
 from __future__ import annotations
 
+import itertools
+import logging
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import List, Optional, Tuple
+from typing import Any, ContextManager, Iterable, List, Optional, Protocol, Text, Tuple
+
+from rasa.core.tracker_store import TrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import Event, SessionStarted
+from rasa.shared.core.trackers import DialogueStateTracker
+
+logger = logging.getLogger(__name__)
 
 Version = Tuple[Optional[int], int]  # (max(id), count(id)) of the sender's rows
 
@@ -77,3 +90,89 @@ class ConversationCache:
 
     def drop(self, sender_id: str) -> None:
         self._entries.pop(sender_id, None)
+
+
+class StoredEvents(Protocol):
+    """What CachingTrackerStore needs of the store it wraps (besides Rasa's TrackerStore methods)."""
+
+    def session_scope(self) -> ContextManager[Any]: ...
+
+    def version(self, session: Any, sender_id: Text) -> Version: ...
+
+    def stored_events(self, session: Any, sender_id: Text) -> List[str]: ...
+
+    def unsaved_events(self, session: Any, tracker: DialogueStateTracker) -> List[Event]: ...
+
+    def append(self, session: Any, sender_id: Text, events: List[Event]) -> Tuple[Optional[int], List[str]]: ...
+
+    def tracker_from_stored(self, sender_id: Text, stored: List[str]) -> Optional[DialogueStateTracker]: ...
+
+
+class CachingTrackerStore(TrackerStore):
+    """A tracker store wrapper keeping the current session's events of recent conversations.
+
+    `retrieve` and `save` ask the wrapped store for the conversation's version first and use the
+    cached events only if it is unchanged (see the module docstring); everything else goes to the
+    wrapped store. With ``max_conversations=0`` every call goes straight through."""
+
+    def __init__(self, tracker_store: StoredEvents, max_conversations: int = 500) -> None:
+        self._tracker_store = tracker_store
+        self.cache = ConversationCache(max_conversations=max_conversations)
+        super().__init__(tracker_store.domain, tracker_store.event_broker)
+
+    @property
+    def domain(self) -> Domain:
+        return self._tracker_store.domain
+
+    @domain.setter
+    def domain(self, domain: Optional[Domain]) -> None:
+        self._tracker_store.domain = domain
+
+    @property
+    def wrapped(self) -> StoredEvents:
+        return self._tracker_store
+
+    async def keys(self) -> Iterable[Text]:
+        return await self._tracker_store.keys()
+
+    async def retrieve_full_tracker(self, conversation_id: Text) -> Optional[DialogueStateTracker]:
+        return await self._tracker_store.retrieve_full_tracker(conversation_id)
+
+    async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+        """The current session's tracker: one indexed query when the cached events are current."""
+        store = self._tracker_store
+        if not self.cache.enabled:
+            return await store.retrieve(sender_id)
+        with store.session_scope() as session:
+            version = store.version(session, sender_id)
+            events = self.cache.events(sender_id, version)
+            if events is None:
+                events = store.stored_events(session, sender_id)
+                self.cache.put(sender_id, version, events)
+        return store.tracker_from_stored(sender_id, events)
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """The wrapped store's save, counting the stored events from the cache when it is current."""
+        store = self._tracker_store
+        if not self.cache.enabled:
+            return await store.save(tracker)
+        await self.stream_events(tracker)  # compares with self.retrieve: cached too
+        sender_id = tracker.sender_id
+        with store.session_scope() as session:
+            version = store.version(session, sender_id)
+            stored = self.cache.events(sender_id, version)
+            if stored is None:
+                new_events = store.unsaved_events(session, tracker)
+            else:
+                new_events = list(itertools.islice(tracker.events, len(stored), None))
+            last_id, texts = store.append(session, sender_id, new_events)
+            session.commit()
+        if stored is not None and not any(isinstance(event, SessionStarted) for event in new_events):
+            new_version = (version[0] if last_id is None else last_id, version[1] + len(texts))
+            self.cache.put(sender_id, new_version, stored + texts)
+        else:  # a new session changes which events are current: read them from the database next time
+            self.cache.drop(sender_id)
+        logger.debug("Tracker with sender_id '%s' stored", sender_id)
+
+    async def _stream_new_events(self, event_broker: Any, new_events: List[Event], sender_id: Text) -> None:
+        await self._tracker_store._stream_new_events(event_broker, new_events, sender_id)

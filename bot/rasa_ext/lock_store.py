@@ -14,6 +14,7 @@ release it); Rasa's own takes seven, a WATCH/MULTI/EXEC transaction per change a
 and each of them blocks the process's event loop. It also polls for its turn every 0.1 s instead
 of Rasa's 1 s (a citizen's second message waits for the first turn, not for a whole extra second)
 and lets Redis expire an abandoned queue (e.g. after a crash) once its last ticket has expired.
+It patches nothing in Rasa and needs none of bot.rasa_ext.install()'s patches.
 
     lock_store:
       type: bot.rasa_ext.lock_store.AtomicRedisLockStore
@@ -35,8 +36,6 @@ from typing import Any, AsyncGenerator, List, Optional, Text, Tuple
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
-
-from bot.rasa_ext.speedups import install as install_speedups
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +89,6 @@ def _optional(value: Any) -> Any:
 
 class AtomicRedisLockStore(RedisLockStore):
     def __init__(self, endpoint_config: Optional[EndpointConfig] = None, **kwargs: Any) -> None:
-        install_speedups()  # the production profile's Rasa processes (bot/rasa_ext/speedups.py)
         options = dict(endpoint_config.kwargs) if endpoint_config is not None else {}
         options.update(kwargs)
         if endpoint_config is not None and endpoint_config.url:

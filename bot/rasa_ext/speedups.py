@@ -28,7 +28,7 @@ thread keeps the models' TensorFlow inference and the analyzers (each behind its
 called from a single thread at a time, as before; the rest of `parse_message` is unchanged.
 
     from bot.rasa_ext.speedups import install
-    install()   # idempotent; the tracker and lock stores of both profiles call it
+    install()   # idempotent; bot.rasa_ext.install() (python -m bot.server) calls it
 """
 from __future__ import annotations
 

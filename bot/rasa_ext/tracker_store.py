@@ -13,6 +13,18 @@ Registered in an endpoints file as
       # optional (defaults below): slots stored encrypted, slots stored verbatim
       encrypted_slots: [phone, budget_phone]
       unmasked_slots: [photo_url]
+      # optional: strict: true, fail_turn_on_action_error: true, cache_conversations: 500
+
+The options are parsed once (:class:`TrackerStoreOptions`): values from ${ENV} substitution
+arrive as strings, an empty one means "not set" (the default), yes/no options accept
+``1 true yes on`` / ``0 false no off`` and anything else, like an unknown option, stops the start
+with a message naming it. The store runs only in a process where bot.rasa_ext.install() has
+applied Sotong's patches of Rasa (``python -m bot.server run ...``, see bot/rasa_ext/__init__.py);
+anywhere else it refuses to start, since its guarantees below need them.
+
+It is made of two parts: bot.rasa_ext.sql_store.MaskingSQLStore (the SQL store: masking,
+encryption, errors, connections) wrapped in bot.rasa_ext.conversation_cache.CachingTrackerStore
+(the in-memory cache); this class adds the options and the refusal of failed turns.
 
 Same table (`events`) and behaviour as Rasa's `SQL` type; the differences:
 
@@ -33,14 +45,15 @@ Same table (`events`) and behaviour as Rasa's `SQL` type; the differences:
   calls sys.exit(1). Here the schema is checked once when the store is created (a missing one
   stops the start with Rasa's message), and an error in a turn is raised as TrackerStoreError:
   the turn fails, the channel answers politely, the process keeps serving.
-* Log records of the Rasa process are masked from the moment the store is created
-  (bot.privacy.log_masking), in addition to the handler filters the Kakao channel installs.
+* No silent fallback at start either: Rasa replaces a custom store whose creation raises an
+  AttributeError or ImportError (e.g. a missing database driver) by an in-memory store with a
+  mere warning; this store raises TrackerStoreError instead, and the start stops.
+* Log records of the Rasa process are masked (bot.privacy.log_masking, applied by
+  bot.rasa_ext.install()), in addition to the handler filters the Kakao channel installs.
 * The current session's events of recently active conversations are kept in memory
   (bot.rasa_ext.conversation_cache) and used when the database shows the conversation unchanged: one indexed
   query per read instead of loading every event (`cache_conversations: 500` conversations at most;
   0 turns it off).
-* Creating the store applies bot.rasa_ext.speedups (Rasa re-checked a JSON schema on every action
-  server answer: most of the server's CPU under load).
 * PostgreSQL connections are checked before use (`pool_pre_ping`), so after a database restart
   the first turn does not fail on a dead pooled connection. SQLite connections are pooled too.
 * No silent fallback (`strict: true`, the default): Rasa wraps every tracker store in a
@@ -48,341 +61,156 @@ Same table (`events`) and behaviour as Rasa's `SQL` type; the differences:
   on an empty conversation: an open form is forgotten) and saves into an in-memory store of that
   one process (other processes never see it). With several processes and PostgreSQL that turns a
   database restart into lost and forked conversations. For this store the wrapper passes errors
-  on instead (a small patch of Rasa 3.6's FailSafeTrackerStore, applied only to stores that ask
-  for it): the turn fails, the citizen gets the channel's "잠시 후 다시 말씀해 주세요", nothing
-  is written anywhere else, and the conversation goes on from the database once it is back.
+  on instead (bot.rasa_ext.fail_safe, which reads the store's `strict`): the turn fails, the
+  citizen gets the channel's "잠시 후 다시 말씀해 주세요", nothing is written anywhere else, and
+  the conversation goes on from the database once it is back.
 * All-or-nothing turns when the action server fails (`fail_turn_on_action_error: true`, the
-  default): Rasa itself logs a failed custom action, drops its events and carries on, so during an
-  action-server outage a citizen's answer to a form question is recorded but never validated, the
-  dialogue moves on without it and the citizen hears nothing useful. This store notices Rasa's log
-  record of the failure (in the same asyncio task as the turn) and refuses to save that turn: the
-  turn fails, the citizen gets the channel's "잠시 후 다시 말씀해 주세요" answer, and the stored
-  conversation stays exactly as before the message, so resending it after the restart continues
-  the form where it was. (A 400 rejection from the action server is a normal form rejection and
-  is not a failure.)
+  default): Rasa itself catches a failed custom action, drops its events and carries on, so during
+  an action-server outage a citizen's answer to a form question is recorded but never validated,
+  the dialogue moves on without it and the citizen hears nothing useful. bot.rasa_ext.failed_turns
+  marks the turn as failed when Rasa's call of the action server raises (by exception type; a 400
+  rejection from the action server is a normal form rejection and is not a failure), and this
+  store then refuses to save it (ActionServerFailure): the turn fails, the citizen gets the
+  channel's "잠시 후 다시 말씀해 주세요" answer, and the stored conversation stays exactly as before
+  the message, so resending it after the restart continues the form where it was.
+
+The store patches nothing itself (it used to apply the speed-ups, the fail-safe patch and a log
+watch when it was created, so another store type silently lost them): bot.rasa_ext.install()
+applies every patch, whichever stores the endpoints file names.
 """
 from __future__ import annotations
 
-import contextlib
-import itertools
-import json
-import logging
-from contextvars import ContextVar
-from typing import Any, Dict, Generator, Iterable, List, Optional, Text
+from dataclasses import dataclass, field, fields
+from typing import Any, Dict, FrozenSet, Mapping, Optional, Text
 
-import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
-from rasa.core.tracker_store import POSTGRESQL_SCHEMA, SQLTrackerStore, create_engine_kwargs, ensure_schema_exists
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
-from rasa.shared.exceptions import RasaException
-from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
-from bot.privacy.encryption import data_cipher
-from bot.privacy.log_masking import install_record_masking
-from bot.privacy.masking import mask_personal_data
-from bot.rasa_ext.speedups import install as install_speedups
-from bot.rasa_ext.conversation_cache import ConversationCache, Version
+from bot.rasa_ext import require_installed
+from bot.rasa_ext.conversation_cache import CachingTrackerStore
+from bot.rasa_ext.failed_turns import ActionServerFailure, refuse_failed_turn, start_turn
+from bot.rasa_ext.sql_store import (
+    DEFAULT_ENCRYPTED_SLOTS,
+    DEFAULT_UNMASKED_SLOTS,
+    MaskingSQLStore,
+    TrackerStoreError,
+    mask_event,
+    mask_value,
+    unmask_event,
+)
+from bot.settings import SettingsError, env_bool, env_int, env_list, env_str
 
-logger = logging.getLogger(__name__)
+__all__ = [
+    "ActionServerFailure", "CachingTrackerStore", "DEFAULT_ENCRYPTED_SLOTS", "DEFAULT_UNMASKED_SLOTS",
+    "MaskingSQLStore", "MaskingSQLTrackerStore", "TrackerStoreError", "TrackerStoreOptions", "mask_event",
+    "mask_value", "unmask_event",
+]
 
-# Set (in the turn's asyncio task) when Rasa logs that a custom action could not be run.
-_action_failure: ContextVar[Optional[str]] = ContextVar("sotong_action_failure", default=None)
-_ACTION_FAILURE_MARKERS = ("Failed to execute custom action", "Failed to run custom action",
-                           "Encountered an exception while running action")
-_WATCHED_LOGGERS = ("rasa.core.processor", "rasa.core.actions.action")
-
-
-class ActionServerFailure(RasaException):
-    """A custom action could not be run in this turn; the turn is not saved."""
-
-
-class TrackerStoreError(RasaException):
-    """The tracker store could not read or write a conversation; the turn fails, nothing ends."""
+_PREFIX = "tracker_store."  # how the options are named in error messages
 
 
-class _ActionFailureWatch(logging.Filter):
-    """Logger filter on Rasa's processor and action modules: remembers a failed custom action."""
+@dataclass(frozen=True)
+class TrackerStoreOptions:
+    """The options of an endpoints file's `tracker_store` section, parsed."""
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno >= logging.WARNING:
-            try:
-                message = record.getMessage()
-            except Exception:
-                return True
-            if any(marker in message for marker in _ACTION_FAILURE_MARKERS):
-                _action_failure.set(message[:300])
-        return True
+    # Rasa's SQLTrackerStore connection (Rasa passes the section's `url` as `host`)
+    dialect: str = "sqlite"
+    host: Optional[str] = None
+    port: Optional[int] = None
+    db: str = "rasa.db"
+    username: Optional[str] = None
+    password: Optional[str] = field(default=None, repr=False)
+    login_db: Optional[str] = None
+    query: Optional[Mapping[str, Any]] = None
+    # Sotong's
+    encrypted_slots: FrozenSet[str] = frozenset(DEFAULT_ENCRYPTED_SLOTS)
+    unmasked_slots: FrozenSet[str] = frozenset(DEFAULT_UNMASKED_SLOTS)
+    strict: bool = True
+    fail_turn_on_action_error: bool = True
+    cache_conversations: int = 500
+    # Kept for older endpoints files: log masking is part of bot.rasa_ext.install(), always on.
+    mask_logs: bool = True
 
+    @classmethod
+    def parse(cls, options: Mapping[str, Any]) -> "TrackerStoreOptions":
+        """Options as Rasa passes them from an endpoints file; SettingsError (a ValueError)
+        names an unknown option or a value that cannot be used."""
+        known = {option.name for option in fields(cls)}
+        for name in options:
+            if name not in known:
+                raise SettingsError(_PREFIX + name, str(options[name]),
+                                    "no such option; known: " + ", ".join(sorted(known)))
+        env = {_PREFIX + name: "" if value is None else str(value)
+               for name, value in options.items() if not isinstance(value, (list, tuple, set, frozenset, dict))}
+        default = cls()
 
-def _watch_action_failures() -> None:
-    for name in _WATCHED_LOGGERS:
-        watched = logging.getLogger(name)
-        if not any(isinstance(f, _ActionFailureWatch) for f in watched.filters):
-            watched.addFilter(_ActionFailureWatch())
+        def text(name: str) -> Optional[str]:
+            return env_str(_PREFIX + name, getattr(default, name), env=env)
 
-DEFAULT_ENCRYPTED_SLOTS = ("phone", "budget_phone")
-DEFAULT_UNMASKED_SLOTS = ("photo_url",)
-# Keys of event dictionaries that are identifiers, never citizen text (a message id's hex digits
-# could look like a phone number).
-_IDENTIFIER_KEYS = frozenset({"event", "timestamp", "message_id", "id", "name", "policy",
-                              "input_channel", "sender_id", "model_id", "assistant_id"})
-_MASKED_EVENT_TYPES = frozenset({"user", "bot", "slot", "user_featurization", "entities"})
+        def yes_no(name: str) -> bool:
+            return env_bool(_PREFIX + name, getattr(default, name), env=env)
 
+        def names(name: str) -> FrozenSet[str]:
+            value = options.get(name)
+            if isinstance(value, (list, tuple, set, frozenset)):
+                return frozenset(str(item) for item in value)
+            return frozenset(env_list(_PREFIX + name, sorted(getattr(default, name)), env=env))
 
-def mask_value(value: Any) -> Any:
-    """`value` with every string in it masked (dicts and lists are copied, not changed)."""
-    if isinstance(value, str):
-        return mask_personal_data(value)
-    if isinstance(value, dict):
-        return {key: (item if key in _IDENTIFIER_KEYS else mask_value(item)) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [mask_value(item) for item in value]
-    return value
-
-
-def mask_event(data: Dict[str, Any], unmasked_slots: Iterable[str] = DEFAULT_UNMASKED_SLOTS,
-               encrypted_slots: Iterable[str] = DEFAULT_ENCRYPTED_SLOTS) -> Dict[str, Any]:
-    """An event dictionary (`Event.as_dict()`) as it may be stored: personal data masked, the
-    values of `encrypted_slots` encrypted (bot.privacy.encryption)."""
-    kind = data.get("event")
-    if kind not in _MASKED_EVENT_TYPES:
-        return data
-    if kind == "slot" and data.get("name") in set(encrypted_slots):
-        return _with_slot_value(data, data_cipher().encrypt)
-    if kind == "slot" and data.get("name") in set(unmasked_slots):
-        return data
-    return mask_value(data)
-
-
-def unmask_event(data: Dict[str, Any], encrypted_slots: Iterable[str] = DEFAULT_ENCRYPTED_SLOTS) -> Dict[str, Any]:
-    """A stored event dictionary with the values of `encrypted_slots` decrypted again."""
-    if data.get("event") == "slot" and data.get("name") in set(encrypted_slots):
-        return _with_slot_value(data, data_cipher().decrypt)
-    return data
-
-
-def _with_slot_value(data: Dict[str, Any], convert: Any) -> Dict[str, Any]:
-    value = data.get("value")
-    return {**data, "value": convert(value)} if isinstance(value, str) else data
-
-
-def _install_strict_fail_safe() -> None:
-    """Make Rasa's FailSafeTrackerStore pass errors on for wrapped stores with `strict = True`."""
-    from rasa.core import tracker_store as rasa_tracker_store
-
-    wrapper = rasa_tracker_store.FailSafeTrackerStore
-    if getattr(wrapper, "_sotong_strict_patch", False):
-        return
-    fallbacks = {name: getattr(wrapper, name) for name in ("save", "retrieve", "retrieve_full_tracker")}
-
-    def strict(name: str):
-        fallback = fallbacks[name]
-
-        async def method(self, *args, **kwargs):
-            if getattr(self._tracker_store, "strict", False):
-                return await getattr(self._tracker_store, name)(*args, **kwargs)
-            return await fallback(self, *args, **kwargs)
-
-        method.__name__ = name
-        method.__doc__ = fallback.__doc__
-        return method
-
-    for name in fallbacks:
-        setattr(wrapper, name, strict(name))
-    wrapper._sotong_strict_patch = True
-
-
-class MaskingSQLTrackerStore(SQLTrackerStore):
-    """SQLTrackerStore that masks personal data before it is written."""
-
-    def __init__(
-        self,
-        domain: Optional[Domain] = None,
-        dialect: Text = "sqlite",
-        host: Optional[Text] = None,
-        port: Optional[int] = None,
-        db: Text = "rasa.db",
-        username: Text = None,
-        password: Text = None,
-        event_broker: Optional[EventBroker] = None,
-        login_db: Optional[Text] = None,
-        query: Optional[Dict] = None,
-        unmasked_slots: Optional[List[Text]] = None,
-        encrypted_slots: Optional[List[Text]] = None,
-        mask_logs: bool = True,
-        fail_turn_on_action_error: Any = True,
-        strict: Any = True,
-        cache_conversations: Any = 500,
-        **kwargs: Dict[Text, Any],
-    ) -> None:
-        install_speedups()  # the production profile's Rasa processes (bot/rasa_ext/speedups.py)
-        if mask_logs:
-            install_record_masking()
-        self.strict = str(strict).lower() not in ("false", "0", "no")
-        if self.strict:
-            _install_strict_fail_safe()
-        self.fail_turn_on_action_error = str(fail_turn_on_action_error).lower() not in ("false", "0", "no")
-        if self.fail_turn_on_action_error:
-            _watch_action_failures()
-        # Values from ${ENV} substitution arrive as strings; an empty one means "not set".
-        super().__init__(
-            domain=domain, dialect=dialect, host=host or None, port=port or None, db=db,
-            username=username or None, password=password or None, event_broker=event_broker,
-            login_db=login_db or None, query=query, **kwargs,
+        query = options.get("query")
+        if query not in (None, "") and not isinstance(query, Mapping):
+            raise SettingsError(_PREFIX + "query", str(query), "a mapping of connection parameters")
+        return cls(
+            dialect=text("dialect"), host=text("host"), db=text("db"), username=text("username"),
+            password=text("password"), login_db=text("login_db"), query=dict(query) if query else None,
+            port=env_int(_PREFIX + "port", None, env=env, minimum=1),
+            encrypted_slots=names("encrypted_slots"), unmasked_slots=names("unmasked_slots"),
+            strict=yes_no("strict"), fail_turn_on_action_error=yes_no("fail_turn_on_action_error"),
+            cache_conversations=env_int(_PREFIX + "cache_conversations", default.cache_conversations, env=env,
+                                        minimum=0),
+            mask_logs=yes_no("mask_logs"),
         )
-        self.unmasked_slots = frozenset(DEFAULT_UNMASKED_SLOTS if unmasked_slots is None else unmasked_slots)
-        self.encrypted_slots = frozenset(DEFAULT_ENCRYPTED_SLOTS if encrypted_slots is None else encrypted_slots)
-        if self.encrypted_slots:
-            data_cipher()  # no key (SOTONG_DATA_KEY): refuse to start rather than fail in a turn
-        self.cache = ConversationCache(max_conversations=int(cache_conversations or 0))
-        url = self.engine.url
-        if self.engine.dialect.name == "postgresql":
-            self.engine.dispose()
-            self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
-            self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
-        elif self.engine.dialect.name == "sqlite" and url.database not in (None, "", ":memory:"):
-            # SQLAlchemy 1.4 opens a new SQLite connection for every session of a file database
-            # (NullPool): 7 % of the Rasa process under load. Keep connections open (2.0's default).
-            self.engine.dispose()
-            self.engine = sa.create_engine(
-                url, poolclass=sa.pool.QueuePool, connect_args={"check_same_thread": False}
-            )
-            self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
-        self._check_schema()
+    def connection(self) -> Dict[str, Any]:
+        """Rasa's SQLTrackerStore arguments."""
+        return {"dialect": self.dialect, "host": self.host, "port": self.port, "db": self.db,
+                "username": self.username, "password": self.password, "login_db": self.login_db,
+                "query": dict(self.query) if self.query else None}
 
-    def _check_schema(self) -> None:
-        """Rasa checks the PostgreSQL schema (POSTGRESQL_SCHEMA) in every session and exits on any
-        ValueError; here it is checked once, at start-up, where stopping is the right answer."""
-        session = self.sessionmaker()
+
+class MaskingSQLTrackerStore(CachingTrackerStore):
+    """The tracker store endpoints files name (see the module docstring)."""
+
+    sql_store_class = MaskingSQLStore  # what it keeps the events in (bot.privacy.retention reads it)
+
+    def __init__(self, domain: Optional[Domain] = None, event_broker: Optional[EventBroker] = None,
+                 **options: Any) -> None:
+        require_installed(f"{__name__}.{type(self).__name__}")
+        self.options = TrackerStoreOptions.parse(options)
         try:
-            ensure_schema_exists(session)
-        except ValueError as missing:
-            raise SystemExit(f"Requested PostgreSQL schema '{missing}' was not found in the database: create "
-                             f"it or unset the {POSTGRESQL_SCHEMA} environment variable.") from None
-        finally:
-            session.close()
+            store = MaskingSQLStore(domain=domain, event_broker=event_broker,
+                                    encrypted_slots=self.options.encrypted_slots,
+                                    unmasked_slots=self.options.unmasked_slots, **self.options.connection())
+        except (AttributeError, ImportError) as error:  # Rasa would quietly use an in-memory store instead
+            raise TrackerStoreError(f"{type(self).__name__} could not start: {type(error).__name__}: {error}") from error
+        super().__init__(store, max_conversations=self.options.cache_conversations)
 
-    @contextlib.contextmanager
-    def session_scope(self) -> Generator[Any, None, None]:
-        """Rasa's transactional scope without its sys.exit(1) on any ValueError (see the module
-        docstring): an error is raised as TrackerStoreError and only the turn fails."""
-        session = self.sessionmaker()
-        try:
-            yield session
-        except ValueError as error:  # e.g. UnicodeEncodeError of a sender id with a lone surrogate
-            raise TrackerStoreError(f"tracker store: {type(error).__name__} in a database call") from error
-        finally:
-            session.close()
+    @property
+    def strict(self) -> bool:
+        """Read by bot.rasa_ext.fail_safe: Rasa's FailSafeTrackerStore passes errors on."""
+        return self.options.strict
 
-    def masked(self, data: Dict[str, Any]) -> Dict[str, Any]:
-        return mask_event(data, self.unmasked_slots, self.encrypted_slots)
-
-    def _tracker(self, sender_id: Text, stored: List[str]) -> Optional[DialogueStateTracker]:
-        """A tracker from stored event JSON, encrypted slot values decrypted."""
-        if not (self.domain and stored):
-            return None
-        events = [unmask_event(json.loads(text), self.encrypted_slots) for text in stored]
-        return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
-
-    def _version(self, session: Any, sender_id: Text) -> Version:
-        """``(max(id), count(id))`` of the sender's rows: changes whenever anyone writes or deletes."""
-        last_id, count = session.execute(
-            sa.select(sa.func.max(self.SQLEvent.id), sa.func.count(self.SQLEvent.id)).where(
-                self.SQLEvent.sender_id == sender_id
-            )
-        ).one()
-        return last_id, count
-
-    def _session_events(self, session: Any, sender_id: Text, all_sessions: bool = False) -> List[str]:
-        """The stored JSON of the current session's events (Rasa's query, without ORM objects)."""
-        query = self._event_query(session, sender_id, fetch_events_from_all_sessions=all_sessions)
-        return [data for (data,) in query.with_entities(self.SQLEvent.data)]
+    @property
+    def sql(self) -> MaskingSQLStore:
+        """The SQL store (its `engine`, for tests and tools)."""
+        return self.wrapped
 
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
-        _action_failure.set(None)  # a turn starts by fetching its tracker
-        with self.session_scope() as session:
-            events = None
-            if self.cache.enabled:
-                version = self._version(session, sender_id)
-                events = self.cache.events(sender_id, version)
-            if events is None:
-                events = self._session_events(session, sender_id)
-                if self.cache.enabled:
-                    self.cache.put(sender_id, version, events)
-        return self._tracker(sender_id, events)
-
-    async def _retrieve(self, sender_id: Text, fetch_events_from_all_sessions: bool) -> Optional[DialogueStateTracker]:
-        with self.session_scope() as session:
-            return self._tracker(sender_id, self._session_events(session, sender_id, fetch_events_from_all_sessions))
+        start_turn()  # a turn starts by fetching its tracker
+        return await super().retrieve(sender_id)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
-        """Rasa's SQLTrackerStore.save with each event masked before it is serialised; refuses a
-        turn in which a custom action could not be run (see the module docstring)."""
-        failure = _action_failure.get()
-        if failure and self.fail_turn_on_action_error:
-            _action_failure.set(None)
-            raise ActionServerFailure(f"turn of '{tracker.sender_id}' not saved: a custom action failed "
-                                      f"({failure.splitlines()[0][:200]})")
-        await self.stream_events(tracker)
-
-        sender_id = tracker.sender_id
-        with self.session_scope() as session:
-            version: Version = (None, 0)
-            stored = None
-            if self.cache.enabled:
-                version = self._version(session, sender_id)
-                stored = self.cache.events(sender_id, version)
-            if stored is None:  # Rasa's way: count what the database holds of this session
-                new_events = list(self._additional_events(session, tracker))
-            else:
-                new_events = list(itertools.islice(tracker.events, len(stored), None))
-            masked = [self.masked(event.as_dict()) for event in new_events]
-            texts = [json.dumps(data) for data in masked]
-            rows = [self._row(sender_id, *parts) for parts in zip(new_events, masked, texts)]
-            last_id = self._insert(session, rows) if rows else version[0]
-            session.commit()
-        if stored is not None and not any(isinstance(event, SessionStarted) for event in new_events):
-            self.cache.put(sender_id, (last_id, version[1] + len(rows)), stored + texts)
-        else:  # a new session changes which events are current: read them from the database next time
-            self.cache.drop(sender_id)
-        logger.debug("Tracker with sender_id '%s' stored to database", tracker.sender_id)
-
-    @staticmethod
-    def _row(sender_id: Text, event: Any, data: Dict[str, Any], text: str) -> Dict[str, Any]:
-        return {
-            "sender_id": sender_id,
-            "type_name": event.type_name,
-            "timestamp": data.get("timestamp"),
-            "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
-            "action_name": data.get("name"),
-            "data": text,
-        }
-
-    def _insert(self, session: Any, rows: List[Dict[str, Any]]) -> Optional[int]:
-        """Inserts the rows with one statement per 500 (one round trip, not one per event);
-        returns the id of the last one."""
-        table = self.SQLEvent.__table__
-        dialect = self.engine.dialect.name
-        last_id = None
-        for start in range(0, len(rows), 500):
-            chunk = rows[start:start + 500]
-            statement = sa.insert(table).values(chunk)
-            if dialect == "postgresql":
-                last_id = max(session.execute(statement.returning(table.c.id)).scalars().all())
-            elif dialect == "sqlite":
-                last_id = session.execute(statement).lastrowid  # the rowid of the statement's last row
-            else:
-                objects = [self.SQLEvent(**row) for row in chunk]
-                session.add_all(objects)
-                session.flush()
-                last_id = objects[-1].id
-        return last_id
-
-    async def _stream_new_events(self, event_broker: EventBroker, new_events: List[Any], sender_id: Text) -> None:
-        for event in new_events:
-            body = {"sender_id": sender_id}
-            body.update(self.masked(event.as_dict()))
-            event_broker.publish(body)
+        """Refuses a turn in which a custom action failed (see the module docstring)."""
+        if self.options.fail_turn_on_action_error:
+            refuse_failed_turn(tracker.sender_id)
+        await super().save(tracker)

@@ -1,0 +1,240 @@
+"""Rasa's SQL tracker store with personal data masked in what it writes (PIPA).
+
+:class:`MaskingSQLStore` is Rasa's `SQLTrackerStore` (same `events` table) with:
+
+* every string of user events, bot events and slot values masked on save (:func:`mask_event`),
+  the values of ``encrypted_slots`` encrypted instead and decrypted when read back, those of
+  ``unmasked_slots`` stored verbatim; the event broker gets the same masked copies;
+* database errors of a turn raised as :class:`TrackerStoreError` instead of Rasa's sys.exit(1),
+  the PostgreSQL schema checked once at start-up;
+* pooled connections: ``pool_pre_ping`` on PostgreSQL, a QueuePool on SQLite files;
+* inserts of one statement per 500 events.
+
+It also offers the row-level steps of a read and a save (``version``, ``stored_events``,
+``unsaved_events``, ``append``, ``tracker_from_stored``) that
+bot.rasa_ext.conversation_cache.CachingTrackerStore combines with its cache. It patches nothing;
+endpoints files name bot.rasa_ext.tracker_store.MaskingSQLTrackerStore, which wraps it.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from typing import Any, Dict, Generator, Iterable, List, Optional, Text, Tuple
+
+import sqlalchemy as sa
+from rasa.core.brokers.broker import EventBroker
+from rasa.core.tracker_store import POSTGRESQL_SCHEMA, SQLTrackerStore, create_engine_kwargs, ensure_schema_exists
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import Event
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.exceptions import RasaException
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
+
+from bot.privacy.encryption import data_cipher
+from bot.privacy.masking import mask_personal_data
+from bot.rasa_ext.conversation_cache import Version
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_ENCRYPTED_SLOTS = ("phone", "budget_phone")
+DEFAULT_UNMASKED_SLOTS = ("photo_url",)
+INSERT_CHUNK = 500
+# Keys of event dictionaries that are identifiers, never citizen text (a message id's hex digits
+# could look like a phone number).
+_IDENTIFIER_KEYS = frozenset({"event", "timestamp", "message_id", "id", "name", "policy",
+                              "input_channel", "sender_id", "model_id", "assistant_id"})
+_MASKED_EVENT_TYPES = frozenset({"user", "bot", "slot", "user_featurization", "entities"})
+
+
+class TrackerStoreError(RasaException):
+    """The tracker store could not read or write a conversation; the turn fails, nothing ends."""
+
+
+def mask_value(value: Any) -> Any:
+    """`value` with every string in it masked (dicts and lists are copied, not changed)."""
+    if isinstance(value, str):
+        return mask_personal_data(value)
+    if isinstance(value, dict):
+        return {key: (item if key in _IDENTIFIER_KEYS else mask_value(item)) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [mask_value(item) for item in value]
+    return value
+
+
+def mask_event(data: Dict[str, Any], unmasked_slots: Iterable[str] = DEFAULT_UNMASKED_SLOTS,
+               encrypted_slots: Iterable[str] = DEFAULT_ENCRYPTED_SLOTS) -> Dict[str, Any]:
+    """An event dictionary (`Event.as_dict()`) as it may be stored: personal data masked, the
+    values of `encrypted_slots` encrypted (bot.privacy.encryption)."""
+    kind = data.get("event")
+    if kind not in _MASKED_EVENT_TYPES:
+        return data
+    if kind == "slot" and data.get("name") in set(encrypted_slots):
+        return _with_slot_value(data, data_cipher().encrypt)
+    if kind == "slot" and data.get("name") in set(unmasked_slots):
+        return data
+    return mask_value(data)
+
+
+def unmask_event(data: Dict[str, Any], encrypted_slots: Iterable[str] = DEFAULT_ENCRYPTED_SLOTS) -> Dict[str, Any]:
+    """A stored event dictionary with the values of `encrypted_slots` decrypted again."""
+    if data.get("event") == "slot" and data.get("name") in set(encrypted_slots):
+        return _with_slot_value(data, data_cipher().decrypt)
+    return data
+
+
+def _with_slot_value(data: Dict[str, Any], convert: Any) -> Dict[str, Any]:
+    value = data.get("value")
+    return {**data, "value": convert(value)} if isinstance(value, str) else data
+
+
+class MaskingSQLStore(SQLTrackerStore):
+    """SQLTrackerStore that masks personal data before it is written (see the module docstring).
+
+    `sql` are SQLTrackerStore's connection arguments (dialect, host, port, db, username, password,
+    login_db, query)."""
+
+    def __init__(self, domain: Optional[Domain] = None, event_broker: Optional[EventBroker] = None,
+                 encrypted_slots: Iterable[Text] = DEFAULT_ENCRYPTED_SLOTS,
+                 unmasked_slots: Iterable[Text] = DEFAULT_UNMASKED_SLOTS, **sql: Any) -> None:
+        self.encrypted_slots = frozenset(encrypted_slots)
+        self.unmasked_slots = frozenset(unmasked_slots)
+        if self.encrypted_slots:
+            data_cipher()  # no key (SOTONG_DATA_KEY): refuse to start rather than fail in a turn
+        super().__init__(domain=domain, event_broker=event_broker, **sql)
+        self._use_pooled_engine()
+        self._check_schema()
+
+    def _use_pooled_engine(self) -> None:
+        """Replaces Rasa's engine (created before the tables) by one that pools its connections."""
+        url = self.engine.url
+        if self.engine.dialect.name == "postgresql":
+            # After a database restart, the first turn must not fail on a dead pooled connection.
+            engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
+        elif self.engine.dialect.name == "sqlite" and url.database not in (None, "", ":memory:"):
+            # SQLAlchemy 1.4 opens a new SQLite connection for every session of a file database
+            # (NullPool): 7 % of the Rasa process under load. Keep connections open (2.0's default).
+            engine = sa.create_engine(url, poolclass=sa.pool.QueuePool, connect_args={"check_same_thread": False})
+        else:
+            return
+        self.engine.dispose()
+        self.engine = engine
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+
+    def _check_schema(self) -> None:
+        """Rasa checks the PostgreSQL schema (POSTGRESQL_SCHEMA) in every session and exits on any
+        ValueError; here it is checked once, at start-up, where stopping is the right answer."""
+        session = self.sessionmaker()
+        try:
+            ensure_schema_exists(session)
+        except ValueError as missing:
+            raise SystemExit(f"Requested PostgreSQL schema '{missing}' was not found in the database: create "
+                             f"it or unset the {POSTGRESQL_SCHEMA} environment variable.") from None
+        finally:
+            session.close()
+
+    @contextlib.contextmanager
+    def session_scope(self) -> Generator[Any, None, None]:
+        """Rasa's transactional scope without its sys.exit(1) on any ValueError (e.g. the
+        UnicodeEncodeError of a sender id with a lone surrogate, which Rasa takes for a missing
+        schema): an error is raised as TrackerStoreError and only the turn fails."""
+        session = self.sessionmaker()
+        try:
+            yield session
+        except ValueError as error:
+            raise TrackerStoreError(f"tracker store: {type(error).__name__} in a database call") from error
+        finally:
+            session.close()
+
+    def masked(self, data: Dict[str, Any]) -> Dict[str, Any]:
+        return mask_event(data, self.unmasked_slots, self.encrypted_slots)
+
+    # --- the steps of a read and a save (CachingTrackerStore combines them with its cache)
+
+    def version(self, session: Any, sender_id: Text) -> Version:
+        """``(max(id), count(id))`` of the sender's rows: changes whenever anyone writes or deletes."""
+        last_id, count = session.execute(
+            sa.select(sa.func.max(self.SQLEvent.id), sa.func.count(self.SQLEvent.id)).where(
+                self.SQLEvent.sender_id == sender_id
+            )
+        ).one()
+        return last_id, count
+
+    def stored_events(self, session: Any, sender_id: Text, all_sessions: bool = False) -> List[str]:
+        """The stored JSON of the current session's events (of all sessions if `all_sessions`),
+        selected by Rasa's own query, without ORM objects."""
+        query = self._event_query(session, sender_id, fetch_events_from_all_sessions=all_sessions)
+        return [data for (data,) in query.with_entities(self.SQLEvent.data)]
+
+    def unsaved_events(self, session: Any, tracker: DialogueStateTracker) -> List[Event]:
+        """The tracker's events beyond those stored for its current session (Rasa's count)."""
+        return list(self._additional_events(session, tracker))
+
+    def tracker_from_stored(self, sender_id: Text, stored: List[str]) -> Optional[DialogueStateTracker]:
+        """A tracker from stored event JSON, encrypted slot values decrypted."""
+        if not (self.domain and stored):
+            return None
+        events = [unmask_event(json.loads(text), self.encrypted_slots) for text in stored]
+        return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+
+    def append(self, session: Any, sender_id: Text, events: List[Event]) -> Tuple[Optional[int], List[str]]:
+        """Inserts `events` masked (not committed); returns the last new row's id (None if
+        nothing was inserted) and the JSON stored for each event."""
+        masked = [self.masked(event.as_dict()) for event in events]
+        texts = [json.dumps(data) for data in masked]
+        rows = [self._row(sender_id, *parts) for parts in zip(events, masked, texts)]
+        return (self._insert(session, rows) if rows else None), texts
+
+    # --- Rasa's TrackerStore interface
+
+    async def _retrieve(self, sender_id: Text, fetch_events_from_all_sessions: bool) -> Optional[DialogueStateTracker]:
+        with self.session_scope() as session:
+            stored = self.stored_events(session, sender_id, fetch_events_from_all_sessions)
+        return self.tracker_from_stored(sender_id, stored)
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Rasa's SQLTrackerStore.save with each event masked before it is serialised."""
+        await self.stream_events(tracker)
+        with self.session_scope() as session:
+            self.append(session, tracker.sender_id, self.unsaved_events(session, tracker))
+            session.commit()
+        logger.debug("Tracker with sender_id '%s' stored to database", tracker.sender_id)
+
+    async def _stream_new_events(self, event_broker: EventBroker, new_events: List[Event], sender_id: Text) -> None:
+        for event in new_events:
+            body = {"sender_id": sender_id}
+            body.update(self.masked(event.as_dict()))
+            event_broker.publish(body)
+
+    # --- rows
+
+    @staticmethod
+    def _row(sender_id: Text, event: Event, data: Dict[str, Any], text: str) -> Dict[str, Any]:
+        return {
+            "sender_id": sender_id,
+            "type_name": event.type_name,
+            "timestamp": data.get("timestamp"),
+            "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+            "action_name": data.get("name"),
+            "data": text,
+        }
+
+    def _insert(self, session: Any, rows: List[Dict[str, Any]]) -> Optional[int]:
+        """Inserts the rows with one statement per INSERT_CHUNK (one round trip, not one per
+        event); returns the id of the last one."""
+        table = self.SQLEvent.__table__
+        dialect = self.engine.dialect.name
+        last_id = None
+        for start in range(0, len(rows), INSERT_CHUNK):
+            chunk = rows[start:start + INSERT_CHUNK]
+            statement = sa.insert(table).values(chunk)
+            if dialect == "postgresql":
+                last_id = max(session.execute(statement.returning(table.c.id)).scalars().all())
+            elif dialect == "sqlite":
+                last_id = session.execute(statement).lastrowid  # the rowid of the statement's last row
+            else:
+                objects = [self.SQLEvent(**row) for row in chunk]
+                session.add_all(objects)
+                session.flush()
+                last_id = objects[-1].id
+        return last_id
