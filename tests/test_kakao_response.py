@@ -7,19 +7,20 @@ from typing import Any, Dict, List
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rasa_sdk.executor import CollectingDispatcher
 
+from bot import replies
 from bot.channels.kakao import texts
 from bot.channels.kakao.extra import CONTINUATION_KEY, PAGE_KEY
+from bot.channels.kakao.format_limits import MAX_OUTPUTS, MAX_QUICK_REPLIES, MAX_SIMPLE_TEXT_CHARS
 from bot.channels.kakao.response import (
-    MAX_OUTPUTS,
-    MAX_QUICK_REPLIES,
-    MAX_SIMPLE_TEXT_CHARS,
     build_templates,
     callback_acknowledgement,
     page_response,
     split_long_text,
     text_response,
 )
+from bot.replies import Button, Card, Reply
 from tests.kakao_helpers import assert_valid_skill_response, skill_response_validator
 
 TOKEN = "tok_0123456789"
@@ -321,6 +322,85 @@ def test_mixed_rich_outputs_over_three_are_paged_in_order() -> None:
     kinds = [next(iter(o)) for o in outputs_of(responses)]
     assert kinds == ["simpleText", "simpleImage"] * 3
     assert [len(r["template"]["outputs"]) for r in responses] == [3, 3]
+
+
+# ----------------------------------------------------------------------------- replies (bot.replies) of actions
+
+
+def reply_pages(*sent: Reply) -> List[Dict[str, Any]]:
+    """The pages of a turn whose action sent these replies, as Rasa passes them to the channel."""
+    dispatcher = CollectingDispatcher()
+    for reply in sent:
+        dispatcher.utter_message(**replies.rasa_message(reply))  # as actions.shared.utter sends it
+    return pages_of([{key: value for key, value in message.items() if value} for message in dispatcher.messages])
+
+
+def test_a_reply_offers_its_choices_as_quick_replies_and_its_links_as_lines() -> None:
+    responses = reply_pages(Reply("어떤 정보가 필요하세요?", [
+        *replies.answers("사진 없음"),
+        replies.tap("음식물쓰레기 배출 요일과 방법", '/civic_info{"civic_topic":"waste"}', "음쓰 어떻게 버려요?"),
+        replies.tap("처음으로", "/info_menu"),
+        replies.link("고양시청", "https://www.goyang.go.kr"),
+        replies.call("콜센터", "1577-1000"),
+    ]))
+    assert simple_texts(responses) == ["어떤 정보가 필요하세요?\n고양시청: https://www.goyang.go.kr\n콜센터: 1577-1000"]
+    assert last_quick_replies(responses) == [
+        {"label": "사진 없음", "action": "message", "messageText": "사진 없음"},
+        {"label": "음식물쓰레기 배출 요일과…", "action": "message", "messageText": "음쓰 어떻게 버려요?",
+         "extra": {"payload": '/civic_info{"civic_topic":"waste"}'}},
+        {"label": "처음으로", "action": "message", "messageText": "처음으로", "extra": {"payload": "/info_menu"}},
+    ]
+
+
+CARD_BUTTONS = (replies.link("자세히 보기", "https://www.goyang.go.kr/waste"), replies.call("전화 문의", "031-909-9000"),
+                replies.tap("교통 소식 받기", "/subscribe"), replies.tap("처음으로", "/info_menu"))
+KAKAO_CARD_BUTTONS = [
+    {"action": "webLink", "label": "자세히 보기", "webLinkUrl": "https://www.goyang.go.kr/waste"},
+    {"action": "phone", "label": "전화 문의", "phoneNumber": "031-909-9000"},
+    {"action": "message", "label": "교통 소식 받기", "messageText": "교통 소식 받기", "extra": {"payload": "/subscribe"}},
+]
+
+
+def test_a_card_alone_keeps_its_whole_text_and_shows_its_picture_when_the_text_fits() -> None:
+    short = Card("쓰레기 배출", "요일에 맞춰 내놓아 주세요.", CARD_BUTTONS, image_url="https://example.org/w.png")
+    responses = reply_pages(Reply(text="안내예요.", cards=[short], buttons=replies.answers("고마워요")))
+    assert outputs_of(responses) == [
+        {"simpleText": {"text": "안내예요."}},
+        {"basicCard": {"title": "쓰레기 배출", "description": "요일에 맞춰 내놓아 주세요.", "buttons": KAKAO_CARD_BUTTONS,
+                       "thumbnail": {"imageUrl": "https://example.org/w.png"}}},
+    ]
+    # a fourth button is offered as a quick reply, after the reply's own choices
+    assert [reply["label"] for reply in last_quick_replies(responses)] == ["고마워요", "처음으로"]
+    long = Card("쓰레기 배출", "가" * 300 + "요.", CARD_BUTTONS[:1], image_url="https://example.org/w.png")
+    assert outputs_of(reply_pages(Reply(cards=[long]))) == [
+        {"textCard": {"title": "쓰레기 배출", "description": "가" * 300 + "요.", "buttons": KAKAO_CARD_BUTTONS[:1]}}]
+
+
+def test_cards_of_a_carousel_keep_their_pictures_and_are_split_by_ten() -> None:
+    cards = [Card(f"{i}번 사업", "가" * 300, [replies.tap("의견 남기기", f'/budget_feedback{{"budget_project":"p{i}"}}')],
+                  image_url=f"https://example.org/{i}.jpg", image_alt=f"{i}번 사업") for i in range(1, 13)]
+    cards[11] = Card("12번 사업", "사진 없는 사업이에요.")
+    responses = reply_pages(Reply("후보 사업 12개예요.", cards=cards, carousel=True))
+    carousels = [output["carousel"] for output in outputs_of(responses) if "carousel" in output]
+    assert [(c["type"], len(c["items"])) for c in carousels] == [("basicCard", 10), ("basicCard", 1), ("textCard", 1)]
+    first = carousels[0]["items"][0]
+    assert first["thumbnail"] == {"imageUrl": "https://example.org/1.jpg", "altText": "1번 사업"}
+    assert len(first["description"]) == 230 and first["description"].endswith("…")  # the rest follows as text
+    assert first["buttons"][0]["extra"] == {"payload": '/budget_feedback{"budget_project":"p1"}'}
+
+
+def test_a_reply_survives_the_trip_through_rasa_unchanged() -> None:
+    reply = Reply("안내", [replies.tap("가", "/a", "가요"), Button("나"), replies.link("다", "https://example.org")],
+                  [Card("제목", "내용", CARD_BUTTONS, image_url="https://example.org/c.png", image_alt="그림")], carousel=True)
+    message = replies.rasa_message(reply)
+    assert [Button.from_rasa(button) for button in message["buttons"]] == [
+        Button("가", payload="/a", message="가요"), Button("나", payload="나"), replies.link("다", "https://example.org")]
+    (cards, carousel) = replies.cards_in(message["json_message"])
+    assert carousel and cards == list(reply.cards)
+
+
+def test_replies_offer_no_more_choices_than_kakao_shows() -> None:
+    assert replies.MAX_CHOICES <= MAX_QUICK_REPLIES
 
 
 # ----------------------------------------------------------------------------- channel's own responses

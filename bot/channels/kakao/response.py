@@ -6,17 +6,22 @@ Mapping (one turn's messages, in order):
   otherwise consecutive texts are merged into as few bubbles as possible (joined by a blank
   line). Text longer than 1000 characters is split at paragraph, line or word boundaries.
 * ``buttons`` / ``quick_replies`` → ``quickReplies``: the label is the button title, the
-  user's bubble (``messageText``) the title, and a ``/intent{...}`` payload travels in
-  ``extra`` so the tap skips NLU (see ``extra``). Plain-text payloads become the
-  ``messageText``. Link buttons (``url``) become a line "title: url" under the text.
+  user's bubble (``messageText``) the button's ``message`` or else its title, and a
+  ``/intent{...}`` payload travels in ``extra`` so the tap skips NLU (see ``extra``).
+  Plain-text payloads become the ``messageText``. Link buttons (``url``) and phone buttons
+  become a line "title: url" (or "title: number") under the text.
 * ``image`` → ``simpleImage``.
+* ``custom`` holding the cards of a :class:`bot.replies.Reply` (``{"reply_cards": ...}``, how
+  actions send cards) → one card per output, or a carousel. A card alone keeps its whole text:
+  it is a ``basicCard`` when it has a picture and its text fits 230 characters, else a
+  ``textCard`` (400). Cards of a carousel keep their pictures (their texts are cut to fit).
 * ``custom`` holding a Kakao output (``{"basicCard": {...}}``, ``{"carousel": {...}}``, …)
   or a whole template (``{"outputs": [...], "quickReplies": [...]}``) is passed through,
   fitted to Kakao's limits.
 
-Limits are enforced so that an invalid response cannot be built, and nothing is dropped
-silently: extra card buttons become quick replies (message/block buttons) or text lines
-(links, phone numbers); over-long card texts are cut with "…" and continued as text;
+Limits (``format_limits``) are enforced so that an invalid response cannot be built, and
+nothing is dropped silently: extra card buttons become quick replies (message/block buttons) or
+text lines (links, phone numbers); over-long card texts are cut with "…" and continued as text;
 carousels and list cards are split; quick replies beyond 10 are listed as text. When a turn
 needs more than 3 outputs, the answer is split into pages of at most 3 outputs; the channel
 serves the following pages through a "더 보기" quick reply (see ``page_response``).
@@ -28,6 +33,21 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
 
 from bot.channels.kakao import texts
 from bot.channels.kakao.extra import continuation_extra, is_rasa_payload, payload_extra
+from bot.channels.kakao.format_limits import (
+    MAX_ALT_TEXT_CHARS,
+    MAX_BASIC_CARD_DESCRIPTION_CHARS,
+    MAX_CARD_BUTTONS,
+    MAX_CAROUSEL_ITEMS,
+    MAX_LABEL_CHARS,
+    MAX_LIST_BUTTONS,
+    MAX_LIST_ITEMS,
+    MAX_OUTPUTS,
+    MAX_QUICK_REPLIES,
+    MAX_SIMPLE_TEXT_CHARS,
+    MAX_TEXT_CARD_DESCRIPTION_CHARS,
+    MAX_TEXT_CARD_TITLE_CHARS,
+)
+from bot.replies import Button, Card, cards_in
 
 logger = logging.getLogger(__name__)
 
@@ -35,20 +55,6 @@ Template = Dict[str, Any]
 Component = Dict[str, Any]
 
 SKILL_VERSION = "2.0"
-
-# Kakao's limits (Open Builder skill response format).
-MAX_OUTPUTS = 3
-MAX_QUICK_REPLIES = 10
-MAX_SIMPLE_TEXT_CHARS = 1000
-MAX_LABEL_CHARS = 14
-MAX_CARD_BUTTONS = 3
-MAX_LIST_ITEMS = 5
-MAX_LIST_BUTTONS = 2
-MAX_CAROUSEL_ITEMS = 10
-MAX_BASIC_CARD_DESCRIPTION_CHARS = 230
-MAX_TEXT_CARD_TITLE_CHARS = 50
-MAX_TEXT_CARD_DESCRIPTION_CHARS = 400
-MAX_ALT_TEXT_CHARS = 1000
 
 RICH_COMPONENT_TYPES = (
     "simpleImage",
@@ -192,11 +198,16 @@ class _Assembly:
 # --------------------------------------------------------------------------- quick replies
 
 
-def quick_reply_from_rasa_button(button: Dict[str, Any]) -> Optional[Dict[str, Any]]:
-    """A Kakao quick reply for a Rasa button, or ``None`` for a link button."""
-    title = _clean_text(button.get("title"))
-    payload = _clean_text(button.get("payload"))
-    if button.get("url") or _is_http_url(payload):
+def _shown_as_line(button: Button) -> bool:
+    """Links and phone numbers cannot be quick replies: they become text lines."""
+    return bool(button.url or button.phone) or _is_http_url(button.payload)
+
+
+def quick_reply_from_button(button: Button) -> Optional[Dict[str, Any]]:
+    """A Kakao quick reply for a choice, or ``None`` for a link or phone button (or an empty one)."""
+    title = _clean_text(button.label)
+    payload = _clean_text(button.payload)
+    if _shown_as_line(button):
         return None
     if not title and not payload:
         return None
@@ -204,17 +215,17 @@ def quick_reply_from_rasa_button(button: Dict[str, Any]) -> Optional[Dict[str, A
         return {
             "label": fit_label(title or payload),
             "action": "message",
-            "messageText": title or payload,
+            "messageText": _clean_text(button.message) or title or payload,
             "extra": payload_extra(payload),
         }
     message_text = payload or title
     return {"label": fit_label(title or message_text), "action": "message", "messageText": message_text}
 
 
-def _link_line(button: Dict[str, Any]) -> str:
-    title = _clean_text(button.get("title"))
-    url = _clean_text(button.get("url")) or _clean_text(button.get("payload"))
-    return f"{title}: {url}" if title else url
+def _link_line(button: Button) -> str:
+    title = _clean_text(button.label)
+    target = _clean_text(button.url) or _clean_text(button.phone) or _clean_text(button.payload)
+    return f"{title}: {target}" if title else target
 
 
 def sanitize_quick_reply(raw: Any) -> Optional[Dict[str, Any]]:
@@ -455,6 +466,10 @@ def _add_custom(assembly: _Assembly, custom: Any) -> None:
         logger.warning("kakao.response.custom_ignored reason=not_an_object")
         return
     recognised = False
+    reply_cards = cards_in(custom)
+    if reply_cards is not None:
+        recognised = True
+        _add_reply_cards(assembly, *reply_cards)
     outputs = custom.get("outputs")
     if isinstance(outputs, list):
         recognised = True
@@ -476,13 +491,14 @@ def _add_custom(assembly: _Assembly, custom: Any) -> None:
 def _add_rasa_message(assembly: _Assembly, message: Dict[str, Any]) -> None:
     buttons = message.get("buttons") or message.get("quick_replies") or []
     link_lines = []
-    for button in buttons if isinstance(buttons, list) else []:
-        if not isinstance(button, dict):
+    for raw in buttons if isinstance(buttons, list) else []:
+        button = Button.from_rasa(raw)
+        if button is None:
             continue
-        quick_reply = quick_reply_from_rasa_button(button)
+        quick_reply = quick_reply_from_button(button)
         if quick_reply is not None:
             assembly.add_quick_reply(quick_reply)
-        elif button.get("url") or _is_http_url(button.get("payload")):
+        elif _shown_as_line(button):
             link_lines.append(_link_line(button))
     text = "\n".join([_clean_text(message.get("text"))] + link_lines).strip()
     assembly.add_text(text)
@@ -492,6 +508,47 @@ def _add_rasa_message(assembly: _Assembly, message: Dict[str, Any]) -> None:
         assembly.add_text(str(message["attachment"]))
     if message.get("custom") is not None:
         _add_custom(assembly, message["custom"])
+
+
+# --------------------------------------------------------------------------- reply cards
+
+
+def _kakao_button(button: Button) -> Dict[str, Any]:
+    """A card button for one of a reply card's buttons (fitted by ``sanitize_button``)."""
+    if button.url:
+        return {"action": "webLink", "label": button.label, "webLinkUrl": button.url}
+    if button.phone:
+        return {"action": "phone", "label": button.label, "phoneNumber": button.phone}
+    sent = button.payload or button.message or button.label
+    if is_rasa_payload(sent):
+        return {"action": "message", "label": button.label, "messageText": button.message or button.label,
+                "extra": payload_extra(sent)}
+    return {"action": "message", "label": button.label, "messageText": sent}
+
+
+def _kakao_card(card: Card, keep_picture: bool) -> Component:
+    """A basicCard when the card has a picture (alone: and its text fits 230 characters), else a
+    textCard with the same title, text and buttons."""
+    body: Dict[str, Any] = {"title": card.title, "description": card.text,
+                            "buttons": [_kakao_button(button) for button in card.buttons]}
+    if card.image_url and (keep_picture or len(card.text) <= MAX_BASIC_CARD_DESCRIPTION_CHARS):
+        thumbnail = {"imageUrl": card.image_url}
+        if card.image_alt:
+            thumbnail["altText"] = card.image_alt
+        return {"basicCard": {**body, "thumbnail": thumbnail}}
+    return {"textCard": body}
+
+
+def _add_reply_cards(assembly: _Assembly, cards: List[Card], carousel: bool) -> None:
+    """The cards of a ``bot.replies.Reply``: one output each, or a carousel."""
+    if not carousel:
+        for card in cards:
+            _add_kakao_component(assembly, _kakao_card(card, keep_picture=False))
+        return
+    components = [_kakao_card(card, keep_picture=True) for card in cards]
+    item_type = "basicCard" if any("basicCard" in component for component in components) else "textCard"
+    items = [body for component in components for body in component.values()]
+    _add_kakao_component(assembly, {"carousel": {"type": item_type, "items": items}})
 
 
 # --------------------------------------------------------------------------- layout
