@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
+from bot.city.live import content_version
 from bot.city.loader import CityDataError, default_data_dir, load_city_config
 
 
@@ -24,7 +26,8 @@ def main(argv=None) -> int:
         print(f"warning: {warning}")
     print(f"{data_dir}: OK — {len(config.departments)} departments, {len(config.agencies)} agencies, "
           f"{len(config.complaint_categories)} complaint categories, "
-          f"{len(config.emergency_types)} emergency types, {len(config.districts)} districts")
+          f"{len(config.emergency_types)} emergency types, {len(config.districts)} districts "
+          f"(version {content_version(Path(data_dir))})")
     return 0
 
 

@@ -29,6 +29,7 @@ from bot.city.models import (
     SendTarget,
     WorkingHours,
 )
+from bot.settings import env_path
 
 # Values of the `complaint_category` and `emergency_type` entities (NLU contract, DESIGN.md):
 # each must be routable, so each must be present in the data. `other` (기타 생활민원) is the
@@ -60,7 +61,7 @@ class CityDataError(DataFilesError):
 
 
 def default_data_dir() -> Path:
-    return Path(os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR)
+    return env_path(DATA_DIR_ENV, DEFAULT_DATA_DIR)
 
 
 def load_city_config(data_dir: Optional[os.PathLike] = None) -> CityConfig:
