@@ -259,25 +259,27 @@ def test_crash_while_sending_is_delivered_after_restart(store, sessions, setting
     assert outbox(sessions)[0].state == OutboxState.DELIVERED
 
 
-def test_committed_entries_are_sent_by_a_dispatcher_started_later(store, sessions, database_url, endpoint):
+def test_committed_entries_are_sent_by_a_dispatcher_started_later(store, sessions, database_url, endpoint, tmp_path):
     """The ticket's transaction committed but no dispatcher ran (e.g. the server died right after):
     a new dispatcher process finds and sends the entry."""
     receipt = file_pothole(store)
     result = subprocess.run([sys.executable, "-m", "bot.delivery", "--database-url", database_url, "once"],
                             cwd=ROOT, capture_output=True, text=True, timeout=60,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+                            env={**os.environ, "PYTHONPATH": str(ROOT),
+                                 "SOTONG_CITY_DATA_DIR": str(tmp_path / "city")})  # it routes by the city data
     assert result.returncode == 0, result.stderr
     assert "delivered=1" in result.stdout
     assert [request["json"]["ticket"]["number"] for request in endpoint.accepted] == [receipt.number]
     assert "010-1234-5678" not in result.stderr  # logs never carry the full phone number
 
 
-def test_run_loop_delivers_and_stops_on_sigterm(store, sessions, database_url, endpoint):
+def test_run_loop_delivers_and_stops_on_sigterm(store, sessions, database_url, endpoint, tmp_path):
     file_pothole(store)
     process = subprocess.Popen(
         [sys.executable, "-m", "bot.delivery", "--database-url", database_url, "run"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "SOTONG_DELIVERY_POLL_SECONDS": "0.1"})
+        env={**os.environ, "PYTHONPATH": str(ROOT), "SOTONG_DELIVERY_POLL_SECONDS": "0.1",
+             "SOTONG_CITY_DATA_DIR": str(tmp_path / "city")})  # the dispatcher routes by the city data
     try:
         deadline = time.monotonic() + 30
         while not endpoint.accepted and time.monotonic() < deadline:

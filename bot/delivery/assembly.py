@@ -5,9 +5,14 @@ Kept apart from bot.delivery's core so that the outbox does not depend on its us
 """
 from __future__ import annotations
 
+from typing import Optional
+
 from sqlalchemy.orm import sessionmaker
 
+from bot.city import CityDataError, SendTarget, get_city_config
+from bot.delivery.dead_letters import current_send_target
 from bot.delivery.dispatcher import Dispatcher
+from bot.delivery.outbox import OutboxEntry
 from bot.delivery.senders import default_senders
 from bot.delivery.settings import DeliverySettings
 
@@ -24,4 +29,13 @@ def full_dispatcher(sessions: sessionmaker, settings: DeliverySettings) -> Dispa
         **subscription_senders(SubscriptionStore(sessions)),
         **citizen_notice_senders(),
     }
-    return Dispatcher(sessions, settings, senders=senders)
+    return Dispatcher(sessions, settings, senders=senders, route=route_by_city_data)
+
+
+def route_by_city_data(entry: OutboxEntry) -> Optional[SendTarget]:
+    """A department's or agency's send target in the city data as it is now (bot.city notices an
+    edit within seconds); None, i.e. as enqueued, while no valid city data could be read."""
+    try:
+        return current_send_target(get_city_config(), entry)
+    except CityDataError:  # bot.city logs the problems
+        return None

@@ -20,8 +20,9 @@ def list_dead_letters(session_factory: sessionmaker) -> List[OutboxEntry]:
 
 
 def current_send_target(config: CityConfig, entry: OutboxEntry) -> Optional[SendTarget]:
-    """Where the entry's recipient receives documents according to today's city data."""
-    recipients = config.departments if entry.target_kind == "department" else config.agencies
+    """Where the entry's recipient receives documents according to today's city data; None for
+    an entry to anyone else (an escalation e-mail, a budget office, a citizen)."""
+    recipients = {"department": config.departments, "agency": config.agencies}.get(entry.target_kind, {})
     recipient = recipients.get(entry.target_id)
     return recipient.send if recipient is not None else None
 

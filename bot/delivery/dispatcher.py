@@ -6,6 +6,11 @@ After a success the entry is marked delivered under the same claim and is never 
 An entry left "sending" by a dispatcher that died is claimed again once its lease has expired, so
 a crash delays a delivery but does not lose it (the receiver may then see the same
 Idempotency-Key twice if the crash came after the send and before the commit).
+
+With a `route` (the running dispatcher's: the recipient's send target in the current city data,
+bot.delivery.assembly), an entry is sent where its department or agency receives documents at the
+time of sending, not where it did when the entry was written: a changed endpoint in data/city
+takes effect for every entry still waiting, without restarting the dispatcher.
 """
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ from typing import Callable, Dict, List, Mapping, Optional, Set
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import sessionmaker
 
+from bot.city.models import SendTarget
 from bot.storage.db import utc_now
 from bot.delivery.escalation import escalate_unacknowledged
 from bot.delivery.outbox import OutboxEntry, OutboxState, open_contacts
@@ -28,6 +34,8 @@ from bot.delivery.settings import DeliverySettings
 from bot.privacy.masking import mask_personal_data
 
 logger = logging.getLogger(__name__)
+
+Route = Callable[[OutboxEntry], Optional[SendTarget]]  # None: send where the entry says
 
 
 @dataclass
@@ -52,8 +60,10 @@ class Dispatcher:
     def __init__(self, session_factory: sessionmaker, settings: DeliverySettings,
                  senders: Optional[Mapping[str, Sender]] = None,
                  clock: Callable[[], datetime] = utc_now,
-                 random_fraction: Callable[[], float] = random.random):
+                 random_fraction: Callable[[], float] = random.random,
+                 route: Optional[Route] = None):
         self._sessions = session_factory
+        self._route = route
         self._settings = settings
         self._senders: Dict[str, Sender] = dict(senders if senders is not None else default_senders(settings))
         self._clock = clock
@@ -129,9 +139,19 @@ class Dispatcher:
             if claimed != 1:
                 return None
             entry = session.execute(select(OutboxEntry).where(OutboxEntry.id == entry_id)).scalar_one()
+            self._reroute(entry)
             return Delivery(entry_id=entry.id, claim_token=token, attempts=entry.attempts,
                             method=entry.send_method, destination=entry.destination,
                             payload=entry.payload, idempotency_key=entry.idempotency_key)
+
+    def _reroute(self, entry: OutboxEntry) -> None:
+        """Point the claimed entry at its recipient's current send target (saved with the claim)."""
+        target = self._route(entry) if self._route is not None else None
+        if target is None or (target.method, target.destination) == (entry.send_method, entry.destination):
+            return
+        logger.info("Outbox #%d re-routed by the city data: %s %s -> %s %s", entry.id, entry.send_method,
+                    mask_personal_data(entry.destination), target.method, mask_personal_data(target.destination))
+        entry.send_method, entry.destination = target.method, target.destination
 
     def _bury_exhausted_claims(self, report: DispatchReport) -> None:
         """Claims lost on their last allowed attempt become dead letters instead of looping."""
