@@ -86,11 +86,20 @@ async def _set_active(request: Request, username: str, active: bool):
     return response.redirect(f"/admin/accounts?done={'enabled' if active else 'disabled'}")
 
 
+def _routing_page(request: Request, errors=None, status: int = 200, reloaded: bool = False):
+    """The routing table of the data in use, its version, and the problems of refused newer files
+    (given by a reload, or noticed by the console's own check of data/city)."""
+    services = request.app.ctx.services
+    config = services.config()  # first: it notices changed files
+    city_data = services.city_data_status()
+    return render(request, "routing.html", status=status, config=config, city_data=city_data,
+                  errors=errors or (city_data.problems if city_data else ()), reloaded=reloaded)
+
+
 @blueprint.get("/routing")
 @requires(Role.ADMIN)
 async def routing(request: Request):
-    return render(request, "routing.html", config=request.app.ctx.services.config(), errors=None,
-                  reloaded=request.args.get("done") == "reloaded")
+    return _routing_page(request, reloaded=request.args.get("done") == "reloaded")
 
 
 @blueprint.post("/routing/reload")
@@ -102,8 +111,7 @@ async def reload_routing(request: Request):
     except CityDataError as error:
         await blocking(record_now, services.sessions, staff_member(request).actor, "routing.reload_failed",
                        problems=len(error.errors))
-        return render(request, "routing.html", status=400, config=services.config(), errors=error.errors,
-                      reloaded=False)
+        return _routing_page(request, errors=error.errors, status=400)
     await blocking(record_now, services.sessions, staff_member(request).actor, "routing.reloaded",
                    departments=len(config.departments), categories=len(config.complaint_categories))
     return response.redirect("/admin/routing?done=reloaded")

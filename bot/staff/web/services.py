@@ -1,16 +1,15 @@
 """What the console's routes work with, built once per process: database sessions, the city data
-(reloadable by an admin), the ticket store, the desk (changes), queries, dashboard figures."""
+(renewed when data/city changes, checked at once by an admin's reload), the ticket store, the desk
+(changes), queries, dashboard figures."""
 from __future__ import annotations
 
 import asyncio
-import threading
 from typing import Callable, Optional, TypeVar
 
 from jinja2 import Environment
 from sqlalchemy.orm import sessionmaker
 
-from bot.city import get_city_config, load_city_config
-from bot.city.loader import default_data_dir
+from bot.city import CITY_DATA, CityDataStatus, follows_city_config, get_city_config
 from bot.city.models import CityConfig
 from bot.staff.dashboard import DashboardFigures
 from bot.staff.settings import StaffSettings
@@ -29,31 +28,37 @@ class StaffServices:
                  config: Optional[CityConfig] = None):
         self.settings = settings
         self.sessions: sessionmaker = open_database(database_url)
-        self._config = config or get_city_config()
-        self.templates: Environment = make_environment(self._config.profile.timezone)
-        self._lock = threading.Lock()
-        self.ticket_store = TicketStore(self.sessions, self._config)
+        self._fixed_config = config  # tests; normally the city data as it is now
+        self.templates: Environment = make_environment(self.config().profile.timezone)
+        self._ticket_store = follows_city_config(lambda city, _previous: TicketStore(self.sessions, city),
+                                                 source=self.config)
         self.desk = TicketDesk(self.sessions, self.config)
         self.queries = TicketQueries(self.sessions, self.config)
         self.dashboard = DashboardFigures(self.sessions, self.config)
 
     def config(self) -> CityConfig:
-        return self._config
+        return self._fixed_config or get_city_config()
+
+    @property
+    def ticket_store(self) -> TicketStore:
+        """Files Open311 requests with the routing of the city data as it is now."""
+        return self._ticket_store()
 
     @staticmethod
     def event_api_configured() -> bool:
         return not EventApiSettings.from_env().problems()
 
-    def reload_city_data(self) -> CityConfig:
-        """Read data/city again (CityDataError, and nothing changes, when it is invalid). New
-        tickets filed through Open311 and transfers use the new routing at once; the chat's action
-        server and the dispatcher read the files when they restart."""
-        config = load_city_config(default_data_dir())
-        with self._lock:
-            self._config = config
-            self.ticket_store = TicketStore(self.sessions, config)
-        get_city_config.cache_clear()
-        return config
+    @staticmethod
+    def reload_city_data() -> CityConfig:
+        """Look at data/city now (CityDataError listing the problems when it is invalid; the last
+        good data stays in use). The console uses new data at once; the action servers and the
+        dispatcher notice the change by themselves within SOTONG_CITY_RELOAD_SECONDS."""
+        return CITY_DATA.refresh()
+
+    @staticmethod
+    def city_data_status() -> Optional[CityDataStatus]:
+        """Which city data this console uses (version, load time, refused newer files)."""
+        return CITY_DATA.status()
 
 
 async def blocking(function: Callable[..., T], *args, **kwargs) -> T:
