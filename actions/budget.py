@@ -31,7 +31,6 @@ from actions.budget_answers import (
     place_in,
     wants_anonymous,
 )
-from actions.complaint_messages import Reply
 from bot.budget import (
     BudgetData,
     BudgetInputError,
@@ -48,6 +47,7 @@ from bot.budget import (
 from bot.budget.store import MAX_BENEFIT_CHARS, MAX_DESCRIPTION_CHARS, MAX_LOCATION_CHARS, MAX_TITLE_CHARS
 from bot.city import get_city_config
 from bot.privacy.masking import mask_phone, mask_rrn
+from bot.replies import Reply
 from bot.tickets.phone import find_mobile_number
 
 logger = logging.getLogger(__name__)
@@ -127,13 +127,8 @@ class ActionBudgetInfo(Action):
         projects = showcase(data, status)
         open_surveys = [survey for survey in data.surveys.values() if store.survey_is_open(survey.id)]
         dispatcher.utter_message(text=messages.info_text(data, status))
-        buttons = messages.info_buttons(data, status, open_surveys)
-        if projects:
-            dispatcher.utter_message(text=messages.projects_heading(status, projects),
-                                     json_message=messages.project_carousel(data, projects, status),
-                                     buttons=buttons)
-        else:
-            dispatcher.utter_message(text=messages.projects_heading(status, projects), buttons=buttons)
+        utter(dispatcher, messages.projects_reply(data, status, projects,
+                                                  messages.info_buttons(data, status, open_surveys)))
         return []
 
 

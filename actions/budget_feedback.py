@@ -28,9 +28,9 @@ from actions.budget import (
     utter,
 )
 from actions.budget_answers import choice_in, is_skip, rating_in
-from actions.complaint_messages import Reply
 from bot.budget import BudgetStore, QuestionKind, Survey, SurveyQuestion, get_budget_data, get_budget_store
 from bot.budget.store import MAX_COMMENT_CHARS
+from bot.replies import Reply
 
 logger = logging.getLogger(__name__)
 

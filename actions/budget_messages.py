@@ -1,25 +1,21 @@
-"""Citizen-facing Korean texts (해요체) and Kakao cards of the participatory-budget conversation.
+"""Citizen-facing Korean texts (해요체) and cards of the participatory-budget conversation.
 
-Each function returns a Reply (text and buttons) or a Kakao output built from the budget data.
-Buttons whose payload is `/intent{...}` are menu taps (they skip NLU); plain-text payloads are
-answers inside a form. The project carousel is a Rasa custom payload holding a Kakao output,
-`{"carousel": {"type": "basicCard", "items": [...]}}`, the convention of
-bot/channels/kakao/response.py (fitted to Kakao's limits there).
+Each function returns a text or a bot.replies.Reply (text, choices, cards) built from the budget
+data. Choices whose payload is `/intent{...}` are menu taps (they skip NLU); the others are
+answers inside a form. Projects are shown as a carousel of cards with a picture.
 """
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Any, Dict, List, Optional, Sequence
 
-from actions.complaint_messages import Reply, korean_date
+from actions.complaint_messages import korean_date
 from bot.budget import BallotReceipt, BudgetData, Phase, PhaseKind, PhaseStatus, Project, ProposalReceipt
 from bot.budget.amounts import format_krw
 from bot.budget.definitions import Survey, SurveyQuestion
-from bot.channels.kakao.extra import payload_extra
 from bot.city.models import District
+from bot.replies import MAX_CHOICES, Button, Card, Reply, answers, link, payload
 
-MAX_QUICK_REPLIES = 10
 CANCEL = "취소"
 SKIP = "건너뛰기"
 AGREE = "동의해요"
@@ -35,18 +31,9 @@ VOTE_PROJECT, VOTE_STEP, VOTE_PAGE = "budget_vote_project", "budget_vote_step", 
 STEP_CHOOSE, STEP_REVIEW, STEP_SUBMIT, STEP_CANCEL = "choose", "review", "submit", "cancel"
 
 
-def payload(intent: str, **entities: Any) -> str:
-    """`/intent{"entity": "value"}`: a menu tap that goes to Rasa without NLU."""
-    return f"/{intent}" + (json.dumps(entities, ensure_ascii=False, separators=(",", ":")) if entities else "")
-
-
-def tap(title: str, intent: str, **entities: Any) -> Dict[str, str]:
-    return {"title": title, "payload": payload(intent, **entities)}
-
-
-def answers(*labels: str) -> List[Dict[str, str]]:
-    """Quick replies that answer a form question with their own text."""
-    return [{"title": label, "payload": label} for label in labels]
+def tap(title: str, intent: str, **entities: Any) -> Button:
+    """A menu tap: `/intent{"entity": "value"}` goes to Rasa without NLU."""
+    return Button(title, payload=payload(intent, entities))
 
 
 def day(value: date, today: date) -> str:
@@ -107,34 +94,27 @@ def projects_heading(status: PhaseStatus, projects: Sequence[Project]) -> str:
     return f"후보 사업 {len(projects)}개예요. 카드를 옆으로 넘겨 보세요."
 
 
-def project_card(data: BudgetData, project: Project, can_vote: bool) -> Dict[str, Any]:
+def project_card(data: BudgetData, project: Project, can_vote: bool) -> Card:
     category = data.cycle.categories[project.category_id]
-    card: Dict[str, Any] = {
-        "title": project.title,
-        "description": f"{place(data, project)} · {category.label}\n사업비 {format_krw(project.cost_won)}\n{project.description}",
-        "buttons": [],
-    }
-    if project.image_url:
-        card["thumbnail"] = {"imageUrl": project.image_url, "altText": project.title}
+    buttons = []
     if can_vote:
-        card["buttons"].append(_card_button("투표하기", payload(INTENT_VOTE)))
+        buttons.append(tap("투표하기", INTENT_VOTE))
     if project.feedback_open:
-        card["buttons"].append(_card_button("의견 남기기", payload(INTENT_FEEDBACK, **{PROJECT: project.id})))
-    return card
+        buttons.append(tap("의견 남기기", INTENT_FEEDBACK, **{PROJECT: project.id}))
+    return Card(project.title,
+                f"{place(data, project)} · {category.label}\n사업비 {format_krw(project.cost_won)}\n{project.description}",
+                buttons, image_url=project.image_url, image_alt=project.title)
 
 
-def _card_button(label: str, rasa_payload: str) -> Dict[str, Any]:
-    return {"label": label, "action": "message", "messageText": label, "extra": payload_extra(rasa_payload)}
-
-
-def project_carousel(data: BudgetData, projects: Sequence[Project], status: PhaseStatus) -> Dict[str, Any]:
-    """The custom payload of a carousel of basic cards (Kakao splits it by 10 in the channel)."""
+def projects_reply(data: BudgetData, status: PhaseStatus, projects: Sequence[Project],
+                   buttons: Sequence[Button]) -> Reply:
+    """The heading, the projects as a carousel of cards, and the menu's choices."""
     can_vote = status.kind == PhaseKind.VOTING
-    items = [project_card(data, project, can_vote and project.status.value == "candidate") for project in projects]
-    return {"carousel": {"type": "basicCard", "items": items}}
+    cards = [project_card(data, project, can_vote and project.status.value == "candidate") for project in projects]
+    return Reply(projects_heading(status, projects), buttons, cards, carousel=True)
 
 
-def info_buttons(data: BudgetData, status: PhaseStatus, open_surveys: Sequence[Survey]) -> List[Dict[str, str]]:
+def info_buttons(data: BudgetData, status: PhaseStatus, open_surveys: Sequence[Survey]) -> List[Button]:
     buttons = []
     if status.kind == PhaseKind.PROPOSALS:
         buttons.append(tap("사업 제안하기", INTENT_PROPOSE))
@@ -144,7 +124,7 @@ def info_buttons(data: BudgetData, status: PhaseStatus, open_surveys: Sequence[S
         buttons.append(tap("의견 남기기", INTENT_FEEDBACK))
     buttons += [tap(f"설문: {survey.title}", INTENT_FEEDBACK, **{SURVEY: survey.id}) for survey in open_surveys[:2]]
     if data.cycle.info_url:
-        buttons.append({"title": "자세히 보기", "url": data.cycle.info_url, "type": "web_url"})
+        buttons.append(link("자세히 보기", data.cycle.info_url))
     return buttons
 
 
@@ -211,7 +191,7 @@ def _place_example(districts: Sequence[District]) -> str:
 def ask_category(data: BudgetData) -> Reply:
     labels = [category.label for category in data.cycle.categories.values()]
     return Reply("어떤 분야의 사업인가요? 아래에서 골라 주세요.",
-                 answers(*labels[: MAX_QUICK_REPLIES - 1], CANCEL))
+                 answers(*labels[: MAX_CHOICES - 1], CANCEL))
 
 
 def category_not_understood(data: BudgetData) -> Reply:
@@ -298,7 +278,7 @@ def proposal_failed(data: BudgetData) -> str:
 
 def feedback_menu(projects: Sequence[Project], surveys: Sequence[Survey]) -> Reply:
     survey_buttons = [tap(f"설문: {survey.title}", INTENT_FEEDBACK, **{SURVEY: survey.id}) for survey in surveys]
-    room = MAX_QUICK_REPLIES - len(survey_buttons)
+    room = MAX_CHOICES - len(survey_buttons)
     project_buttons = [tap(project.title, INTENT_FEEDBACK, **{PROJECT: project.id}) for project in projects[:room]]
     if not project_buttons and not survey_buttons:
         return Reply("지금은 의견을 받는 사업이나 설문이 없어요. 다음에 다시 찾아 주세요.",

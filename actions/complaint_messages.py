@@ -1,35 +1,24 @@
 """Citizen-facing Korean texts (해요체) of the complaint and status conversations (emergencies:
 actions/emergency_messages.py).
 
-Each function returns a Reply (text and quick-reply buttons) built from city data; the Kakao
-channel turns buttons into quick replies (at most 10).
+Each function returns a text or a bot.replies.Reply (text and the choices under it) built from
+city data.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Dict, List, Optional, Sequence
 from zoneinfo import ZoneInfo
 
 from bot.city.models import CityConfig, ComplaintCategory, ConsentText
+from bot.replies import MAX_CHOICES, Reply, answers
 from bot.tickets import TicketReceipt, TicketView
 
-MAX_QUICK_REPLIES = 10
 WEEKDAYS_KO = "월화수목금토일"
 NO_PHOTO_LABEL = "사진 없음"
 ANONYMOUS_LABEL = "익명으로 접수"
 CANCEL_LABEL = "접수 취소"
 CATCH_ALL_CATEGORY = "other"  # 기타 생활민원: any complaint no other category fits (DESIGN.md)
-
-
-@dataclass(frozen=True)
-class Reply:
-    text: str
-    buttons: List[Dict[str, str]] = field(default_factory=list)
-
-
-def buttons(*labels: str) -> List[Dict[str, str]]:
-    return [{"title": label, "payload": label} for label in labels[:MAX_QUICK_REPLIES]]
 
 
 def korean_date(day: date) -> str:
@@ -43,8 +32,8 @@ def category_labels(config: CityConfig) -> List[str]:
     catch_all = config.complaint_categories.get(CATCH_ALL_CATEGORY)
     labels = [category.label for category in config.complaint_categories.values() if category is not catch_all]
     if catch_all is None:
-        return labels[:MAX_QUICK_REPLIES]
-    return labels[:MAX_QUICK_REPLIES - 1] + [catch_all.label]
+        return labels[:MAX_CHOICES]
+    return labels[:MAX_CHOICES - 1] + [catch_all.label]
 
 
 def ask_category(config: CityConfig) -> Reply:
@@ -52,7 +41,7 @@ def ask_category(config: CityConfig) -> Reply:
     return Reply(
         "어떤 문제를 신고하시겠어요? 아래에서 고르시거나 짧게 적어 주세요.\n"
         f"({', '.join(labels)})",
-        buttons(*category_labels(config)),
+        answers(*category_labels(config)),
     )
 
 
@@ -66,7 +55,7 @@ def unknown_category(config: CityConfig) -> Reply:
     return Reply(
         "죄송해요, 어떤 유형인지 알아듣지 못했어요. 알맞은 유형이 없으면 "
         f"'{catch_all.label}'을 눌러 주세요. 담당 부서로 나눠 전달해 드려요.",
-        buttons(catch_all.label, *labels[:-1]),
+        answers(catch_all.label, *labels[:-1]),
     )
 
 
@@ -90,11 +79,11 @@ def text_too_long(max_chars: int) -> str:
 
 
 def photo_question() -> Reply:
-    return Reply(ASK_PHOTO, buttons(NO_PHOTO_LABEL))
+    return Reply(ASK_PHOTO, answers(NO_PHOTO_LABEL))
 
 
 def phone_question() -> Reply:
-    return Reply(ASK_PHONE, buttons(ANONYMOUS_LABEL))
+    return Reply(ASK_PHONE, answers(ANONYMOUS_LABEL))
 
 
 def ask_consent(consent: ConsentText) -> Reply:
@@ -103,7 +92,7 @@ def ask_consent(consent: ConsentText) -> Reply:
         f"· 목적: {consent.purpose}\n· 항목: {consent.items}\n· 보유 기간: {consent.retention}\n"
         "동의하지 않으셔도 익명으로 접수할 수 있어요. 다만 처리 결과를 연락드릴 수 없어요.\n"
         "개인정보 수집·이용에 동의하시나요?",
-        buttons("동의해요", "동의하지 않아요"),
+        answers("동의해요", "동의하지 않아요"),
     )
 
 
@@ -112,13 +101,13 @@ def ask_duplicate(view: TicketView, timezone: str) -> Reply:
         return Reply(
             f"같은 곳의 같은 민원을 이미 접수하셨어요. (접수번호 {view.number}, {view.status_label})\n"
             "그래도 새로 접수하시겠어요?",
-            buttons("새로 접수", CANCEL_LABEL),
+            answers("새로 접수", CANCEL_LABEL),
         )
     return Reply(
         f"같은 곳에 같은 민원이 이미 접수되어 처리 중이에요. (접수번호 {view.number}, "
         f"{received_at(view.created_at, timezone)} 접수, {view.status_label})\n"
         "이 민원에 함께하시면 처리 소식을 같이 받으실 수 있어요. 어떻게 할까요?",
-        buttons("함께 알림 받기", "새로 접수", CANCEL_LABEL),
+        answers("함께 알림 받기", "새로 접수", CANCEL_LABEL),
     )
 
 
@@ -137,11 +126,11 @@ def summary(config: CityConfig, slots: Dict[str, Optional[str]], consent: Option
         lines.append(f"· 사진: {'없음' if photo == no_photo else '있음'}")
     contact = "익명" if not consent or phone in (None, anonymous) else mask_middle(phone)
     lines += [f"· 연락처: {contact}", "", "이대로 접수할까요? 고칠 내용이 있으면 항목 이름을 말씀해 주세요."]
-    return Reply("\n".join(lines), buttons("네, 접수해요", "고칠래요", CANCEL_LABEL))
+    return Reply("\n".join(lines), answers("네, 접수해요", "고칠래요", CANCEL_LABEL))
 
 
 def correction_menu() -> Reply:
-    return Reply("어떤 항목을 고칠까요?", buttons("유형", "위치", "내용", "사진", "연락처", CANCEL_LABEL))
+    return Reply("어떤 항목을 고칠까요?", answers("유형", "위치", "내용", "사진", "연락처", CANCEL_LABEL))
 
 
 def mask_middle(phone: str) -> str:
@@ -164,7 +153,7 @@ def filed(receipt: TicketReceipt, category: ComplaintCategory, anonymous: bool) 
         "접수번호로 처리 상황을 언제든 확인하실 수 있어요."
         + (" 익명 접수라 처리 결과는 따로 연락드리지 않아요." if anonymous else ""),
     ]
-    return Reply("\n".join(lines), buttons("처리 현황 조회"))
+    return Reply("\n".join(lines), answers("처리 현황 조회"))
 
 
 def joined(number: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
+from functools import lru_cache
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -33,11 +34,11 @@ from actions.complaint_answers import (
     wants_new_ticket,
     yes_or_no,
 )
-from actions.complaint_messages import Reply
-from bot.city import follows_city_config, get_city_config
+from bot.city import get_city_config
 from bot.city.places import PlaceNormaliser
 from bot.knowledge.clarification import clarified_text, is_typed
 from bot.privacy.masking import mask_rrn
+from bot.replies import Reply
 from bot.tickets.notices import pending_notices_text, take_pending_notices
 from bot.tickets import ComplaintDraft, JoinOutcome, TicketInputError, TicketStore
 from bot.tickets.numbers import parse_ticket_number
@@ -66,16 +67,15 @@ SLOT_CLEARED_BY_CORRECTION = {CATEGORY: CATEGORY, LOCATION: LOCATION, DESCRIPTIO
 NO_DUPLICATE = {DUPLICATE_TICKET: None, DUPLICATE_CHOICE: None}
 
 
-@follows_city_config
-def category_matcher(config, _previous) -> CategoryMatcher:
-    return CategoryMatcher(config)
+@lru_cache(maxsize=1)
+def category_matcher() -> CategoryMatcher:
+    return CategoryMatcher(get_city_config())
 
 
-@follows_city_config
-def ticket_store(config, previous: Optional[TicketStore]) -> TicketStore:
-    """The action server's ticket store (SOTONG_DATABASE_URL), opened on first use; a change of the
-    city data renews its routing and keeps its database."""
-    return TicketStore(previous.sessions, config) if previous else open_ticket_store(config)
+@lru_cache(maxsize=1)
+def ticket_store() -> TicketStore:
+    """The action server's ticket store (SOTONG_DATABASE_URL), opened on first use."""
+    return open_ticket_store(get_city_config())
 
 
 def form_slots_cleared() -> List[EventType]:

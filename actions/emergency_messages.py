@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Optional
 
-from actions.complaint_messages import MAX_QUICK_REPLIES, Reply, buttons
 from bot.city.models import CityConfig, EmergencyType
+from bot.replies import MAX_CHOICES, Reply, answers, tap
 from bot.tickets.incidents import IncidentReceipt
 
 UNKNOWN_PLACE_LABEL = "위치를 몰라요"
@@ -26,8 +26,8 @@ def guidance(emergency: Optional[EmergencyType]) -> str:
 def ask_kind(config: CityConfig) -> Reply:
     return Reply(
         "어떤 상황인지 알려 주시면 관련 기관에 바로 알릴게요. 아래에서 골라 주세요.",
-        [{"title": emergency.label, "payload": f'/report_emergency{{"emergency_type": "{emergency.id}"}}'}
-         for emergency in list(config.emergency_types.values())[:MAX_QUICK_REPLIES]],
+        [tap(emergency.label, f'/report_emergency{{"emergency_type": "{emergency.id}"}}')
+         for emergency in list(config.emergency_types.values())[:MAX_CHOICES]],
     )
 
 
@@ -38,7 +38,7 @@ ASK_PLACE = ("어디에서 일어난 일인가요? 구·동 이름과 도로명,
 
 
 def ask_place() -> Reply:
-    return Reply(ASK_PLACE, buttons(UNKNOWN_PLACE_LABEL))
+    return Reply(ASK_PLACE, answers(UNKNOWN_PLACE_LABEL))
 
 
 def place_line(receipt: IncidentReceipt) -> str:
@@ -66,12 +66,12 @@ def alerted(receipt: IncidentReceipt, city_name: str) -> Reply:
         f"더 알려 주실 내용이나 사진이 있으면 {FOLLOW_UP_MINUTES}분 안에 이어서 보내 주세요. 같은 신고로 전달할게요.",
         "챗봇 알림은 119·112 신고를 대신하지 못해요. 아직 전화하지 않으셨다면 꼭 전화해 주세요.",
     ]
-    return Reply("\n".join(lines), buttons(NO_MORE_LABEL))
+    return Reply("\n".join(lines), answers(NO_MORE_LABEL))
 
 
 def follow_up_sent(receipt: IncidentReceipt) -> Reply:
     return Reply(f"추가로 알려 주신 내용을 같은 기관에 전달했어요. (긴급 접수번호 {receipt.number})\n"
-                 "더 있으면 이어서 보내 주세요.", buttons(NO_MORE_LABEL))
+                 "더 있으면 이어서 보내 주세요.", answers(NO_MORE_LABEL))
 
 
 def alert_failed() -> str:

@@ -2,19 +2,20 @@
 from __future__ import annotations
 
 import asyncio
+from functools import lru_cache
 from typing import Callable, Optional
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.complaint_messages import Reply
-from bot.city import follows_city_config
+from bot.city import get_city_config
 from bot.city.places import PlaceNormaliser
+from bot.replies import Reply, rasa_message
 
 
-@follows_city_config
-def place_normaliser(config, _previous) -> PlaceNormaliser:
-    return PlaceNormaliser.for_city(config)
+@lru_cache(maxsize=1)
+def place_normaliser() -> PlaceNormaliser:
+    return PlaceNormaliser.for_city(get_city_config())
 
 
 async def in_thread(function: Callable, *args):
@@ -23,7 +24,8 @@ async def in_thread(function: Callable, *args):
 
 
 def utter(dispatcher: CollectingDispatcher, reply: Reply) -> None:
-    dispatcher.utter_message(text=reply.text, buttons=reply.buttons or None)
+    """Sends a reply (text, choices, cards) as one bot message; every channel renders it."""
+    dispatcher.utter_message(**rasa_message(reply))
 
 
 def latest_text(tracker: Tracker) -> str:

@@ -56,6 +56,13 @@ class Result:
         return [button.get("payload") for button in self.buttons]
 
 
+def kakao_carousels(result: Result) -> List[Dict[str, Any]]:
+    """The carousels of the Kakao answer the channel makes of an action's messages."""
+    messages = [{key: value for key, value in response.items() if value} for response in result.responses]
+    outputs = [output for template in build_templates(messages) for output in template["outputs"]]
+    return [output["carousel"] for output in outputs if "carousel" in output]
+
+
 class ActionServer:
     """A running action server for one phase, its database and the PB office it delivers to."""
 
@@ -172,14 +179,12 @@ def test_info_explains_the_phase_and_shows_a_kakao_carousel(servers):
     result = server.run("action_budget_info", citizen(), intent="budget_info")
     assert server.data.cycle.about in result.text and "지금은 '사업 제안 접수' 기간이에요" in result.text
     assert "/budget_propose" in result.payloads() and "/budget_feedback" in result.payloads()
-    carousel = next(response["custom"] for response in result.responses if response.get("custom"))
-    assert carousel["carousel"]["type"] == "basicCard"
-    titles = [item["title"] for item in carousel["carousel"]["items"]]
+    # The Kakao channel shows the projects as a carousel of basic cards with a payload button each.
+    [carousel] = kakao_carousels(result)
+    assert carousel["type"] == "basicCard"
+    titles = [item["title"] for item in carousel["items"]]
     assert titles == [project.title for project in server.data.projects.values() if project.status.value == "selected"]
-    # The Kakao channel accepts it as a carousel of basic cards with a payload button each.
-    outputs = [output for template in build_templates(result.responses) for output in template["outputs"]]
-    [kakao_carousel] = [output["carousel"] for output in outputs if "carousel" in output]
-    button = kakao_carousel["items"][0]["buttons"][0]
+    button = carousel["items"][0]["buttons"][0]
     assert button["label"] == "의견 남기기" and button["extra"]["payload"].startswith('/budget_feedback{"budget_project"')
 
 
@@ -383,8 +388,7 @@ def test_info_during_voting_shows_the_candidates_with_a_vote_button(servers):
     server = servers(PhaseKind.VOTING)
     result = server.run("action_budget_info", citizen(), intent="budget_info")
     assert "/budget_vote" in result.payloads()
-    carousel = next(response["custom"] for response in result.responses if response.get("custom"))
-    items = carousel["carousel"]["items"]
+    items = [item for carousel in kakao_carousels(result) for item in carousel["items"]]
     assert [item["title"] for item in items] == [project.title for project in server.data.candidates]
     assert items[0]["buttons"][0]["extra"]["payload"] == "/budget_vote"
 
