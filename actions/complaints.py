@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from functools import lru_cache
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -34,7 +33,7 @@ from actions.complaint_answers import (
     wants_new_ticket,
     yes_or_no,
 )
-from bot.city import get_city_config
+from bot.city import follows_city_config, get_city_config
 from bot.city.places import PlaceNormaliser
 from bot.knowledge.clarification import clarified_text, is_typed
 from bot.privacy.masking import mask_rrn
@@ -67,15 +66,16 @@ SLOT_CLEARED_BY_CORRECTION = {CATEGORY: CATEGORY, LOCATION: LOCATION, DESCRIPTIO
 NO_DUPLICATE = {DUPLICATE_TICKET: None, DUPLICATE_CHOICE: None}
 
 
-@lru_cache(maxsize=1)
-def category_matcher() -> CategoryMatcher:
-    return CategoryMatcher(get_city_config())
+@follows_city_config
+def category_matcher(config, _previous) -> CategoryMatcher:
+    return CategoryMatcher(config)
 
 
-@lru_cache(maxsize=1)
-def ticket_store() -> TicketStore:
-    """The action server's ticket store (SOTONG_DATABASE_URL), opened on first use."""
-    return open_ticket_store(get_city_config())
+@follows_city_config
+def ticket_store(config, previous: Optional[TicketStore]) -> TicketStore:
+    """The action server's ticket store (SOTONG_DATABASE_URL), opened on first use; a change of the
+    city data renews its routing and keeps its database."""
+    return TicketStore(previous.sessions, config) if previous else open_ticket_store(config)
 
 
 def form_slots_cleared() -> List[EventType]:

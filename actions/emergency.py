@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import time
-from functools import lru_cache
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -27,7 +26,7 @@ from actions import emergency_messages as messages
 from actions.complaint_answers import CategoryMatcher, compact, entity_span, entity_value, photo_url_in
 from actions.complaints import AskAction, form_slots_cleared, ticket_store
 from actions.shared import in_thread, latest_intent, latest_text, place_normaliser, utter
-from bot.city import get_city_config
+from bot.city import follows_city_config, get_city_config
 from bot.replies import Reply
 from bot.tickets.incidents import IncidentInput, IncidentReceipt, IncidentStore
 
@@ -49,14 +48,13 @@ MAX_SHORT_ANSWER_CHARS = 12
 CLOSING_INTENTS = ("thank", "goodbye", "deny")  # "고마워요" after the alert ends the follow-ups
 
 
-@lru_cache(maxsize=1)
-def incident_store() -> IncidentStore:
+@follows_city_config
+def incident_store(_config, _previous) -> IncidentStore:
     return IncidentStore(ticket_store())
 
 
-@lru_cache(maxsize=1)
-def kind_matcher() -> CategoryMatcher:
-    config = get_city_config()
+@follows_city_config
+def kind_matcher(config, _previous) -> CategoryMatcher:
     return CategoryMatcher(config, config.emergency_types.values())
 
 

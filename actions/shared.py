@@ -2,20 +2,19 @@
 from __future__ import annotations
 
 import asyncio
-from functools import lru_cache
 from typing import Callable, Optional
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.city import get_city_config
+from bot.city import follows_city_config
 from bot.city.places import PlaceNormaliser
 from bot.replies import Reply, rasa_message
 
 
-@lru_cache(maxsize=1)
-def place_normaliser() -> PlaceNormaliser:
-    return PlaceNormaliser.for_city(get_city_config())
+@follows_city_config
+def place_normaliser(config, _previous) -> PlaceNormaliser:
+    return PlaceNormaliser.for_city(config)
 
 
 async def in_thread(function: Callable, *args):
