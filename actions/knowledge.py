@@ -1,7 +1,7 @@
 """Civic information answers, the low-confidence ladder and topic subscriptions.
 
 The logic lives in bot/knowledge and bot/subscriptions; these actions read the tracker, call it
-and send its Kakao payloads (custom messages, see bot/knowledge/kakao_outputs.py).
+and send its replies (bot.replies: cards and choices, rendered by each channel).
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.complaint_answers import entity_span, entity_value
 from actions.emergency_messages import guidance as emergency_guidance
+from actions.shared import utter
 from bot.city import get_city_config
 from bot.knowledge import Selection, Topic, get_knowledge_base, render_answer, select_answer
 from bot.knowledge.clarification import (
@@ -91,7 +92,7 @@ async def _search(text: str) -> Optional[Hit]:
 def _send_answer(dispatcher: CollectingDispatcher, topic: Topic, answer: Optional[Answer]) -> List[Dict[Text, Any]]:
     subscription = get_catalogue().for_civic_topic(topic.id)
     extra_button = replies.subscribe_card_button(subscription) if subscription else None
-    dispatcher.utter_message(json_message=render_answer(topic, answer, extra_button))
+    utter(dispatcher, render_answer(topic, answer, extra_button))
     return RESET_CIVIC_SLOTS
 
 
@@ -107,7 +108,7 @@ async def ask_complaint_or_info(dispatcher: CollectingDispatcher, tracker: Track
         topic, answer_id = (hit.topic, hit.answer.id) if hit else (None, None)
     others = suggest(message, get_knowledge_base().titles)
     logger.info("clarify.complaint_or_info topic=%s answer=%s", topic.id if topic else None, answer_id)
-    dispatcher.utter_message(json_message=complaint_or_info_question(
+    utter(dispatcher, complaint_or_info_question(
         _complaint_entities(message), topic.id if topic else None, answer_id, others))
     return RESET_CIVIC_SLOTS
 
@@ -188,9 +189,9 @@ class ActionLowConfidenceFallback(Action):
         suggestions = suggest(message, get_knowledge_base().titles)
         logger.info("fallback failures=%d suggestions=%s", failures, [s.payload for s in suggestions])
         if failures >= TRIES_BEFORE_HUMAN:
-            dispatcher.utter_message(json_message=human_offer(get_city_config().profile, suggestions))
+            utter(dispatcher, human_offer(get_city_config().profile, suggestions))
         elif suggestions:
-            dispatcher.utter_message(json_message=did_you_mean(suggestions))
+            utter(dispatcher, did_you_mean(suggestions))
         else:
             dispatcher.utter_message(response="utter_default")
         return []
@@ -208,7 +209,7 @@ class ActionSubscribe(Action):
         pending = tracker.get_slot(PENDING_SUBSCRIPTION_SLOT) or []
         intent = _intent(tracker)
         if intent == "deny":
-            dispatcher.utter_message(json_message=replies.declined())
+            utter(dispatcher, replies.declined())
             return [SlotSet(PENDING_SUBSCRIPTION_SLOT, None)]
         if intent == "affirm":
             keys, consent = list(pending), bool(pending)
@@ -220,20 +221,20 @@ class ActionSubscribe(Action):
         subscriber = subscriber_from_message(tracker.sender_id, tracker.latest_message)
         active = {subscription.target for subscription in store.active_subscriptions(subscriber.user_key)}
         if not keys:
-            dispatcher.utter_message(json_message=replies.choose_target(catalogue, exclude=active))
+            utter(dispatcher, replies.choose_target(catalogue, exclude=active))
             return [SlotSet(PENDING_SUBSCRIPTION_SLOT, None)]
         new = [key for key in keys if key not in active]
         already = [key for key in keys if key in active]
         if not new:
-            dispatcher.utter_message(json_message=replies.already_subscribed(catalogue, already))
+            utter(dispatcher, replies.already_subscribed(catalogue, already))
             return [SlotSet(PENDING_SUBSCRIPTION_SLOT, None)]
         if not consent:
-            dispatcher.utter_message(json_message=replies.consent_request(catalogue, new))
+            utter(dispatcher, replies.consent_request(catalogue, new))
             return [SlotSet(PENDING_SUBSCRIPTION_SLOT, new)]
         for key in new:
             store.subscribe(subscriber, key, catalogue.consent.version)
         logger.info("subscriptions.subscribed targets=%s consent=%s", new, catalogue.consent.version)
-        dispatcher.utter_message(json_message=replies.subscribed(
+        utter(dispatcher, replies.subscribed(
             catalogue, new, already, has_added_channel(tracker.latest_message)))
         return [SlotSet(PENDING_SUBSCRIPTION_SLOT, None)]
 
@@ -250,7 +251,7 @@ class ActionUnsubscribe(Action):
         subscriber = subscriber_from_message(tracker.sender_id, tracker.latest_message)
         active = [subscription.target for subscription in store.active_subscriptions(subscriber.user_key)]
         if not active:
-            dispatcher.utter_message(json_message=replies.nothing_subscribed())
+            utter(dispatcher, replies.nothing_subscribed())
             return [SlotSet(PENDING_SUBSCRIPTION_SLOT, None)]
         text = _typed_text(tracker)
         keys = _entities(tracker, replies.TARGET_ENTITY)
@@ -261,14 +262,14 @@ class ActionUnsubscribe(Action):
         if not keys and len(active) == 1:
             keys = active
         if not keys:
-            dispatcher.utter_message(json_message=replies.choose_to_unsubscribe(catalogue, active))
+            utter(dispatcher, replies.choose_to_unsubscribe(catalogue, active))
             return [SlotSet(PENDING_SUBSCRIPTION_SLOT, None)]
         ended = store.unsubscribe(subscriber.user_key, None if replies.ALL_TARGETS in keys else keys)
         if ended:
             logger.info("subscriptions.unsubscribed targets=%s", ended)
-            dispatcher.utter_message(json_message=replies.unsubscribed(catalogue, ended))
+            utter(dispatcher, replies.unsubscribed(catalogue, ended))
         else:
-            dispatcher.utter_message(json_message=replies.not_subscribed_to(catalogue, keys, active))
+            utter(dispatcher, replies.not_subscribed_to(catalogue, keys, active))
         return [SlotSet(PENDING_SUBSCRIPTION_SLOT, None)]
 
 
@@ -280,6 +281,6 @@ class ActionListSubscriptions(Action):
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         subscriber = subscriber_from_message(tracker.sender_id, tracker.latest_message)
         active = get_subscription_store().active_subscriptions(subscriber.user_key)
-        dispatcher.utter_message(json_message=replies.subscription_list(
+        utter(dispatcher, replies.subscription_list(
             get_catalogue(), active, get_city_config().profile.timezone))
         return []

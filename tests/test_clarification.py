@@ -5,13 +5,15 @@ the SkillResponse schema; what the conversation did is read from Rasa's tracker.
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Optional
 
 import pytest
 import requests
 
+from bot.channels.kakao.response import build_templates
 from bot.knowledge import texts
 from bot.knowledge.clarification import complaint_or_info, complaint_or_info_question
+from bot.replies import rasa_message
 from tests.kakao_helpers import assert_valid_skill_response, post_skill, skill_payload
 
 TICKET_NUMBER = re.compile(r"GY-\d{4}-\d{6}")
@@ -122,28 +124,20 @@ def test_a_person_in_danger_gets_119_first(stack):
     assert form_state(stack, "e2e-i14-chest")[0] in (None, "emergency_form")  # never the complaint form
 
 
-def quick_replies_of(value: Any) -> List[Dict[str, Any]]:
-    """Every quick reply (a dict with label and extra) anywhere in an action's messages."""
-    if isinstance(value, dict):
-        found = [value] if "label" in value and "extra" in value else []
-        return found + [reply for item in value.values() for reply in quick_replies_of(item)]
-    if isinstance(value, list):
-        return [reply for item in value for reply in quick_replies_of(item)]
-    return []
-
-
 def asked_about_close_message(stack: Any, user: str) -> Dict[str, Any]:
     """The citizen's message with CLOSE_PARSE and the complaint path's question about it, written
     into the conversation through Rasa's API as a turn leaves them (the question itself, from the
-    action server, is tested in tests/test_knowledge_actions.py); returns its quick replies by label."""
+    action server, is tested in tests/test_knowledge_actions.py); returns the Kakao quick replies
+    the channel makes of its choices, by label."""
     assert complaint_or_info(CLOSE_PARSE)  # the parse is one the dialogue must ask about
-    question = complaint_or_info_question({"complaint_category": "illegal_parking"}, "parking")
+    question = rasa_message(complaint_or_info_question({"complaint_category": "illegal_parking"}, "parking"))
     events = [{"event": "user", "text": MAYBE_EITHER, "parse_data": CLOSE_PARSE, "input_channel": "kakao"},
               {"event": "action", "name": "action_start_complaint"},
-              {"event": "bot", "text": texts.CLARIFY_COMPLAINT_OR_INFO, "data": {"custom": question}},
+              {"event": "bot", "text": question["text"], "data": {"buttons": question["buttons"]}},
               {"event": "action", "name": "action_listen"}]
     requests.post(stack.api_url(f"/conversations/{user}/tracker/events"), json=events, timeout=30).raise_for_status()
-    return {reply["label"]: reply for reply in quick_replies_of(question)}
+    (template,) = build_templates([{"text": question["text"], "buttons": question["buttons"]}])
+    return {reply["label"]: reply for reply in template["quickReplies"]}
 
 
 def tap_reply(stack: Any, user: str, reply: Dict[str, Any]) -> Dict[str, Any]:

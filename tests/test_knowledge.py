@@ -11,8 +11,10 @@ from typing import List
 
 import pytest
 import yaml
+from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
+from actions.shared import utter
 from bot.channels.kakao.extra import rasa_payload_from
 from bot.channels.kakao.response import build_templates, page_response
 from bot.city import get_city_config
@@ -25,6 +27,7 @@ from bot.knowledge.loader import DEFAULT_DATA_DIR, MAX_ANSWERS_PER_TOPIC
 from bot.knowledge.clarification import clarified_text, complaint_or_info, complaint_or_info_question
 from bot.knowledge.search import get_search_index, search_knowledge
 from bot.knowledge.suggestions import Suggestion, suggest
+from bot.replies import Reply
 from bot.subscriptions import (
     BroadcastError, EventApiSettings, Subscriber, Subscription, SubscriptionStore, broadcast, get_catalogue,
 )
@@ -35,9 +38,12 @@ TOPICS = ("waste certificates passport parking local_tax welfare jobs education 
 SETTINGS = EventApiSettings(bot_id="test-bot", rest_api_key="test-key")
 
 
-def kakao_response(custom: dict) -> dict:
-    """What the Kakao channel answers for one action message with this custom payload."""
-    return page_response(build_templates([{"custom": custom}]), 1, token=None)
+def kakao_response(reply: Reply) -> dict:
+    """What the Kakao channel answers for an action that sends this reply (as Rasa passes it on)."""
+    dispatcher = CollectingDispatcher()
+    utter(dispatcher, reply)
+    messages = [{key: value for key, value in message.items() if value} for message in dispatcher.messages]
+    return page_response(build_templates(messages), 1, token=None)
 
 
 # --- loading and validation -----------------------------------------------------------------------
@@ -197,17 +203,17 @@ def test_complaint_or_information_is_asked_only_when_both_paths_lead():
 
 
 def test_the_question_carries_what_nlu_found_and_renders_for_kakao():
-    custom = complaint_or_info_question({"complaint_category": "illegal_parking", "location": "주엽역 앞"},
-                                        "parking", "enforcement_alert",
-                                        [Suggestion("민원 신고", "/report_complaint", 0.4),
-                                         Suggestion("긴급 신고", "/report_emergency", 0.1),
-                                         Suggestion("예산 사업 제안", "/budget_propose", 0.05)])
-    replies = kakao_response(custom)["template"]["quickReplies"]
+    question = complaint_or_info_question({"complaint_category": "illegal_parking", "location": "주엽역 앞"},
+                                          "parking", "enforcement_alert",
+                                          [Suggestion("민원 신고", "/report_complaint", 0.4),
+                                           Suggestion("긴급 신고", "/report_emergency", 0.1),
+                                           Suggestion("예산 사업 제안", "/budget_propose", 0.05)])
+    replies = kakao_response(question)["template"]["quickReplies"]
     assert [reply["label"] for reply in replies] == ["신고할래요", "안내가 필요해요", "긴급 신고"]
     assert [rasa_payload_from(reply["extra"]) for reply in replies] == [
         '/report_complaint{"complaint_category":"illegal_parking","location":"주엽역 앞"}',
         '/civic_info{"civic_topic":"parking","civic_answer":"enforcement_alert"}', "/report_emergency"]
-    assert_valid_skill_response(kakao_response(custom))
+    assert_valid_skill_response(kakao_response(question))
     asked = {"event": "user", "text": "주차 단속", "parse_data": ranked(
         "주차 단속", [("report_complaint", 0.6), ("civic_info", 0.3)])}
     tap = {"event": "user", "text": "/report_complaint", "parse_data": ranked("/report_complaint",
@@ -227,23 +233,26 @@ def all_answers():
 
 @pytest.mark.parametrize("topic, answer", list(all_answers()), ids=lambda value: getattr(value, "id", "overview"))
 def test_every_answer_renders_to_a_valid_kakao_card(topic, answer):
-    custom = render_answer(topic, answer)
-    (output,) = custom["outputs"]
+    response = kakao_response(render_answer(topic, answer))
+    assert_valid_skill_response(response)
+    template = response["template"]
+    (output,) = template["outputs"]  # the card alone: nothing had to be cut or continued as text
     (card_type, card), = output.items()
     assert card_type == "textCard"  # the sample data has no thumbnails
+    assert card["title"] == (f"{topic.title} · {answer.title}" if answer else topic.title)
     assert card["description"] == (answer.text if answer else topic.overview)
-    assert [b["action"] for b in card["buttons"]] == ["webLink", "phone"]
-    assert len(custom["quickReplies"]) <= 10
-    response = kakao_response(custom)
-    assert_valid_skill_response(response)
-    assert response["template"]["outputs"] == custom["outputs"]  # nothing had to be cut
-    assert len(response["template"]["quickReplies"]) == len(custom["quickReplies"])
-    for reply in custom["quickReplies"]:
+    link, phone = (answer.link, answer.phone) if answer else (topic.link, topic.phone)
+    assert card["buttons"] == [{"action": "webLink", "label": "자세히 보기", "webLinkUrl": link},
+                               {"action": "phone", "label": "전화 문의", "phoneNumber": phone}]
+    assert len(template["quickReplies"]) <= 10
+    for reply in template["quickReplies"]:
         assert rasa_payload_from(reply["extra"])  # taps skip NLU
-    payloads = [r["extra"]["payload"] for r in custom["quickReplies"]]
+    payloads = [r["extra"]["payload"] for r in template["quickReplies"]]
     shown = [json.loads(p[p.index("{"):]).get("civic_answer") for p in payloads if p.startswith("/civic_info")]
     expected = [a.id for a in topic.answers if answer is None or a.id != answer.id] + ([None] if answer else [])
     assert shown == expected
+    others = [a for a in topic.answers if answer is None or a.id != answer.id]
+    assert [r["messageText"] for r in template["quickReplies"][:len(others)]] == [a.question for a in others]
 
 
 def test_with_a_thumbnail_short_answers_are_basic_cards(tmp_path):
@@ -253,12 +262,16 @@ def test_with_a_thumbnail_short_answers_are_basic_cards(tmp_path):
     short = topic.answers[0]
     long = dataclasses.replace(short, text="가" * 300 + "요.")
     extra_button = get_subscribe_button_for("transport")
-    custom = render_answer(topic, short, extra_button)
-    card = custom["outputs"][0]["basicCard"]
+    response = kakao_response(render_answer(topic, short, extra_button))
+    assert_valid_skill_response(response)
+    card = response["template"]["outputs"][0]["basicCard"]
     assert card["thumbnail"] == {"imageUrl": "https://www.goyang.go.kr/images/waste.png"}
     assert len(card["buttons"]) == 3
-    assert_valid_skill_response(kakao_response(custom))
-    assert "textCard" in render_answer(topic, long)["outputs"][0]  # 230 characters at most in a basicCard
+    assert card["buttons"][2] == {"action": "message", "label": "교통 소식 받기", "messageText": "교통 소식 받기",
+                                  "extra": {"payload": '/subscribe{"subscription_topic":"transport"}'}}
+    # 230 characters at most in a basicCard: a longer answer keeps its whole text in a textCard
+    (output,) = kakao_response(render_answer(topic, long))["template"]["outputs"]
+    assert output["textCard"]["description"] == long.text
 
 
 def get_subscribe_button_for(civic_topic: str) -> dict:
@@ -310,11 +323,11 @@ def test_failed_tries_are_counted_in_a_row_within_the_session():
 
 def test_human_offer_has_the_call_centre_and_the_handoff_option():
     profile = get_city_config().profile
-    custom = human_offer(profile, [])
-    card = custom["outputs"][0]["textCard"]
+    response = kakao_response(human_offer(profile, []))
+    assert_valid_skill_response(response)
+    card = response["template"]["outputs"][0]["textCard"]
     assert card["buttons"] == [{"action": "phone", "label": "전화 걸기", "phoneNumber": profile.call_centre_phone}]
-    assert custom["quickReplies"][0]["extra"] == {"payload": "/human_handoff"}
-    assert_valid_skill_response(kakao_response(custom))
+    assert response["template"]["quickReplies"][0]["extra"] == {"payload": "/human_handoff"}
 
 
 # --- coverage lint ------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 `get_knowledge_base()` loads and validates it once per process; `select_answer` picks the answer
 of a topic for a question (morpheme keyword overlap, overview when nothing specific matches);
-`render_answer` turns it into a Kakao card with quick replies.
+`render_answer` turns it into a reply (bot.replies): a card and choices.
 """
 from bot.knowledge.loader import KnowledgeError, get_knowledge_base, load_knowledge_base
 from bot.knowledge.models import Answer, KnowledgeBase, Topic

@@ -14,13 +14,13 @@ The decision is a pure function of the message's parse (`intent_ranking`, Fallba
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from bot.knowledge import texts
 from bot.knowledge.fallback import FALLBACK_INTENT, user_events_of_session
-from bot.knowledge.kakao_outputs import quick_reply, rasa_payload, simple_text, template
 from bot.knowledge.rendering import CIVIC_INFO_INTENT, INFO_MENU_PAYLOAD, civic_info_payload
 from bot.knowledge.suggestions import Suggestion
+from bot.replies import Reply, payload, tap
 
 COMPLAINT_INTENT = "report_complaint"
 PATHS = frozenset({COMPLAINT_INTENT, CIVIC_INFO_INTENT})
@@ -72,15 +72,15 @@ def clarified_text(events: Iterable[Mapping[str, Any]]) -> Optional[str]:
 
 def complaint_or_info_question(complaint_entities: Mapping[str, str], topic_id: Optional[str],
                                answer_id: Optional[str] = None,
-                               others: Sequence[Suggestion] = ()) -> Dict[str, Any]:
-    """The question and its quick replies; `others` may add one more likely choice."""
+                               others: Sequence[Suggestion] = ()) -> Reply:
+    """The question and its choices; `others` may add one more likely choice."""
     info_payload = civic_info_payload(topic_id, answer_id) if topic_id else INFO_MENU_PAYLOAD
-    replies = [quick_reply(texts.CLARIFY_COMPLAINT, rasa_payload(COMPLAINT_INTENT, complaint_entities)),
-               quick_reply(texts.CLARIFY_INFO, info_payload)]
+    choices = [tap(texts.CLARIFY_COMPLAINT, payload(COMPLAINT_INTENT, complaint_entities)),
+               tap(texts.CLARIFY_INFO, info_payload)]
     taken = {COMPLAINT_INTENT, CIVIC_INFO_INTENT}
     for other in others:
         intent = other.payload.lstrip("/").split("{", 1)[0]
-        if intent not in taken and len(replies) < MAX_CHOICES:
-            replies.append(other.as_quick_reply())
+        if intent not in taken and len(choices) < MAX_CHOICES:
+            choices.append(other.as_button())
             taken.add(intent)
-    return template([simple_text(texts.CLARIFY_COMPLAINT_OR_INFO)], replies)
+    return Reply(texts.CLARIFY_COMPLAINT_OR_INFO, choices)

@@ -7,12 +7,12 @@ message ends the row.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, List, Mapping, Optional
+from typing import Any, Iterable, List, Mapping, Optional
 
 from bot.city import CityProfile
 from bot.knowledge import texts
-from bot.knowledge.kakao_outputs import card, phone_button, quick_reply, simple_text, template
 from bot.knowledge.suggestions import Suggestion
+from bot.replies import Card, Reply, call, tap
 
 FALLBACK_INTENT = "nlu_fallback"
 HUMAN_HANDOFF_PAYLOAD = "/human_handoff"
@@ -51,16 +51,15 @@ def question_before_tap(events: Iterable[Mapping[str, Any]]) -> Optional[str]:
     return None
 
 
-def did_you_mean(suggestions: List[Suggestion]) -> Dict[str, Any]:
-    return template([simple_text(texts.DID_YOU_MEAN)], [s.as_quick_reply() for s in suggestions])
+def did_you_mean(suggestions: List[Suggestion]) -> Reply:
+    return Reply(texts.DID_YOU_MEAN, [s.as_button() for s in suggestions])
 
 
-def human_offer(profile: CityProfile, suggestions: List[Suggestion]) -> Dict[str, Any]:
+def human_offer(profile: CityProfile, suggestions: List[Suggestion]) -> Reply:
     description = texts.HUMAN_OFFER.format(call_centre_name=profile.call_centre_name,
                                            call_centre_phone=profile.call_centre_phone,
                                            call_centre_hours=profile.call_centre_hours)
-    offer = card(texts.HUMAN_OFFER_TITLE, description,
-                 [phone_button(texts.CALL_BUTTON, profile.call_centre_phone)])
-    replies = [quick_reply(texts.HUMAN_HANDOFF_QUICK_REPLY, HUMAN_HANDOFF_PAYLOAD)]
-    replies += [s.as_quick_reply() for s in suggestions if s.payload != HUMAN_HANDOFF_PAYLOAD]
-    return template([offer], replies)
+    offer = Card(texts.HUMAN_OFFER_TITLE, description, [call(texts.CALL_BUTTON, profile.call_centre_phone)])
+    choices = [tap(texts.HUMAN_HANDOFF_QUICK_REPLY, HUMAN_HANDOFF_PAYLOAD)]
+    choices += [s.as_button() for s in suggestions if s.payload != HUMAN_HANDOFF_PAYLOAD]
+    return Reply(buttons=choices, cards=[offer])

@@ -1,12 +1,12 @@
-"""A knowledge answer as Kakao outputs: one card (title, text, web-link and phone buttons) and
-quick replies for the topic's other sub-questions, each tap answered without NLU."""
+"""A knowledge answer as a reply: one card (title, text, web-link and phone buttons) and, as
+choices, the topic's other sub-questions, each tap answered without NLU."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import List, Optional
 
 from bot.knowledge import texts
-from bot.knowledge.kakao_outputs import card, link_button, phone_button, quick_reply, rasa_payload, template
 from bot.knowledge.models import Answer, Topic
+from bot.replies import Button, Card, Reply, call, link, payload, tap
 
 CIVIC_INFO_INTENT = "civic_info"
 TOPIC_ENTITY = "civic_topic"
@@ -19,33 +19,32 @@ def civic_info_payload(topic_id: str, answer_id: Optional[str] = None) -> str:
     entities = {TOPIC_ENTITY: topic_id}
     if answer_id:
         entities[ANSWER_ENTITY] = answer_id
-    return rasa_payload(CIVIC_INFO_INTENT, entities)
+    return payload(CIVIC_INFO_INTENT, entities)
 
 
-def answer_card(topic: Topic, answer: Optional[Answer],
-                extra_button: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+def answer_card(topic: Topic, answer: Optional[Answer], extra_button: Optional[Button] = None) -> Card:
     title = f"{topic.title} · {answer.title}" if answer else topic.title
-    text, link, phone = (answer.text, answer.link, answer.phone) if answer else (topic.overview, topic.link, topic.phone)
-    buttons = [link_button(texts.LINK_BUTTON, link), phone_button(texts.PHONE_BUTTON, phone)]
+    text, url, phone = (answer.text, answer.link, answer.phone) if answer else (topic.overview, topic.link, topic.phone)
+    buttons = [link(texts.LINK_BUTTON, url), call(texts.PHONE_BUTTON, phone)]
     if extra_button:
         buttons.append(extra_button)
-    return card(title, text, buttons, topic.thumbnail_url)
+    return Card(title, text, buttons, image_url=topic.thumbnail_url)
 
 
-def answer_quick_replies(topic: Topic, answer: Optional[Answer]) -> List[Dict[str, Any]]:
-    """The topic's other sub-questions, the overview (when showing a sub-answer), other topics."""
-    replies = [
-        quick_reply(other.title, civic_info_payload(topic.id, other.id), other.question)
+def answer_choices(topic: Topic, answer: Optional[Answer]) -> List[Button]:
+    """The topic's other sub-questions, the overview (when showing a sub-answer), other topics
+    (the loader keeps a topic's answers few enough for all of them to be offered)."""
+    choices = [
+        tap(other.title, civic_info_payload(topic.id, other.id), other.question)
         for other in topic.answers if answer is None or other.id != answer.id
     ]
     if answer is not None:
-        replies.append(quick_reply(texts.OVERVIEW_QUICK_REPLY, civic_info_payload(topic.id),
-                                   f"{topic.title} {texts.OVERVIEW_QUICK_REPLY}"))
-    replies.append(quick_reply(texts.INFO_MENU_QUICK_REPLY, INFO_MENU_PAYLOAD))
-    return replies
+        choices.append(tap(texts.OVERVIEW_QUICK_REPLY, civic_info_payload(topic.id),
+                           f"{topic.title} {texts.OVERVIEW_QUICK_REPLY}"))
+    choices.append(tap(texts.INFO_MENU_QUICK_REPLY, INFO_MENU_PAYLOAD))
+    return choices
 
 
-def render_answer(topic: Topic, answer: Optional[Answer],
-                  extra_button: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
-    """The custom payload (`json_message`) answering with `answer`, or the overview when None."""
-    return template([answer_card(topic, answer, extra_button)], answer_quick_replies(topic, answer))
+def render_answer(topic: Topic, answer: Optional[Answer], extra_button: Optional[Button] = None) -> Reply:
+    """The reply answering with `answer`, or the overview when None."""
+    return Reply(buttons=answer_choices(topic, answer), cards=[answer_card(topic, answer, extra_button)])

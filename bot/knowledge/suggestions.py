@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional
 
 from bot.knowledge import texts
-from bot.knowledge.kakao_outputs import quick_reply
 from bot.knowledge.rendering import CIVIC_INFO_INTENT, INFO_MENU_PAYLOAD, civic_info_payload
+from bot.replies import Button, tap
 
 RESPONSE_KEY_PREFIX = f"{CIVIC_INFO_INTENT}/"
 
@@ -23,8 +23,8 @@ class Suggestion:
     payload: str
     confidence: float
 
-    def as_quick_reply(self) -> Dict[str, Any]:
-        return quick_reply(self.label, self.payload)
+    def as_button(self) -> Button:
+        return tap(self.label, self.payload)
 
 
 def topic_of_response_key(response_key: Optional[str]) -> Optional[str]:
