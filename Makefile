@@ -3,7 +3,6 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 RASA := $(BIN)/rasa
-export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 3
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 # Credentials for `make chat` and the benches: from the environment, else those `make run` generated
@@ -13,10 +12,14 @@ $(call secret_from_var,KAKAO_SKILL_SECRET,kakao_secret)
 $(call secret_from_var,SOTONG_RASA_TOKEN,rasa_token)
 $(call secret_from_var,SOTONG_REST_TOKEN,rest_token)
 
-.PHONY: setup train model run run-prod migrate test validate eval demo chat bench bench-kakao bench-cluster bench-long bench-train bench-flood clean-models
+.PHONY: setup setup-dev lint test-fast train model run run-prod migrate test validate eval demo chat bench bench-kakao bench-cluster bench-long bench-train bench-flood clean-models
 
 setup:
 	@scripts/setup.sh
+
+# The runtime and the test and lint tools (requirements-dev.lock).
+setup-dev:
+	@scripts/setup.sh dev
 
 # Trains a model from config.yml, domain.yml and data/ (Rasa reuses cached parts): one progress
 # line, Rasa's output in var/log/train.log (bot/ops/progress.py).
@@ -37,9 +40,17 @@ run-prod: model
 migrate: setup
 	$(BIN)/python -m bot.storage.migrate upgrade
 
-test: setup
-	@scripts/install_browser.sh || echo "warning: Chromium could not be installed; the browser test will skip"
+test: setup-dev
+	@scripts/install_browser.sh || echo "warning: Chromium could not be installed; the browser tests will skip (fail under CI)"
 	$(BIN)/python -m pytest -q tests
+
+# The tests that need neither the trained test model nor started servers (marker `integration`).
+test-fast: setup-dev
+	$(BIN)/python -m pytest -q -m "not integration" tests
+
+# ruff (rules and formatting) and mypy, configured in pyproject.toml.
+lint: setup-dev
+	@scripts/lint.sh
 
 validate: setup
 	$(RASA) data validate --config config.yml --domain domain.yml --data data
