@@ -1,8 +1,17 @@
-"""Session fixtures: one small trained model and one running Rasa stack per test session."""
+"""Session fixtures: one small trained model and one running Rasa stack per test session.
+
+Hooks:
+- every test that needs the trained model or a Rasa stack (directly or through another fixture) is
+  marked `integration`, so `make test-fast` (`pytest -m "not integration"`) leaves it out; tests that
+  start servers or browsers without the model carry the marker themselves;
+- under CI (CI=true) or with SOTONG_TEST_NO_SKIP=1 a skipped test fails: there a skip means a missing
+  service or tool (PostgreSQL, Redis, nginx, Chromium), not a test that may be left out.
+"""
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import List
 
 import pytest
 
@@ -13,6 +22,40 @@ from bot.privacy.encryption import KEY_ENV, new_key
 os.environ.setdefault(KEY_ENV, new_key())
 
 from tests.stack import RasaStack, train_test_model
+
+# Fixtures that make a test an integration test (pytest resolves fixtures of fixtures into fixturenames).
+INTEGRATION_FIXTURES = frozenset({"trained_model", "rasa_stack"})
+NO_SKIP = os.environ.get("CI", "").lower() in ("1", "true", "yes") or os.environ.get("SOTONG_TEST_NO_SKIP") == "1"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: List[pytest.Item]) -> None:
+    for item in items:
+        if INTEGRATION_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
+
+
+def _skip_reason(report: pytest.CollectReport | pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    return str(longrepr[2]) if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
+
+
+def _fail_skip(report: pytest.CollectReport | pytest.TestReport) -> None:
+    if NO_SKIP and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = (f"skipped, and skips fail under CI=true or SOTONG_TEST_NO_SKIP=1 "
+                           f"(a service or tool is missing, or the test skips itself): {_skip_reason(report)}")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    outcome = yield
+    _fail_skip(outcome.get_result())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector):
+    outcome = yield
+    _fail_skip(outcome.get_result())
 
 
 @pytest.fixture(scope="session")

@@ -1,17 +1,13 @@
 """Whole complaint conversations over HTTP (Rasa REST channel) with the action server running,
 then delivery of the ticket to a real local HTTP endpoint.
-
-Needs domain_complaints_fragment.yml merged into domain.yml; skipped until then.
 """
 from __future__ import annotations
 
 import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import List
 
-import pytest
 from sqlalchemy import select, update
 
 from bot.channels.rest import rasa_sender_id
@@ -20,13 +16,7 @@ from bot.privacy.contacts import reveal_phone
 from bot.delivery import Dispatcher, DeliverySettings, OutboxEntry, OutboxState
 from bot.tickets import Ticket, open_database
 
-ROOT = Path(__file__).resolve().parents[1]
 TICKET_NUMBER = re.compile(r"GY-\d{4}-\d{6}")
-
-pytestmark = pytest.mark.skipif(
-    "complaint_form" not in (ROOT / "domain.yml").read_text(encoding="utf-8"),
-    reason="merge domain_complaints_fragment.yml into domain.yml first",
-)
 
 
 def texts(replies: List[dict]) -> str:
