@@ -160,7 +160,8 @@ def test_options_from_environment_variables_are_parsed_once(tmp_path, monkeypatc
     ("fail_turn_on_action_error", "maybe", "tracker_store.fail_turn_on_action_error='maybe'"),
     ("cache_conversations", "-1", "tracker_store.cache_conversations='-1': expected a number of at least 0"),
     ("port", "fivefourthreetwo", "tracker_store.port='fivefourthreetwo': expected a whole number"),
-    ("encrypted_slot", "phone", "tracker_store.encrypted_slot='phone': expected no such option"),
+    ("encrypted_slot", "phone", "tracker_store.encrypted_slot='…': expected one of the known options: "),
+    ("pasword", "s3cret", "tracker_store.pasword='…'"),
 ])
 def test_a_bad_option_stops_the_start_naming_it(tmp_path, installed, option, value, expected):
     from bot.rasa_ext.tracker_store import MaskingSQLTrackerStore
@@ -168,6 +169,7 @@ def test_a_bad_option_stops_the_start_naming_it(tmp_path, installed, option, val
     with pytest.raises(SettingsError) as error:
         MaskingSQLTrackerStore(dialect="sqlite", db=str(tmp_path / "t.db"), **{option: value})
     assert expected in str(error.value)
+    assert "s3cret" not in str(error.value)
 
 
 def test_a_store_that_cannot_start_is_not_replaced_by_rasas_in_memory_store(tmp_path, monkeypatch, installed):

@@ -139,8 +139,8 @@ class TrackerStoreOptions:
         known = {option.name for option in fields(cls)}
         for name in options:
             if name not in known:
-                raise SettingsError(_PREFIX + name, str(options[name]),
-                                    "no such option; known: " + ", ".join(sorted(known)))
+                raise SettingsError(_PREFIX + name, "…",  # the value unshown: it may be a misspelt password
+                                    "one of the known options: " + ", ".join(sorted(known)))
         env = {_PREFIX + name: "" if value is None else str(value)
                for name, value in options.items() if not isinstance(value, (list, tuple, set, frozenset, dict))}
         default = cls()
