@@ -60,7 +60,6 @@ export TF_INTRA_OP_PARALLELISM_THREADS="${TF_INTRA_OP_PARALLELISM_THREADS:-1}"
 export TF_INTER_OP_PARALLELISM_THREADS="${TF_INTER_OP_PARALLELISM_THREADS:-1}"
 
 PY=$ROOT/.venv/bin/python
-RASA=$ROOT/.venv/bin/rasa
 LOG_DIR=$SOTONG_VAR_DIR/log
 RUN_DIR=$SOTONG_VAR_DIR/run
 NGINX_DIR=$SOTONG_VAR_DIR/nginx
@@ -182,7 +181,7 @@ fi
 for ((i = 0; i < SOTONG_RASA_INSTANCES; i++)); do
   port=$((SOTONG_RASA_BASE_PORT + i))
   # shellcheck disable=SC2086
-  SUPERVISE_WARMUP="http://127.0.0.1:$port" supervise "rasa-$i" "$RASA" run --model "$model" \
+  SUPERVISE_WARMUP="http://127.0.0.1:$port" supervise "rasa-$i" "$PY" -m bot.server run --model "$model" \
     --enable-api --auth-token "$SOTONG_RASA_TOKEN" --interface 127.0.0.1 --port "$port" \
     --credentials "$SOTONG_CREDENTIALS" --endpoints "$SOTONG_ENDPOINTS" $SOTONG_RASA_ARGS
   ready_args+=(--rasa "http://127.0.0.1:$port")

@@ -37,7 +37,7 @@ supervise() {
     failed=0
     trap '[ -n "$child" ] && kill -TERM "$child" 2>/dev/null; [ -n "$child" ] && wait "$child" 2>/dev/null; rm -f "$RUN_DIR/$name.pid"; exit 0' TERM INT
     while true; do
-      [ -z "${LOG_DIR:-}" ] || echo "$(date '+%F %T') supervise: starting $name: $*"
+      [ -z "${LOG_DIR:-}" ] || echo "$(date '+%F %T') supervise: starting $name"   # not the command: it may hold tokens
       "$@" 3>&- &
       child=$!
       echo "$child" >"$RUN_DIR/$name.pid"
