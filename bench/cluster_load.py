@@ -46,6 +46,7 @@ sys.path.insert(0, str(ROOT))
 from bench.load_common import Tally, kakao_payload, post_json, require_loopback  # noqa: E402
 from tests.cluster import TICKET_NUMBER, answer_text  # noqa: E402
 from bot.ops.warmup import RASA_TOKEN_ENV, REST_TOKEN_ENV, api_url, rest_headers  # noqa: E402
+from bot.settings import env_str  # noqa: E402
 
 TURN_FAILED_MARK = "문제가 생겼어요"
 PENDING_MARK = "답변 보기"
@@ -320,8 +321,8 @@ def run(args, url: str, instance_url: str, pids: Dict[str, int], action_log: Opt
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--start", action="store_true", help="start a throw-away cluster (tests/cluster.py)")
-    parser.add_argument("--postgres-url", default=os.environ.get("SOTONG_TEST_POSTGRES_URL"))
-    parser.add_argument("--redis-url", default=os.environ.get("SOTONG_TEST_REDIS_URL"))
+    parser.add_argument("--postgres-url", default=env_str("SOTONG_TEST_POSTGRES_URL"))
+    parser.add_argument("--redis-url", default=env_str("SOTONG_TEST_REDIS_URL"))
     parser.add_argument("--model", type=Path, help="default: the test model (tests/stack.py)")
     parser.add_argument("--instances", type=int, default=2)
     parser.add_argument("--tf-threads", type=int, default=None,
@@ -330,9 +331,9 @@ def main(argv=None) -> int:
     parser.add_argument("--instance-url", default="http://127.0.0.1:5011", help="one Rasa process (without --start)")
     parser.add_argument("--pids-from", type=Path, default=ROOT / "var" / "run")
     parser.add_argument("--action-log", type=Path, default=ROOT / "var" / "log" / "nginx-access.log")
-    parser.add_argument("--secret", default=os.environ.get("KAKAO_SKILL_SECRET"))
-    parser.add_argument("--rasa-token", default=os.environ.get(RASA_TOKEN_ENV), help=f"env {RASA_TOKEN_ENV}")
-    parser.add_argument("--rest-token", default=os.environ.get(REST_TOKEN_ENV), help=f"env {REST_TOKEN_ENV}")
+    parser.add_argument("--secret", default=env_str("KAKAO_SKILL_SECRET"))
+    parser.add_argument("--rasa-token", default=env_str(RASA_TOKEN_ENV), help=f"env {RASA_TOKEN_ENV}")
+    parser.add_argument("--rest-token", default=env_str(REST_TOKEN_ENV), help=f"env {REST_TOKEN_ENV}")
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60.0, help="measured per configuration (max 180)")
     parser.add_argument("--rounds", type=int, default=2,

@@ -33,6 +33,7 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.load_common import Tally, kakao_payload, post_json, require_loopback  # noqa: E402
 from bot.ops.warmup import REST_TOKEN_ENV, rest_headers  # noqa: E402
+from bot.settings import env_str, env_url  # noqa: E402
 
 TARGET_OVERHEAD = 0.10
 TARGET_P99_SECONDS = 1.5
@@ -174,10 +175,10 @@ def print_report(report: Dict[str, Any]) -> None:
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--base-url", default=os.environ.get("SOTONG_RASA_URL", "http://127.0.0.1:5005"))
-    parser.add_argument("--secret", default=os.environ.get("KAKAO_SKILL_SECRET"))
-    parser.add_argument("--secret-header", default=os.environ.get("KAKAO_SECRET_HEADER", "X-Sotong-Secret"))
-    parser.add_argument("--rest-token", default=os.environ.get(REST_TOKEN_ENV),
+    parser.add_argument("--base-url", default=env_url("SOTONG_RASA_URL", "http://127.0.0.1:5005"))
+    parser.add_argument("--secret", default=env_str("KAKAO_SKILL_SECRET"))
+    parser.add_argument("--secret-header", default=env_str("KAKAO_SECRET_HEADER", "X-Sotong-Secret"))
+    parser.add_argument("--rest-token", default=env_str(REST_TOKEN_ENV),
                         help=f"the REST channel's token (env {REST_TOKEN_ENV})")
     parser.add_argument("--rest-url", help="REST webhook (default: on --base-url; under make run-prod only a "
                                            "Rasa instance has it, e.g. http://127.0.0.1:5011/webhooks/rest/webhook)")

@@ -38,6 +38,7 @@ from bot.city.loader import (  # the city data's own readers: one way to read YA
     _read_yaml,
 )
 from bot.city.models import CityConfig, ConsentText, District
+from bot.settings import env_path
 
 DATA_DIR_ENV = "SOTONG_BUDGET_DATA_DIR"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -54,7 +55,7 @@ class BudgetDataError(DataFilesError):
 
 
 def default_data_dir() -> Path:
-    return Path(os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR)
+    return env_path(DATA_DIR_ENV, DEFAULT_DATA_DIR)
 
 
 def load_budget_data(city: CityConfig, data_dir: Optional[os.PathLike] = None) -> BudgetData:

@@ -10,13 +10,13 @@ SOTONG_BUDGET_NOW=2026-06-10T14:30 / 2026-06-10T14:30+09:00.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Optional
 from zoneinfo import ZoneInfo
 
 from bot.budget.definitions import BudgetCycle, Phase, PhaseKind
+from bot.settings import env_str
 from bot.storage.db import utc_now
 
 NOW_ENV = "SOTONG_BUDGET_NOW"
@@ -37,7 +37,7 @@ def parse_moment(text: str, timezone: str = DEFAULT_TIMEZONE) -> datetime:
 
 def budget_now(timezone: str = DEFAULT_TIMEZONE) -> datetime:
     """Now, or the moment in SOTONG_BUDGET_NOW when it is set."""
-    override = os.environ.get(NOW_ENV)
+    override = env_str(NOW_ENV)
     return parse_moment(override, timezone) if override else utc_now()
 
 

@@ -5,6 +5,10 @@ import os
 from dataclasses import dataclass
 from typing import Mapping, Optional
 
+from bot.settings import env_bool, env_float, env_int, env_str
+
+ESCALATION_EMAIL_ENV = "SOTONG_ESCALATION_EMAIL"
+
 
 @dataclass(frozen=True)
 class DeliverySettings:
@@ -26,27 +30,39 @@ class DeliverySettings:
     escalation_email: Optional[str] = "situation-room@goyang.example"  # "" turns escalation off
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> "DeliverySettings":
-        def number(name: str, default, kind=float):
-            value = env.get(name)
-            return kind(value) if value not in (None, "") else default
-
+    def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "DeliverySettings":
+        """From SOTONG_DELIVERY_*, SOTONG_SMTP_*, SOTONG_ALERT_ACK_MINUTES and SOTONG_ESCALATION_EMAIL
+        (``env``: the process environment by default); unset values keep the defaults above."""
         defaults = cls()
         return cls(
-            max_attempts=number("SOTONG_DELIVERY_MAX_ATTEMPTS", defaults.max_attempts, int),
-            backoff_base_seconds=number("SOTONG_DELIVERY_BACKOFF_BASE_SECONDS", defaults.backoff_base_seconds),
-            backoff_max_seconds=number("SOTONG_DELIVERY_BACKOFF_MAX_SECONDS", defaults.backoff_max_seconds),
-            http_timeout_seconds=number("SOTONG_DELIVERY_HTTP_TIMEOUT_SECONDS", defaults.http_timeout_seconds),
-            claim_lease_seconds=number("SOTONG_DELIVERY_CLAIM_LEASE_SECONDS", defaults.claim_lease_seconds),
-            poll_interval_seconds=number("SOTONG_DELIVERY_POLL_SECONDS", defaults.poll_interval_seconds),
-            batch_size=number("SOTONG_DELIVERY_BATCH_SIZE", defaults.batch_size, int),
-            smtp_host=env.get("SOTONG_SMTP_HOST") or defaults.smtp_host,
-            smtp_port=number("SOTONG_SMTP_PORT", defaults.smtp_port, int),
-            smtp_sender=env.get("SOTONG_SMTP_FROM") or defaults.smtp_sender,
-            smtp_user=env.get("SOTONG_SMTP_USER") or None,
-            smtp_password=env.get("SOTONG_SMTP_PASSWORD") or None,
-            smtp_starttls=env.get("SOTONG_SMTP_STARTTLS", "").lower() in ("1", "true", "yes"),
-            smtp_timeout_seconds=number("SOTONG_SMTP_TIMEOUT_SECONDS", defaults.smtp_timeout_seconds),
-            alert_ack_minutes=number("SOTONG_ALERT_ACK_MINUTES", defaults.alert_ack_minutes),
-            escalation_email=env.get("SOTONG_ESCALATION_EMAIL", defaults.escalation_email),
+            max_attempts=env_int("SOTONG_DELIVERY_MAX_ATTEMPTS", defaults.max_attempts, env, minimum=1),
+            backoff_base_seconds=env_float("SOTONG_DELIVERY_BACKOFF_BASE_SECONDS", defaults.backoff_base_seconds,
+                                           env, minimum=0),
+            backoff_max_seconds=env_float("SOTONG_DELIVERY_BACKOFF_MAX_SECONDS", defaults.backoff_max_seconds,
+                                          env, minimum=0),
+            http_timeout_seconds=env_float("SOTONG_DELIVERY_HTTP_TIMEOUT_SECONDS", defaults.http_timeout_seconds,
+                                           env, minimum=0),
+            claim_lease_seconds=env_float("SOTONG_DELIVERY_CLAIM_LEASE_SECONDS", defaults.claim_lease_seconds,
+                                          env, minimum=0),
+            poll_interval_seconds=env_float("SOTONG_DELIVERY_POLL_SECONDS", defaults.poll_interval_seconds,
+                                            env, minimum=0),
+            batch_size=env_int("SOTONG_DELIVERY_BATCH_SIZE", defaults.batch_size, env, minimum=1),
+            smtp_host=env_str("SOTONG_SMTP_HOST", defaults.smtp_host, env),
+            smtp_port=env_int("SOTONG_SMTP_PORT", defaults.smtp_port, env, minimum=1),
+            smtp_sender=env_str("SOTONG_SMTP_FROM", defaults.smtp_sender, env),
+            smtp_user=env_str("SOTONG_SMTP_USER", None, env),
+            smtp_password=env_str("SOTONG_SMTP_PASSWORD", None, env),
+            smtp_starttls=env_bool("SOTONG_SMTP_STARTTLS", defaults.smtp_starttls, env),
+            smtp_timeout_seconds=env_float("SOTONG_SMTP_TIMEOUT_SECONDS", defaults.smtp_timeout_seconds,
+                                           env, minimum=0),
+            alert_ack_minutes=env_float("SOTONG_ALERT_ACK_MINUTES", defaults.alert_ack_minutes, env, minimum=0),
+            escalation_email=_escalation_email(defaults.escalation_email, env),
         )
+
+
+def _escalation_email(default: Optional[str], env: Optional[Mapping[str, str]]) -> Optional[str]:
+    """SOTONG_ESCALATION_EMAIL; set to the empty string it turns escalation off (unlike other settings,
+    where an empty value means the default)."""
+    if (os.environ if env is None else env).get(ESCALATION_EMAIL_ENV) is not None:
+        return env_str(ESCALATION_EMAIL_ENV, "", env)
+    return default

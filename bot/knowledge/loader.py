@@ -33,6 +33,7 @@ import yaml
 
 from bot.city.fields import DataFilesError, FieldReader
 from bot.knowledge.models import Answer, KnowledgeBase, Topic
+from bot.settings import env_path
 
 DATA_DIR_ENV = "SOTONG_KNOWLEDGE_DIR"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -59,7 +60,7 @@ class KnowledgeError(DataFilesError):
 
 
 def default_knowledge_dir() -> Path:
-    return Path(os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR)
+    return env_path(DATA_DIR_ENV, DEFAULT_DATA_DIR)
 
 
 @lru_cache(maxsize=None)

@@ -20,7 +20,6 @@ default X-Sotong-Secret), ``--user-id``.
 
 import argparse
 import json
-import os
 import queue
 import sys
 import textwrap
@@ -30,6 +29,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Dict, Iterable, List, Optional, TextIO
+
+from bot.settings import env_str, env_url
 
 DEFAULT_URL = "http://127.0.0.1:5005/webhooks/kakao/webhook"
 DEFAULT_SECRET_HEADER = "X-Sotong-Secret"
@@ -285,9 +286,9 @@ class Conversation:
 
 def _parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bot.ops.simulator", description=__doc__.split("\n")[0])
-    parser.add_argument("--url", default=os.environ.get("SOTONG_KAKAO_URL", DEFAULT_URL), help="Kakao webhook URL")
-    parser.add_argument("--secret", default=os.environ.get("KAKAO_SKILL_SECRET"), help="shared secret (env KAKAO_SKILL_SECRET)")
-    parser.add_argument("--secret-header", default=os.environ.get("KAKAO_SECRET_HEADER", DEFAULT_SECRET_HEADER))
+    parser.add_argument("--url", default=env_url("SOTONG_KAKAO_URL", DEFAULT_URL), help="Kakao webhook URL")
+    parser.add_argument("--secret", default=env_str("KAKAO_SKILL_SECRET"), help="shared secret (env KAKAO_SKILL_SECRET)")
+    parser.add_argument("--secret-header", default=env_str("KAKAO_SECRET_HEADER", DEFAULT_SECRET_HEADER))
     parser.add_argument("--user-id", default="simulator-user", help="Kakao user key to send (one conversation per id)")
     parser.add_argument("--script", type=argparse.FileType("r", encoding="utf-8"), help="replay utterances, one per line")
     parser.add_argument("--callback", action="store_true", help="send a callbackUrl served by the simulator")

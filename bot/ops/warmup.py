@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 import urllib.request
 from typing import Dict, List, Optional
 from urllib.parse import urlencode
+
+from bot.settings import env_str
 
 WARMUP_TEXTS = ("안녕하세요", "가로등이 고장났어요", "대형 폐기물은 어떻게 버려요?")
 WARMUP_SENDER = "sotong-warmup"
@@ -36,7 +37,7 @@ REST_TOKEN_HEADER = "X-Sotong-Rest-Token"
 def api_url(url: str, token: Optional[str] = None) -> str:
     """`url` of Rasa's HTTP API with its auth token (Rasa's scheme: `?token=`; default
     SOTONG_RASA_TOKEN)."""
-    token = os.environ.get(RASA_TOKEN_ENV) if token is None else token
+    token = env_str(RASA_TOKEN_ENV) if token is None else token
     if not token:
         return url
     return f"{url}{'&' if '?' in url else '?'}{urlencode({'token': token})}"
@@ -44,7 +45,7 @@ def api_url(url: str, token: Optional[str] = None) -> str:
 
 def rest_headers(token: Optional[str] = None) -> Dict[str, str]:
     """The REST channel's credential header (default SOTONG_REST_TOKEN)."""
-    token = os.environ.get(REST_TOKEN_ENV) if token is None else token
+    token = env_str(REST_TOKEN_ENV) if token is None else token
     return {REST_TOKEN_HEADER: token} if token else {}
 
 

@@ -26,6 +26,7 @@ import sys
 from typing import Any, Optional
 
 from bot.privacy.log_masking import install_record_masking
+from bot.settings import env_bool, env_str
 
 SECRET_HEADER = "X-Sotong-Action-Secret"
 SECRET_ENV = "SOTONG_ACTION_SECRET"
@@ -36,12 +37,12 @@ OPEN_PATHS = frozenset({"/health"})
 
 def action_secret() -> Optional[str]:
     """The shared secret from the environment; None only when SOTONG_ACTIONS_INSECURE=1."""
-    secret = os.environ.get(SECRET_ENV, "").strip()
+    secret = env_str(SECRET_ENV, "")
     if secret:
         if len(secret) < MIN_SECRET_LENGTH:
             raise SystemExit(f"{SECRET_ENV} is too short: use at least {MIN_SECRET_LENGTH} random characters")
         return secret
-    if os.environ.get(INSECURE_ENV) == "1":
+    if env_bool(INSECURE_ENV, False):
         return None
     raise SystemExit(f"bot.rasa_ext.action_server needs {SECRET_ENV} (the secret Rasa sends in {SECRET_HEADER}; "
                      f"`make run` generates one into var/action_secret). For development only, "

@@ -21,12 +21,12 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
-import os
 import sys
 from typing import Optional
 
 from bot.city import get_city_config
-from bot.privacy.masking import install_log_masking
+from bot.privacy.log_masking import install_record_masking
+from bot.settings import env_int, env_str
 from bot.staff.accounts import AccountError, Role, add_account, list_accounts, set_active, set_password
 from bot.staff.audit import Actor
 from bot.staff.open311.keys import DEFAULT_SCOPES, SCOPES, create_key, list_keys, revoke_key
@@ -43,8 +43,8 @@ def _parse_args(argv):
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the console and the Open311 API")
-    serve.add_argument("--host", default=os.environ.get("SOTONG_STAFF_HOST", "127.0.0.1"))
-    serve.add_argument("--port", type=int, default=int(os.environ.get("SOTONG_STAFF_PORT", "8000")))
+    serve.add_argument("--host", default=env_str("SOTONG_STAFF_HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=env_int("SOTONG_STAFF_PORT", 8000, minimum=1))
 
     users = commands.add_parser("users", help="staff accounts").add_subparsers(dest="action", required=True)
     add = users.add_parser("add")
@@ -89,7 +89,6 @@ def _serve(args) -> int:
     from bot.staff.web.app import create_app  # Sanic only for this command
 
     app = create_app(database_url=args.database_url)
-    install_log_masking()
     logger.info("Staff console on http://%s:%d/ (Open311 GeoReport v2 under /open311/v2/)", args.host, args.port)
     app.run(host=args.host, port=args.port, workers=1, access_log=False, motd=False)
     return 0
@@ -146,9 +145,9 @@ def _apikeys(args, sessions) -> int:
 
 
 def main(argv: Optional[list] = None) -> int:
+    install_record_masking()  # every record, also those of handlers Sanic adds when serving
     args = _parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    install_log_masking()
     if args.command == "serve":
         return _serve(args)
     sessions = open_database(args.database_url)

@@ -1,9 +1,10 @@
 """Staff console settings, read from the environment (SOTONG_STAFF_*)."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Mapping, Optional
+
+from bot.settings import env_bool, env_float, env_int
 
 
 @dataclass(frozen=True)
@@ -21,26 +22,31 @@ class StaffSettings:
     page_size: int = 25
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> "StaffSettings":
-        def number(name: str, default, kind=int):
-            value = env.get(name)
-            return kind(value) if value not in (None, "") else default
-
+    def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "StaffSettings":
+        """From SOTONG_STAFF_* (``env``: the process environment by default); unset values keep the
+        defaults above."""
         defaults = cls()
+
+        def count(name: str, default: int) -> int:
+            return env_int(name, default, env, minimum=1)
+
+        def seconds(name: str, default: float) -> float:
+            return env_float(name, default, env, minimum=0)
+
         return cls(
-            cookie_secure=env.get("SOTONG_STAFF_COOKIE_SECURE", "").lower() in ("1", "true", "yes"),
-            session_idle_minutes=number("SOTONG_STAFF_SESSION_IDLE_MINUTES", defaults.session_idle_minutes),
-            session_max_hours=number("SOTONG_STAFF_SESSION_MAX_HOURS", defaults.session_max_hours),
-            login_max_failures=number("SOTONG_STAFF_LOGIN_MAX_FAILURES", defaults.login_max_failures),
-            login_window_minutes=number("SOTONG_STAFF_LOGIN_WINDOW_MINUTES", defaults.login_window_minutes),
-            login_max_failures_per_user=number("SOTONG_STAFF_LOGIN_MAX_FAILURES_PER_USER",
-                                               defaults.login_max_failures_per_user),
-            login_max_failures_per_ip=number("SOTONG_STAFF_LOGIN_MAX_FAILURES_PER_IP",
-                                             defaults.login_max_failures_per_ip),
-            login_slow_seconds=number("SOTONG_STAFF_LOGIN_SLOW_SECONDS", defaults.login_slow_seconds, float),
-            dashboard_refresh_seconds=number("SOTONG_STAFF_DASHBOARD_REFRESH_SECONDS",
-                                             defaults.dashboard_refresh_seconds, float),
-            dashboard_stream_minutes=number("SOTONG_STAFF_DASHBOARD_STREAM_MINUTES",
-                                            defaults.dashboard_stream_minutes, float),
-            page_size=number("SOTONG_STAFF_PAGE_SIZE", defaults.page_size),
+            cookie_secure=env_bool("SOTONG_STAFF_COOKIE_SECURE", defaults.cookie_secure, env),
+            session_idle_minutes=count("SOTONG_STAFF_SESSION_IDLE_MINUTES", defaults.session_idle_minutes),
+            session_max_hours=count("SOTONG_STAFF_SESSION_MAX_HOURS", defaults.session_max_hours),
+            login_max_failures=count("SOTONG_STAFF_LOGIN_MAX_FAILURES", defaults.login_max_failures),
+            login_window_minutes=count("SOTONG_STAFF_LOGIN_WINDOW_MINUTES", defaults.login_window_minutes),
+            login_max_failures_per_user=count("SOTONG_STAFF_LOGIN_MAX_FAILURES_PER_USER",
+                                              defaults.login_max_failures_per_user),
+            login_max_failures_per_ip=count("SOTONG_STAFF_LOGIN_MAX_FAILURES_PER_IP",
+                                            defaults.login_max_failures_per_ip),
+            login_slow_seconds=seconds("SOTONG_STAFF_LOGIN_SLOW_SECONDS", defaults.login_slow_seconds),
+            dashboard_refresh_seconds=seconds("SOTONG_STAFF_DASHBOARD_REFRESH_SECONDS",
+                                              defaults.dashboard_refresh_seconds),
+            dashboard_stream_minutes=seconds("SOTONG_STAFF_DASHBOARD_STREAM_MINUTES",
+                                             defaults.dashboard_stream_minutes),
+            page_size=count("SOTONG_STAFF_PAGE_SIZE", defaults.page_size),
         )

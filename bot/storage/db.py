@@ -9,7 +9,6 @@ so that concurrent writers queue up instead of failing on a lock upgrade.
 """
 from __future__ import annotations
 
-import os
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
@@ -19,6 +18,8 @@ from sqlalchemy.engine import Engine, create_engine, make_url
 from sqlalchemy.orm import declarative_base, sessionmaker
 from sqlalchemy.types import DateTime, TypeDecorator
 
+from bot.settings import env_str
+
 DATABASE_URL_ENV = "SOTONG_DATABASE_URL"
 DEFAULT_DATABASE_URL = "sqlite:///var/sotong.db"
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
@@ -27,7 +28,7 @@ Base = declarative_base()
 
 
 def database_url() -> str:
-    return os.environ.get(DATABASE_URL_ENV) or DEFAULT_DATABASE_URL
+    return env_str(DATABASE_URL_ENV, DEFAULT_DATABASE_URL)
 
 
 def make_engine(url: Optional[str] = None, echo: bool = False) -> Engine:

@@ -17,6 +17,7 @@ from bot.city import ConsentText, District, get_city_config
 from bot.city.fields import FieldReader
 from bot.knowledge.loader import ID_PATTERN, MAX_LABEL_CHARS
 from bot.knowledge.matching import Question, TermFunction, matched_keywords, morpheme_terms
+from bot.settings import env_path
 
 CATALOGUE_ENV = "SOTONG_SUBSCRIPTION_TOPICS"
 DEFAULT_CATALOGUE = Path(__file__).resolve().parents[2] / "data" / "subscriptions" / "topics.yml"
@@ -64,7 +65,7 @@ def district_target(district: District) -> SubscriptionTarget:
 
 def load_catalogue(path: Optional[os.PathLike] = None,
                    districts: Iterable[District] = ()) -> Catalogue:
-    path = Path(path or os.environ.get(CATALOGUE_ENV) or DEFAULT_CATALOGUE)
+    path = Path(path) if path else env_path(CATALOGUE_ENV, DEFAULT_CATALOGUE)
     errors: List[str] = []
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -21,13 +21,13 @@ in the outbox and delivered, retried with back-off and dead-lettered like ticket
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional
 
 import requests
 
 from bot.delivery.senders import Delivery, DeliveryFailed, Sender
+from bot.settings import env_float, env_str, env_url
 from bot.subscriptions.store import Subscriber, SubscriptionStore
 
 logger = logging.getLogger(__name__)
@@ -49,13 +49,14 @@ class EventApiSettings:
     timeout_seconds: float = 10.0
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> "EventApiSettings":
+    def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "EventApiSettings":
+        defaults = cls()
         return cls(
-            bot_id=env.get("KAKAO_BOT_ID", "").strip(),
-            rest_api_key=env.get("KAKAO_REST_API_KEY", "").strip(),
-            event_name=env.get("KAKAO_EVENT_NAME", "").strip() or DEFAULT_EVENT_NAME,
-            endpoint_override=env.get("KAKAO_EVENT_API_URL", "").strip(),
-            timeout_seconds=float(env.get("SOTONG_DELIVERY_HTTP_TIMEOUT_SECONDS") or 10.0),
+            bot_id=env_str("KAKAO_BOT_ID", defaults.bot_id, env),
+            rest_api_key=env_str("KAKAO_REST_API_KEY", defaults.rest_api_key, env),
+            event_name=env_str("KAKAO_EVENT_NAME", defaults.event_name, env),
+            endpoint_override=env_url("KAKAO_EVENT_API_URL", defaults.endpoint_override, env),
+            timeout_seconds=env_float("SOTONG_DELIVERY_HTTP_TIMEOUT_SECONDS", defaults.timeout_seconds, env, minimum=0),
         )
 
     @property

@@ -15,10 +15,9 @@ get the citizen's contact (the emergency flow collects none; ticket_document lea
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +26,7 @@ from sqlalchemy.orm import Session
 from bot.city.places import Place
 from bot.delivery.outbox import OutboxEntry, enqueue
 from bot.privacy.masking import mask_personal_data
+from bot.settings import env_float
 from bot.tickets.documents import ticket_document
 from bot.tickets.models import OPEN_STATUSES, AlertAcknowledgement, IncidentKey, IncidentReport, Ticket
 from bot.tickets.routing import AGENCY, Recipient, emergency_recipients
@@ -51,10 +51,9 @@ DEFAULT_WINDOW_MINUTES = 60
 KEY_ATTEMPTS = 5
 
 
-def incident_window(env=os.environ) -> timedelta:
+def incident_window(env: Optional[Mapping[str, str]] = None) -> timedelta:
     """How long after an incident opened other reports of the same type and 동 join it."""
-    value = env.get(WINDOW_ENV)
-    return timedelta(minutes=float(value) if value else DEFAULT_WINDOW_MINUTES)
+    return timedelta(minutes=env_float(WINDOW_ENV, DEFAULT_WINDOW_MINUTES, env, minimum=0))
 
 
 @dataclass(frozen=True)

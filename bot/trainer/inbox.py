@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from bot.city import get_city_config
+from bot.settings import env_path
 from bot.storage.db import utc_now
 from bot.knowledge.lint import check_knowledge_coverage, nlu_civic_topics
 from bot.nlu.analyzers import get_analyzer
@@ -187,11 +188,11 @@ def nlu_block(intent: str, example: str) -> str:
 
 
 def reviewed_file() -> Path:
-    return Path(os.environ.get(REVIEWED_DIR_ENV) or nlu_data.NLU_DIR / "reviewed") / REVIEWED_FILE_NAME
+    return env_path(REVIEWED_DIR_ENV, nlu_data.NLU_DIR / "reviewed") / REVIEWED_FILE_NAME
 
 
 def held_out_file() -> Path:
-    return Path(os.environ.get(HELD_OUT_FILE_ENV) or HELD_OUT_SETS[0])
+    return env_path(HELD_OUT_FILE_ENV, HELD_OUT_SETS[0])
 
 
 def known_labels(data: Optional[TrainingData] = None) -> List[str]:

@@ -28,12 +28,12 @@ timer could only fire after all of them had taken a step. Waiting turns wait wit
 and the guard answers on time.
 """
 
-import os
 from dataclasses import dataclass, fields
 from typing import Any, Mapping, Optional, Tuple
 
 from bot.channels.kakao.continuations import REDIS_URL_SCHEMES
 from bot.channels.limits import MAX_BODY_BYTES, MAX_NESTING_DEPTH, MAX_UTTERANCE_CHARS, RequestLimits
+from bot.settings import env_str
 
 KAKAO_TIME_LIMIT_SECONDS = 5.0
 # Where Open Builder's single-use callback URLs point (AI chatbot callback guide; e.g.
@@ -138,7 +138,7 @@ class KakaoChannelSettings:
             except (TypeError, ValueError):
                 raise KakaoSettingsError(f"Kakao channel setting '{name}' has an invalid value")
         if "continuation_store_url" not in values:
-            values["continuation_store_url"] = os.environ.get(CONTINUATIONS_URL_VARIABLE, "").strip()
+            values["continuation_store_url"] = env_str(CONTINUATIONS_URL_VARIABLE, "")
         if "secret" not in values:
             raise KakaoSettingsError("the Kakao channel needs a 'secret' (set KAKAO_SKILL_SECRET)")
         return cls(**values)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +18,7 @@ from sqlalchemy import Column, Integer, String, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
+from bot.settings import env_list
 from bot.storage.db import Base, UtcDateTime, utc_now
 
 API_KEYS_ENV = "SOTONG_OPEN311_API_KEYS"
@@ -86,11 +86,11 @@ def list_keys(session_factory: sessionmaker) -> List[Open311ApiKey]:
 
 
 def client_for_key(session_factory: sessionmaker, key: Optional[str],
-                   env: Mapping[str, str] = os.environ) -> Optional[ApiClient]:
+                   env: Optional[Mapping[str, str]] = None) -> Optional[ApiClient]:
     """The client a key belongs to, or None for a missing, unknown or revoked key."""
     if not key or len(key) > MAX_KEY_CHARS:
         return None
-    for index, item in enumerate(filter(None, (part.strip() for part in env.get(API_KEYS_ENV, "").split(","))), 1):
+    for index, item in enumerate(env_list(API_KEYS_ENV, env=env), 1):
         name, _, secret = item.rpartition(":")
         if secret and hmac.compare_digest(secret.encode(), key.encode()):
             return ApiClient(name or f"env-{index}")

@@ -7,13 +7,13 @@ import asyncio
 import hmac
 import json
 import logging
-import os
 import time
-from typing import Dict, Optional
+from typing import Dict, Mapping, Optional
 
 from sanic import Blueprint
 from sanic.request import Request
 
+from bot.settings import env_list
 from bot.staff.sessions import COOKIE_NAME, load_session
 from bot.staff.web.rendering import json_response, render, script_json
 from bot.staff.web.security import requires, storable_text
@@ -91,11 +91,11 @@ AGENCY_TOKEN_HEADER = "X-Sotong-Agency-Token"
 MAX_KEY_CHARS = 200
 
 
-def agency_tokens(env=os.environ) -> Dict[str, str]:
+def agency_tokens(env: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
     """token → agency id, from SOTONG_AGENCY_TOKENS (tokens shorter than 16 characters ignored)."""
     tokens = {}
-    for pair in (env.get(AGENCY_TOKENS_ENV) or "").split(","):
-        agency_id, _, token = pair.strip().partition(":")
+    for pair in env_list(AGENCY_TOKENS_ENV, env=env):
+        agency_id, _, token = pair.partition(":")
         if agency_id and len(token) >= 16:
             tokens[token] = agency_id
     return tokens
