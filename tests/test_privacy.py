@@ -1,12 +1,9 @@
-"""Masking of phone numbers and resident registration numbers for logs."""
+"""Masking of phone numbers and resident registration numbers (the log records: tests/test_log_masking.py)."""
 from __future__ import annotations
-
-import io
-import logging
 
 import pytest
 
-from bot.privacy.masking import PersonalDataLogFilter, install_log_masking, mask_personal_data, mask_phone, mask_rrn
+from bot.privacy.masking import mask_personal_data, mask_phone, mask_rrn
 
 
 @pytest.mark.parametrize(
@@ -51,19 +48,3 @@ def test_resident_registration_numbers_are_masked(text: str, masked: str) -> Non
 
 def test_registration_number_is_not_taken_for_a_phone_number() -> None:
     assert mask_personal_data("900101-1234567 / 010-1234-5678") == "900101-1****** / 010-****-5678"
-
-
-def test_log_filter_masks_formatted_messages() -> None:
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    logger = logging.getLogger("tests.privacy")
-    logger.addHandler(handler)
-    logger.propagate = False
-    try:
-        assert install_log_masking([handler]) == 1
-        assert install_log_masking([handler]) == 0  # idempotent
-        logger.warning("user said %s", "연락처 010-2222-3333, 주민번호 900101-2345678")
-    finally:
-        logger.removeHandler(handler)
-    assert stream.getvalue().strip() == "user said 연락처 010-****-3333, 주민번호 900101-2******"
-    assert any(isinstance(f, PersonalDataLogFilter) for f in handler.filters)

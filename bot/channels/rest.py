@@ -48,7 +48,7 @@ from bot.channels.limits import (
     decode_json,
     read_body,
 )
-from bot.privacy.masking import install_log_masking
+from bot.privacy.log_masking import install_record_masking
 from bot.ops.warmup import REST_TOKEN_ENV as TOKEN_VARIABLE, REST_TOKEN_HEADER as TOKEN_HEADER
 
 logger = logging.getLogger(__name__)
@@ -148,7 +148,7 @@ class RestInput(InputChannel):
         return None
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
-        install_log_masking()
+        install_record_masking()
         webhook = Blueprint(f"sotong_rest_webhook_{type(self).__name__}")
 
         @webhook.route("/", methods=["GET"])

@@ -20,7 +20,7 @@ from bot.city import get_city_config
 from bot.delivery.dead_letters import list_dead_letters, requeue_dead_letter
 from bot.delivery.assembly import full_dispatcher
 from bot.delivery.settings import DeliverySettings
-from bot.privacy.masking import install_log_masking
+from bot.privacy.log_masking import install_record_masking
 from bot.tickets import open_database
 
 
@@ -38,9 +38,9 @@ def _parse_args(argv):
 
 
 def main(argv=None) -> int:
+    install_record_masking()
     args = _parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    install_log_masking()
     sessions = open_database(args.database_url)
 
     if args.command == "dead":

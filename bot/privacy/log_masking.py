@@ -1,11 +1,11 @@
-"""Masking of personal data in every log record a process creates (PIPA).
+"""Masking of personal data in every log record a process creates (PIPA): the one mechanism.
 
-`bot.privacy.masking.install_log_masking` puts a filter on the log *handlers* that exist when it is called
-(the Kakao channel does that once Rasa has set up logging). Processes whose logging is set up
-by a library after our code runs (the action server: rasa_sdk configures logging in its main;
-Sanic adds handlers when it starts) need a hook that does not depend on the order: a log-record
-factory. Every record is masked when it is created, before any handler, filter or formatter sees
-it, including the text of an exception's traceback.
+A log-record factory: every record is masked (bot.privacy.masking.mask_personal_data) when it is
+created, before any handler, filter or formatter sees it, including the text of an exception's
+traceback. It does not depend on the order in which logging is set up: handlers added later (rasa_sdk
+configures logging in its main, Sanic adds handlers when it starts, basicConfig after us) get masked
+records too. Every process installs it: the Rasa process (tracker store, Kakao and REST channels),
+the action server, the dispatcher, the staff console, the retention job and the subscription tool.
 
     from bot.privacy.log_masking import install_record_masking
     install_record_masking()   # once, as early as you like; idempotent

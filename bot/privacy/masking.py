@@ -1,18 +1,17 @@
 """Masking of personal data (phone numbers, resident registration numbers, e-mail addresses) for logs.
 
 Citizens type their phone number or 주민등록번호 into the chat. Sotong must never write those
-in full to a log. Use :func:`mask_personal_data` on any citizen text before logging it, or
-install :class:`PersonalDataLogFilter` on log handlers (see :func:`install_log_masking`) so
-that every log line, including Rasa's own debug lines, is masked.
+in full to a log. Every process installs bot.privacy.log_masking.install_record_masking, which
+applies :func:`mask_personal_data` to every log record (Rasa's own debug lines and tracebacks
+too); use :func:`mask_personal_data` directly on citizen text that leaves the process otherwise.
 
 Masking keeps the shape (separators, number of digits) and the parts that are not identifying
 on their own, e.g. ``010-1234-5678`` → ``010-****-5678`` and ``900101-1234567`` →
 ``900101-1******``.
 """
 
-import logging
 import re
-from typing import Iterable, Optional
+from typing import Optional
 
 # Korean phone numbers: mobile (010, 011, 016-019), Seoul (02), regional (031-064),
 # internet phones (070); with a leading 0 or the +82 country code; separated by
@@ -95,52 +94,3 @@ def mask_email(text: Optional[str]) -> Optional[str]:
 def mask_personal_data(text: Optional[str]) -> Optional[str]:
     """Applies every masking rule of this module (registration numbers first)."""
     return mask_email(mask_phone(mask_rrn(text)))
-
-
-class PersonalDataLogFilter(logging.Filter):
-    """Logging filter that masks personal data in the final message of a record.
-
-    It formats the record's message once (``msg % args``), masks it and stores the result
-    back, so handlers after it only see masked text.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a broken record is the logging module's business, not ours
-            return True
-        masked = mask_personal_data(message)
-        if masked != message:
-            record.msg = masked
-            record.args = None
-        return True
-
-
-def _all_handlers() -> Iterable[logging.Handler]:
-    """Handlers of the root logger and of every named logger (e.g. Sanic's own)."""
-    loggers = [logging.getLogger()] + [
-        logger for logger in logging.Logger.manager.loggerDict.values() if isinstance(logger, logging.Logger)
-    ]
-    seen = set()
-    for logger in loggers:
-        for handler in logger.handlers:
-            if id(handler) not in seen:
-                seen.add(id(handler))
-                yield handler
-
-
-def install_log_masking(handlers: Optional[Iterable[logging.Handler]] = None) -> int:
-    """Adds a :class:`PersonalDataLogFilter` to ``handlers``.
-
-    By default to every handler configured so far (root and named loggers); call it once
-    logging is set up. Safe to call repeatedly: a handler gets at most one such filter.
-    Returns how many handlers got a new filter.
-    """
-    if handlers is None:
-        handlers = list(_all_handlers())
-    installed = 0
-    for handler in handlers:
-        if not any(isinstance(f, PersonalDataLogFilter) for f in handler.filters):
-            handler.addFilter(PersonalDataLogFilter())
-            installed += 1
-    return installed

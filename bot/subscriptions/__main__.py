@@ -19,7 +19,7 @@ import sys
 
 from bot.delivery import DeliverySettings
 from bot.delivery.assembly import full_dispatcher
-from bot.privacy.masking import install_log_masking
+from bot.privacy.log_masking import install_record_masking
 from bot.subscriptions.broadcast import BroadcastError, broadcast
 from bot.subscriptions.catalogue import get_catalogue
 from bot.subscriptions.store import SubscriptionStore
@@ -40,9 +40,9 @@ def _parse_args(argv):
 
 
 def main(argv=None) -> int:
+    install_record_masking()
     args = _parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    install_log_masking()
     store = SubscriptionStore.from_env(args.database_url)
     catalogue = get_catalogue()
     if args.command == "broadcast":

@@ -64,7 +64,8 @@ from bot.channels.kakao.response import (
 )
 from bot.channels.kakao.settings import KakaoChannelSettings, KakaoSettingsError
 from bot.channels.limits import read_body
-from bot.privacy.masking import install_log_masking, mask_personal_data
+from bot.privacy.log_masking import install_record_masking
+from bot.privacy.masking import mask_personal_data
 
 logger = logging.getLogger(__name__)
 
@@ -136,9 +137,9 @@ class KakaoInput(InputChannel):
     # ------------------------------------------------------------------ HTTP
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
-        # Called while the server is set up, after logging (Rasa's and Sanic's) is configured.
-        # Citizens type phone numbers: keep them out of every log line of the server.
-        install_log_masking()
+        # Citizens type phone numbers: keep them out of every log line of the server (every record
+        # is masked when it is created, whichever handler writes it).
+        install_record_masking()
         # Rasa mounts the blueprint under /webhooks/<name()>.
         webhook = Blueprint(f"kakao_webhook_{type(self).__name__}")
 
