@@ -51,7 +51,7 @@ export SOTONG_REDIS_LOCK_PREFIX="${SOTONG_REDIS_LOCK_PREFIX:-sotong}"
 # "더 보기" pages and late "답변 보기" answers, shared by the Rasa processes (bot/channels/kakao/continuations.py).
 export SOTONG_KAKAO_CONTINUATIONS_URL="${SOTONG_KAKAO_CONTINUATIONS_URL:-redis://${SOTONG_REDIS_PASSWORD:+:$SOTONG_REDIS_PASSWORD@}$SOTONG_REDIS_HOST:$SOTONG_REDIS_PORT/$SOTONG_REDIS_DB}"
 export SOTONG_ACTION_ENDPOINT_URL="${SOTONG_ACTION_ENDPOINT_URL:-http://127.0.0.1:$SOTONG_ACTIONS_PORT/webhook}"
-export PYTHONPATH="$ROOT" TF_CPP_MIN_LOG_LEVEL=3 SQLALCHEMY_SILENCE_UBER_WARNING=1 RASA_TELEMETRY_ENABLED=false
+export TF_CPP_MIN_LOG_LEVEL=3 SQLALCHEMY_SILENCE_UBER_WARNING=1 RASA_TELEMETRY_ENABLED=false
 export SANIC_HOST=127.0.0.1                # the action servers: loopback only, nginx is in front
 # One TensorFlow thread pool per Rasa process: the processes are the parallelism. Measured on the
 # 2-core machine (bench/cluster_load.py, 50 citizens): 29.9 -> 33.9 answers/s load-balanced, one
