@@ -56,7 +56,7 @@ SUPERVISE_WARMUP="http://127.0.0.1:$RASA_PORT" supervise rasa "$PY" -m bot.serve
 # Ready when every process answers. The first turn of a fresh Rasa process starts the JVM and
 # traces the TensorFlow graphs (seconds): one warm-up turn before the citizens' first. In the
 # background and stopped with the rest, so that Ctrl-C also stops a start-up that hangs.
-stage_start "starting: loading $model and warming it up (about a minute)" "$LOG_DIR/warmup.log"
+stage_start "starting: loading $model and warming it up (a minute or more)" "$LOG_DIR/warmup.log"
 "$PY" -m bot.ops.warmup --ready "http://127.0.0.1:$ACTIONS_PORT/health" \
   --ready "http://127.0.0.1:$STAFF_PORT/health" --rasa "http://127.0.0.1:$RASA_PORT" >>"$LOG_DIR/warmup.log" 2>&1 &
 SUPERVISED_PIDS+=($!)
@@ -66,7 +66,7 @@ stage_end "$status" "$LOG_DIR/warmup.log" || { echo "Sotong did not start: see $
 # A model Rasa cannot load leaves a server that answers but has no agent (409 on /status).
 if ! "$PY" -c 'import sys, urllib.request; from bot.ops.warmup import api_url; urllib.request.urlopen(api_url(sys.argv[1]), timeout=10)' \
     "http://127.0.0.1:$RASA_PORT/status" >>"$LOG_DIR/warmup.log" 2>&1; then
-  echo "The Rasa server runs but could not load $model (make clean-models train makes a new one)." >&2
+  echo "The Rasa server runs but could not load $model ('make clean-models train' trains a new one)." >&2
   stage_failure "$LOG_DIR/rasa.log"
   exit 1
 fi
