@@ -88,8 +88,10 @@ def test_a_failure_shows_the_end_of_the_log_and_where_it_is(tmp_path):
     assert "noise line 39" in result.stdout and "noise line 10" not in result.stdout  # the last 30 lines
 
 
-def test_the_estimate_counts_the_epochs_still_to_run_at_the_measured_pace():
-    assert planned_epochs(ROOT / "config.yml") == {"DIETClassifier": 50, "GatedResponseSelector": 40, "TEDPolicy": 40}
+def test_the_estimate_counts_the_epochs_still_to_run_at_the_measured_pace(tmp_path):
+    (tmp_path / "config.yml").write_text(CONFIG)
+    assert planned_epochs(tmp_path / "config.yml") == {"DIETClassifier": 5, "TEDPolicy": 4}
+    assert set(planned_epochs(ROOT / "config.yml")) == {"DIETClassifier", "GatedResponseSelector", "TEDPolicy"}
     monitor = TrainingMonitor({"DIETClassifier": 50, "GatedResponseSelector": 40, "TEDPolicy": 40}, started_at=0)
     assert monitor.status(30) == "training: preparing, 30 s so far"
     monitor.feed("INFO  - Starting to train component 'DIETClassifier'.", 40)
