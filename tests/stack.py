@@ -21,6 +21,9 @@ VENV_BIN = Path(sys.executable).parent
 MODEL_CACHE = ROOT / ".cache" / "test-models"
 # Epochs for the small test model: enough to learn the data, a fraction of full training.
 TEST_EPOCHS = {"DIETClassifier": 40, "GatedResponseSelector": 30, "TEDPolicy": 20}  # by class name
+# A fixed seed for those three, so every clean clone trains the same test model from the same data
+# (an unseeded run once read "…에 물이 차서 차가 잠겼어요" as a complaint and an incident test failed).
+TEST_RANDOM_SEED = 20261202
 
 
 def free_port() -> int:
@@ -56,20 +59,27 @@ def _training_inputs() -> List[Path]:
     return files
 
 
-def test_config(path: Path) -> Path:
-    """config.yml with fewer epochs, written to `path`."""
+def test_config_text() -> str:
+    """config.yml with fewer epochs and a fixed random seed, as YAML."""
     config = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
     for component in config["pipeline"] + config["policies"]:
         class_name = component["name"].rsplit(".", 1)[-1]
         if class_name in TEST_EPOCHS:
             component["epochs"] = TEST_EPOCHS[class_name]
-    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+            component["random_seed"] = TEST_RANDOM_SEED
+    return yaml.safe_dump(config, allow_unicode=True)
+
+
+def test_config(path: Path) -> Path:
+    """The test model's config (test_config_text), written to `path`."""
+    path.write_text(test_config_text(), encoding="utf-8")
     return path
 
 
 def train_test_model() -> Path:
     """Trains (or reuses, when config, domain, data and tokenizer are unchanged) a small model."""
-    digest = hashlib.sha256(repr(sorted(TEST_EPOCHS.items())).encode())
+    # Keyed by the test config itself, not only config.yml: a changed epoch count or seed retrains.
+    digest = hashlib.sha256(test_config_text().encode("utf-8"))
     for file in _training_inputs():
         digest.update(str(file.relative_to(ROOT)).encode())
         digest.update(file.read_bytes())
@@ -196,7 +206,7 @@ class RasaStack:
         )
         rasa = Service(
             "rasa server",
-            [str(VENV_BIN / "rasa"), "run", "--model", str(self.model), "--enable-api",
+            [str(VENV_BIN / "python"), "-m", "bot.server", "run", "--model", str(self.model), "--enable-api",
              "--auth-token", self.rasa_token, "--port", str(self.rasa_port), "--interface", "127.0.0.1",
              "--credentials", str(self.workdir / "credentials.yml"),
              "--endpoints", str(self.workdir / "endpoints.yml")],
