@@ -1,7 +1,8 @@
 """Conversation basics that need city data: the human handoff."""
+
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -12,12 +13,12 @@ from bot.city import get_city_config
 class ActionHumanHandoff(Action):
     """Gives the city's call-centre number and hours (from data/city/city.yml)."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_human_handoff"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         profile = get_city_config().profile
         dispatcher.utter_message(
             text=(

@@ -8,22 +8,22 @@ given], budget_confirm. It is opened by action_budget_propose only while proposa
 "취소" at any step ends it early (budget_cancelled); action_budget_submit_proposal then stores the
 proposal (with its outbox entry to the PB office) or says it was cancelled, and clears the slots.
 """
+
 from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActionExecutionRejected, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.shared import in_thread, latest_intent, latest_text, place_normaliser, utter
 from actions import budget_messages as messages
 from actions.budget_answers import (
-    SUBMIT,
     RESTART,
+    SUBMIT,
     category_in,
     confirmation,
     consent_answer,
@@ -31,6 +31,7 @@ from actions.budget_answers import (
     place_in,
     wants_anonymous,
 )
+from actions.shared import in_thread, latest_intent, latest_text, place_normaliser, utter
 from bot.budget import (
     BudgetData,
     BudgetInputError,
@@ -55,8 +56,16 @@ logger = logging.getLogger(__name__)
 REQUESTED_SLOT = "requested_slot"
 CANCELLED = "budget_cancelled"  # set when the citizen says "취소" inside a budget form
 TITLE, LOCATION, CATEGORY, DESCRIPTION, BENEFIT, COST, CONSENT, PHONE, CONFIRM = (
-    "budget_title", "budget_location", "budget_category", "budget_description", "budget_benefit",
-    "budget_cost", "budget_consent", "budget_phone", "budget_confirm")
+    "budget_title",
+    "budget_location",
+    "budget_category",
+    "budget_description",
+    "budget_benefit",
+    "budget_cost",
+    "budget_consent",
+    "budget_phone",
+    "budget_confirm",
+)
 PROPOSAL_SLOTS = (TITLE, LOCATION, CATEGORY, DESCRIPTION, BENEFIT, COST, CONSENT, PHONE, CONFIRM)
 PROPOSE_FORM = "budget_propose_form"
 
@@ -65,12 +74,13 @@ MIN_TITLE_CHARS, MIN_LOCATION_CHARS, MIN_DESCRIPTION_CHARS, MIN_BENEFIT_CHARS = 
 
 # --- shared helpers (also used by budget_feedback.py and budget_voting.py) -------------------------
 
-def tapped(tracker: Tracker, entity: str) -> Optional[Any]:
+
+def tapped(tracker: Tracker, entity: str) -> Any | None:
     """The value a menu tap (`/intent{"entity": value}`) carried in the latest message."""
     return next(tracker.get_latest_entity_values(entity), None)
 
 
-def cleared(*slots: str) -> List[EventType]:
+def cleared(*slots: str) -> list[EventType]:
     return [SlotSet(slot, None) for slot in slots]
 
 
@@ -80,11 +90,9 @@ class BudgetFormValidation(FormValidationAction, ABC):
     Abstract, so that rasa-sdk registers only its subclasses."""
 
     @abstractmethod
-    def name(self) -> Text:
-        ...
+    def name(self) -> str: ...
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         requested = tracker.get_slot(REQUESTED_SLOT)
         if requested:
             if latest_intent(tracker) == "report_emergency":
@@ -96,7 +104,7 @@ class BudgetFormValidation(FormValidationAction, ABC):
         return await super().run(dispatcher, tracker, domain)
 
     @staticmethod
-    def checked_text(value: Any, minimum: int, maximum: int, dispatcher: CollectingDispatcher) -> Optional[str]:
+    def checked_text(value: Any, minimum: int, maximum: int, dispatcher: CollectingDispatcher) -> str | None:
         text = mask_rrn(" ".join(str(value or "").split()))
         if not minimum <= len(text) <= maximum:
             dispatcher.utter_message(text=messages.text_length(minimum, maximum))
@@ -106,7 +114,8 @@ class BudgetFormValidation(FormValidationAction, ABC):
 
 # --- budget_info ---------------------------------------------------------------------------------
 
-def showcase(data: BudgetData, status: PhaseStatus) -> List[Project]:
+
+def showcase(data: BudgetData, status: PhaseStatus) -> list[Project]:
     """The projects of the carousel: the ballot while voting, otherwise the selected projects
     (or the candidates when none is selected yet)."""
     if status.kind == PhaseKind.VOTING:
@@ -117,31 +126,32 @@ def showcase(data: BudgetData, status: PhaseStatus) -> List[Project]:
 class ActionBudgetInfo(Action):
     """What participatory budgeting is, the schedule and current phase, and a project carousel."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_budget_info"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         data, store = get_budget_data(), get_budget_store()
         status = store.phase_status()
         projects = showcase(data, status)
         open_surveys = [survey for survey in data.surveys.values() if store.survey_is_open(survey.id)]
         dispatcher.utter_message(text=messages.info_text(data, status))
-        utter(dispatcher, messages.projects_reply(data, status, projects,
-                                                  messages.info_buttons(data, status, open_surveys)))
+        utter(
+            dispatcher,
+            messages.projects_reply(data, status, projects, messages.info_buttons(data, status, open_surveys)),
+        )
         return []
 
 
 # --- proposals -----------------------------------------------------------------------------------
 
+
 class ActionBudgetPropose(Action):
     """Opens the proposal form while proposals are open; otherwise says when they open."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_budget_propose"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         data = get_budget_data()
         status = get_budget_store().phase_status()
         if not status.is_open(PhaseKind.PROPOSALS):
@@ -152,11 +162,12 @@ class ActionBudgetPropose(Action):
 
 
 class ValidateBudgetProposeForm(BudgetFormValidation):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_budget_propose_form"
 
-    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
-                             tracker: Tracker, domain: DomainDict) -> List[Text]:
+    async def required_slots(
+        self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[str]:
         if tracker.get_slot(CANCELLED):
             return []
         slots = [TITLE, LOCATION, CATEGORY, DESCRIPTION, BENEFIT, COST, CONSENT]
@@ -164,33 +175,34 @@ class ValidateBudgetProposeForm(BudgetFormValidation):
             slots.append(PHONE)
         return slots + [CONFIRM]
 
-    async def validate_budget_title(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+    async def validate_budget_title(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
         return {TITLE: self.checked_text(value, MIN_TITLE_CHARS, MAX_TITLE_CHARS, dispatcher)}
 
-    async def validate_budget_location(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+    async def validate_budget_location(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
         location = self.checked_text(value, MIN_LOCATION_CHARS, MAX_LOCATION_CHARS, dispatcher)
         if location is None:
             return {LOCATION: None}
         if place_in(location, place_normaliser()) is None:
-            dispatcher.utter_message(text=messages.location_not_understood(
-                get_budget_data(), get_city_config().districts))
+            dispatcher.utter_message(
+                text=messages.location_not_understood(get_budget_data(), get_city_config().districts)
+            )
             return {LOCATION: None}
         return {LOCATION: location}
 
-    async def validate_budget_category(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+    async def validate_budget_category(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
         data = get_budget_data()
         category_id = category_in(str(value or ""), data.cycle.categories)
         if category_id is None:
             utter(dispatcher, messages.category_not_understood(data))
         return {CATEGORY: category_id}
 
-    async def validate_budget_description(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+    async def validate_budget_description(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
         return {DESCRIPTION: self.checked_text(value, MIN_DESCRIPTION_CHARS, MAX_DESCRIPTION_CHARS, dispatcher)}
 
-    async def validate_budget_benefit(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+    async def validate_budget_benefit(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
         return {BENEFIT: self.checked_text(value, MIN_BENEFIT_CHARS, MAX_BENEFIT_CHARS, dispatcher)}
 
-    async def validate_budget_cost(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+    async def validate_budget_cost(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
         data = get_budget_data()
         amount = value if isinstance(value, int) and not isinstance(value, bool) else parse_krw(str(value or ""))
         rules = data.cycle.proposals
@@ -204,14 +216,14 @@ class ValidateBudgetProposeForm(BudgetFormValidation):
             return {COST: amount}
         return {COST: None}
 
-    async def validate_budget_consent(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+    async def validate_budget_consent(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
         answer = value if isinstance(value, bool) else consent_answer(str(value or ""), latest_intent(tracker))
         if answer is None:
             dispatcher.utter_message(text=messages.CONSENT_NOT_UNDERSTOOD)
             return {CONSENT: None}
         return {CONSENT: answer} if answer else {CONSENT: False, PHONE: None}
 
-    async def validate_budget_phone(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+    async def validate_budget_phone(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
         text = str(value or "")
         if wants_anonymous(text):
             return {PHONE: None, CONSENT: False}
@@ -220,7 +232,7 @@ class ValidateBudgetProposeForm(BudgetFormValidation):
             dispatcher.utter_message(text=messages.PHONE_INVALID)
         return {PHONE: phone}
 
-    async def validate_budget_confirm(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+    async def validate_budget_confirm(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
         answer = value if value == SUBMIT else confirmation(str(value or ""), latest_intent(tracker))
         if answer == RESTART:
             dispatcher.utter_message(text=messages.RESTARTING)
@@ -235,15 +247,13 @@ class BudgetAsk(Action, ABC):
 
     slot: str = ""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return f"action_ask_{self.slot}"
 
     @abstractmethod
-    def reply(self, tracker: Tracker) -> Reply:
-        ...
+    def reply(self, tracker: Tracker) -> Reply: ...
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         utter(dispatcher, self.reply(tracker))
         return []
 
@@ -316,11 +326,10 @@ class ActionAskBudgetConfirm(BudgetAsk):
 class ActionBudgetSubmitProposal(Action):
     """Stores the confirmed proposal (routed to the PB office), or reports the cancellation."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_budget_submit_proposal"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         reset = cleared(*PROPOSAL_SLOTS, CANCELLED, REQUESTED_SLOT)
         if tracker.get_slot(CANCELLED) or tracker.get_slot(CONFIRM) != SUBMIT:
             dispatcher.utter_message(text=messages.PROPOSAL_CANCELLED)
@@ -338,8 +347,11 @@ class ActionBudgetSubmitProposal(Action):
             logger.exception("Budget proposal could not be stored")
             dispatcher.utter_message(text=messages.proposal_failed(data))
         else:
-            dispatcher.utter_message(text=messages.proposal_received(
-                receipt, anonymous=draft.contact_phone is None, today=store.phase_status().today))
+            dispatcher.utter_message(
+                text=messages.proposal_received(
+                    receipt, anonymous=draft.contact_phone is None, today=store.phase_status().today
+                )
+            )
         return reset
 
     @staticmethod

@@ -1,16 +1,29 @@
 """Reading citizens' answers in the participatory-budget conversation: ratings, choices,
 categories, places, consent, confirmation. Pure functions of the text (and the NLU intent)."""
+
 from __future__ import annotations
 
 import re
-from typing import Mapping, Optional, Sequence
+from collections.abc import Mapping, Sequence
 
 from actions.complaint_answers import compact, is_cancel_request, wants_anonymous, yes_or_no
 from bot.budget.definitions import Category
 from bot.city.places import Place, PlaceNormaliser
 
-__all__ = ["CITY_WIDE", "SUBMIT", "RESTART", "category_in", "choice_in", "confirmation", "consent_answer",
-           "is_cancel_request", "is_skip", "place_in", "rating_in", "wants_anonymous"]
+__all__ = [
+    "CITY_WIDE",
+    "SUBMIT",
+    "RESTART",
+    "category_in",
+    "choice_in",
+    "confirmation",
+    "consent_answer",
+    "is_cancel_request",
+    "is_skip",
+    "place_in",
+    "rating_in",
+    "wants_anonymous",
+]
 
 SKIP_WORDS = ("건너뛰", "건너띄", "없어요", "없음", "없습니다", "패스", "skip", "괜찮아요")
 CITY_WIDE_ENDINGS = ("전체", "전역", "전지역", "모든지역")
@@ -30,7 +43,7 @@ def is_skip(text: str) -> bool:
     return 0 < len(squeezed) <= 12 and any(word in squeezed for word in SKIP_WORDS)
 
 
-def rating_in(text: str) -> Optional[int]:
+def rating_in(text: str) -> int | None:
     """1 to 5 from "5", "4점", "⭐ 3", "★★★★", "다섯 점"; None otherwise (also for 0, 6, "10")."""
     stripped = (text or "").strip()
     stars = sum(stripped.count(star) for star in "★⭐")
@@ -45,7 +58,7 @@ def rating_in(text: str) -> Optional[int]:
     return None
 
 
-def choice_in(text: str, choices: Sequence[str]) -> Optional[str]:
+def choice_in(text: str, choices: Sequence[str]) -> str | None:
     """The choice typed or tapped: its text, its number ("2", "2번"), or the one choice that
     contains what was typed."""
     squeezed = compact(text)
@@ -62,21 +75,22 @@ def choice_in(text: str, choices: Sequence[str]) -> Optional[str]:
     return containing[0] if len(containing) == 1 else None
 
 
-def category_in(text: str, categories: Mapping[str, Category]) -> Optional[str]:
+def category_in(text: str, categories: Mapping[str, Category]) -> str | None:
     """A category id from its id, its label ("환경·공원"), a part of the label ("환경"), or its number."""
     squeezed = compact(text)
     if squeezed in categories:
         return squeezed
     labels = {category.label: category.id for category in categories.values()}
-    parts = {part: category.id for category in categories.values()
-             for part in re.split(r"[·/,\s]+", category.label) if part}
+    parts = {
+        part: category.id for category in categories.values() for part in re.split(r"[·/,\s]+", category.label) if part
+    }
     label = choice_in(text, list(labels))
     if label:
         return labels[label]
     return parts.get(squeezed)
 
 
-def place_in(text: str, places: PlaceNormaliser) -> Optional[Place]:
+def place_in(text: str, places: PlaceNormaliser) -> Place | None:
     """The district and 동 named in `text`; CITY_WIDE for "고양시 전체", "시 전역"; None when
     neither is named."""
     place = places.normalise(text)
@@ -88,14 +102,14 @@ def place_in(text: str, places: PlaceNormaliser) -> Optional[Place]:
     return None
 
 
-def consent_answer(text: str, intent: Optional[str] = None) -> Optional[bool]:
+def consent_answer(text: str, intent: str | None = None) -> bool | None:
     """True: agrees to leave a phone number; False: stays anonymous; None: not understood."""
     if wants_anonymous(text):
         return False
     return yes_or_no(text, intent)
 
 
-def confirmation(text: str, intent: Optional[str] = None) -> Optional[str]:
+def confirmation(text: str, intent: str | None = None) -> str | None:
     """SUBMIT, RESTART (write it again from the start) or None (not understood)."""
     squeezed = compact(text)
     if any(word in squeezed for word in RESTART_WORDS):

@@ -6,10 +6,11 @@ rating form for that project, `/budget_feedback{"budget_survey": "<id>"}` the su
 either it shows the menu of projects and open surveys. The survey form asks budget_survey_answer
 once per question (the answers so far are in budget_survey_answers).
 """
+
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
@@ -46,16 +47,15 @@ def feedback_menu(store: BudgetStore) -> Reply:
     return messages.feedback_menu(data.feedback_projects, surveys)
 
 
-def next_question(survey: Survey, answers: Dict[str, str]) -> Optional[SurveyQuestion]:
+def next_question(survey: Survey, answers: dict[str, str]) -> SurveyQuestion | None:
     return next((question for question in survey.questions if question.id not in answers), None)
 
 
 class ActionBudgetFeedback(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_budget_feedback"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         store = get_budget_store()
         survey_id, project_id = tapped(tracker, SURVEY), tapped(tracker, PROJECT)
         if survey_id:
@@ -64,38 +64,50 @@ class ActionBudgetFeedback(Action):
                 utter(dispatcher, feedback_menu(store))
                 return [SlotSet(SURVEY, None)]
             dispatcher.utter_message(text=messages.survey_intro(store.data.surveys[survey_id]))
-            return [SlotSet(SURVEY, survey_id), SlotSet(SURVEY_ANSWERS, {}), SlotSet(SURVEY_ANSWER, None),
-                    SlotSet(CANCELLED, None), FollowupAction(SURVEY_FORM)]
+            return [
+                SlotSet(SURVEY, survey_id),
+                SlotSet(SURVEY_ANSWERS, {}),
+                SlotSet(SURVEY_ANSWER, None),
+                SlotSet(CANCELLED, None),
+                FollowupAction(SURVEY_FORM),
+            ]
         if project_id:
             project = store.data.projects.get(str(project_id))
             if project is None or not project.feedback_open:
                 dispatcher.utter_message(text=messages.PROJECT_NOT_AVAILABLE)
                 utter(dispatcher, feedback_menu(store))
                 return [SlotSet(PROJECT, None)]
-            return [SlotSet(PROJECT, project.id), SlotSet(RATING, None), SlotSet(COMMENT, None),
-                    SlotSet(CANCELLED, None), FollowupAction(FEEDBACK_FORM)]
+            return [
+                SlotSet(PROJECT, project.id),
+                SlotSet(RATING, None),
+                SlotSet(COMMENT, None),
+                SlotSet(CANCELLED, None),
+                FollowupAction(FEEDBACK_FORM),
+            ]
         utter(dispatcher, feedback_menu(store))
         return []
 
 
 # --- rating and comment --------------------------------------------------------------------------
 
+
 class ValidateBudgetFeedbackForm(BudgetFormValidation):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_budget_feedback_form"
 
-    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
-                             tracker: Tracker, domain: DomainDict) -> List[Text]:
+    async def required_slots(
+        self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[str]:
         return [] if tracker.get_slot(CANCELLED) else domain_slots
 
-    async def validate_budget_rating(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+    async def validate_budget_rating(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
         rating = value if isinstance(value, int) and not isinstance(value, bool) else rating_in(str(value or ""))
         if rating is None or not 1 <= rating <= 5:
             dispatcher.utter_message(text=messages.RATING_NOT_UNDERSTOOD)
             return {RATING: None}
         return {RATING: rating}
 
-    async def validate_budget_comment(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+    async def validate_budget_comment(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
         if is_skip(str(value or "")):
             return {COMMENT: ""}
         return {COMMENT: self.checked_text(value, 1, MAX_COMMENT_CHARS, dispatcher)}
@@ -109,10 +121,10 @@ class ActionAskBudgetComment(BudgetAsk):
 
 
 class ActionAskBudgetRating(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_ask_budget_rating"
 
-    async def run(self, dispatcher, tracker, domain) -> List[EventType]:
+    async def run(self, dispatcher, tracker, domain) -> list[EventType]:
         project = get_budget_data().projects.get(tracker.get_slot(PROJECT) or "")
         if project is None:  # the project left the data while the citizen was rating it
             utter(dispatcher, feedback_menu(get_budget_store()))
@@ -122,11 +134,10 @@ class ActionAskBudgetRating(Action):
 
 
 class ActionBudgetSubmitFeedback(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_budget_submit_feedback"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         reset = cleared(PROJECT, RATING, COMMENT, CANCELLED, REQUESTED_SLOT)
         store = get_budget_store()
         project = store.data.projects.get(tracker.get_slot(PROJECT) or "")
@@ -147,7 +158,8 @@ class ActionBudgetSubmitFeedback(Action):
 
 # --- surveys -------------------------------------------------------------------------------------
 
-def survey_answer(question: SurveyQuestion, text: str) -> Optional[str]:
+
+def survey_answer(question: SurveyQuestion, text: str) -> str | None:
     if question.kind == QuestionKind.SCALE:
         rating = rating_in(text)
         return str(rating) if rating is not None else None
@@ -155,14 +167,15 @@ def survey_answer(question: SurveyQuestion, text: str) -> Optional[str]:
 
 
 class ValidateBudgetSurveyForm(BudgetFormValidation):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_budget_survey_form"
 
-    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
-                             tracker: Tracker, domain: DomainDict) -> List[Text]:
+    async def required_slots(
+        self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[str]:
         return [] if tracker.get_slot(CANCELLED) else domain_slots
 
-    async def validate_budget_survey_answer(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+    async def validate_budget_survey_answer(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
         survey = get_budget_data().surveys.get(tracker.get_slot(SURVEY) or "")
         answers = dict(tracker.get_slot(SURVEY_ANSWERS) or {})
         question = next_question(survey, answers) if survey else None
@@ -178,10 +191,10 @@ class ValidateBudgetSurveyForm(BudgetFormValidation):
 
 
 class ActionAskBudgetSurveyAnswer(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_ask_budget_survey_answer"
 
-    async def run(self, dispatcher, tracker, domain) -> List[EventType]:
+    async def run(self, dispatcher, tracker, domain) -> list[EventType]:
         survey = get_budget_data().surveys.get(tracker.get_slot(SURVEY) or "")
         answers = tracker.get_slot(SURVEY_ANSWERS) or {}
         question = next_question(survey, answers) if survey else None
@@ -193,11 +206,10 @@ class ActionAskBudgetSurveyAnswer(Action):
 
 
 class ActionBudgetSubmitSurvey(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_budget_submit_survey"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         reset = cleared(SURVEY, SURVEY_ANSWER, SURVEY_ANSWERS, CANCELLED, REQUESTED_SLOT)
         survey_id = tracker.get_slot(SURVEY)
         answers = tracker.get_slot(SURVEY_ANSWERS) or {}

@@ -12,10 +12,11 @@ The selection in progress is in the slot budget_vote_selection. Rules (maximum s
 ceiling) are checked at every tap and again by the store when the ballot is cast. Only during
 the voting phase.
 """
+
 from __future__ import annotations
 
 import logging
-from typing import List, Optional, Sequence, Text, Tuple
+from collections.abc import Sequence
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -46,19 +47,19 @@ ONE_PAGE_MAX = 8  # up to 8 candidates: all on one screen with "선택 완료" a
 PAGE_SIZE = 6  # otherwise 6 per screen, plus "이전", "다음", "선택 완료", "취소" (10 quick replies)
 
 
-def pages(candidates: Sequence[Project]) -> List[Sequence[Project]]:
+def pages(candidates: Sequence[Project]) -> list[Sequence[Project]]:
     size = len(candidates) if len(candidates) <= ONE_PAGE_MAX else PAGE_SIZE
-    return [candidates[start:start + size] for start in range(0, len(candidates), size)] or [[]]
+    return [candidates[start : start + size] for start in range(0, len(candidates), size)] or [[]]
 
 
-def page_of(candidates: Sequence[Project], project_id: Optional[str]) -> int:
+def page_of(candidates: Sequence[Project], project_id: str | None) -> int:
     for number, page in enumerate(pages(candidates), start=1):
         if any(project.id == project_id for project in page):
             return number
     return 1
 
 
-def rule_notice(data: BudgetData, error: BallotRuleError, added: Optional[str] = None) -> str:
+def rule_notice(data: BudgetData, error: BallotRuleError, added: str | None = None) -> str:
     """Why the rules refuse the selection (`added`: the project the citizen just tapped)."""
     if error.problem == BallotProblem.TOO_MANY:
         return messages.too_many(data)
@@ -71,7 +72,7 @@ def rule_notice(data: BudgetData, error: BallotRuleError, added: Optional[str] =
     return messages.NOT_A_CANDIDATE
 
 
-def toggled(data: BudgetData, selection: Tuple[str, ...], project_id: str) -> Tuple[Tuple[str, ...], Optional[str]]:
+def toggled(data: BudgetData, selection: tuple[str, ...], project_id: str) -> tuple[tuple[str, ...], str | None]:
     """The selection with `project_id` added or removed, and a notice when a rule refuses it."""
     if project_id in selection:
         return tuple(p for p in selection if p != project_id), None
@@ -81,21 +82,29 @@ def toggled(data: BudgetData, selection: Tuple[str, ...], project_id: str) -> Tu
         return selection, rule_notice(data, error, added=project_id)
 
 
-def show_ballot(dispatcher: CollectingDispatcher, data: BudgetData, selection: Tuple[str, ...],
-                notice: Optional[str] = None, page: int = 1) -> None:
+def show_ballot(
+    dispatcher: CollectingDispatcher,
+    data: BudgetData,
+    selection: tuple[str, ...],
+    notice: str | None = None,
+    page: int = 1,
+) -> None:
     candidates = list(data.candidates)
     screens = pages(candidates)
     page = min(max(page, 1), len(screens))
-    utter(dispatcher, messages.ballot_screen(data, candidates, selection, page, len(screens), screens[page - 1],
-                                             selection_cost(data, selection), notice))
+    utter(
+        dispatcher,
+        messages.ballot_screen(
+            data, candidates, selection, page, len(screens), screens[page - 1], selection_cost(data, selection), notice
+        ),
+    )
 
 
 class ActionBudgetVote(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_budget_vote"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         store = get_budget_store()
         data = store.data
         status = store.phase_status()
@@ -110,7 +119,9 @@ class ActionBudgetVote(Action):
 
         notice = None
         in_progress = tracker.get_slot(SELECTION)
-        starting = not any(entity.get("entity") in TAP_ENTITIES for entity in tracker.latest_message.get("entities") or [])
+        starting = not any(
+            entity.get("entity") in TAP_ENTITIES for entity in tracker.latest_message.get("entities") or []
+        )
         if starting or in_progress is None:
             selection = await in_thread(store.ballot_of, tracker.sender_id)
             if selection:
@@ -137,8 +148,13 @@ class ActionBudgetVote(Action):
         return [SlotSet(SELECTION, list(selection))]
 
     @staticmethod
-    async def _cast(dispatcher: CollectingDispatcher, tracker: Tracker, store: BudgetStore,
-                    status: PhaseStatus, selection: Tuple[str, ...]) -> List[EventType]:
+    async def _cast(
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        store: BudgetStore,
+        status: PhaseStatus,
+        selection: tuple[str, ...],
+    ) -> list[EventType]:
         data = store.data
         try:
             receipt = await in_thread(store.cast_ballot, tracker.sender_id, selection)

@@ -4,10 +4,11 @@ actions/emergency_messages.py).
 Each function returns a text or a bot.replies.Reply (text and the choices under it) built from
 city data.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Dict, List, Optional, Sequence
 from zoneinfo import ZoneInfo
 
 from bot.city.models import CityConfig, ComplaintCategory, ConsentText
@@ -27,20 +28,20 @@ def korean_date(day: date) -> str:
 
 # --- the complaint form ----------------------------------------------------------------------------
 
-def category_labels(config: CityConfig) -> List[str]:
+
+def category_labels(config: CityConfig) -> list[str]:
     """Category labels for quick replies: the catch-all (기타 생활민원) always among them."""
     catch_all = config.complaint_categories.get(CATCH_ALL_CATEGORY)
     labels = [category.label for category in config.complaint_categories.values() if category is not catch_all]
     if catch_all is None:
         return labels[:MAX_CHOICES]
-    return labels[:MAX_CHOICES - 1] + [catch_all.label]
+    return labels[: MAX_CHOICES - 1] + [catch_all.label]
 
 
 def ask_category(config: CityConfig) -> Reply:
     labels = [category.label for category in config.complaint_categories.values()]
     return Reply(
-        "어떤 문제를 신고하시겠어요? 아래에서 고르시거나 짧게 적어 주세요.\n"
-        f"({', '.join(labels)})",
+        f"어떤 문제를 신고하시겠어요? 아래에서 고르시거나 짧게 적어 주세요.\n({', '.join(labels)})",
         answers(*category_labels(config)),
     )
 
@@ -59,8 +60,10 @@ def unknown_category(config: CityConfig) -> Reply:
     )
 
 
-ASK_LOCATION = ("문제가 있는 위치를 알려 주세요. 동 이름과 도로명, 건물이나 가까운 장소를 함께 적어 주시면 "
-                "빨리 찾을 수 있어요. (예: 일산서구 주엽동 강선마을 14단지 앞)")
+ASK_LOCATION = (
+    "문제가 있는 위치를 알려 주세요. 동 이름과 도로명, 건물이나 가까운 장소를 함께 적어 주시면 "
+    "빨리 찾을 수 있어요. (예: 일산서구 주엽동 강선마을 14단지 앞)"
+)
 ASK_DESCRIPTION = "어떤 상황인지 자세히 알려 주세요. (예: 차도에 지름 50cm 정도 구멍이 생겼어요)"
 ASK_PHOTO = "현장 사진이 있으면 보내 주세요. 없으면 '사진 없음'을 눌러 주세요."
 ASK_PHONE = "처리 결과를 안내받으실 휴대전화 번호를 알려 주세요. (예: 010-1234-5678)\n연락 없이 접수하시려면 '익명으로 접수'를 눌러 주세요."
@@ -70,8 +73,10 @@ TEXT_EMPTY = "내용이 비어 있어요. 다시 한 번 적어 주세요."
 PHOTO_NOT_UNDERSTOOD = "사진을 찾지 못했어요. 사진을 보내 주시거나 '사진 없음'을 눌러 주세요."
 PHONE_INVALID = "휴대전화 번호 형식이 아니에요. 010-1234-5678처럼 적어 주시거나 '익명으로 접수'를 눌러 주세요."
 CONSENT_NOT_UNDERSTOOD = "동의 여부를 '동의해요' 또는 '동의하지 않아요'로 알려 주세요."
-RRN_MASKED = ("주민등록번호로 보이는 숫자가 있어서 가려서 저장했어요. "
-              "민원 접수에는 주민등록번호가 필요하지 않으니 적지 않으셔도 돼요.")
+RRN_MASKED = (
+    "주민등록번호로 보이는 숫자가 있어서 가려서 저장했어요. "
+    "민원 접수에는 주민등록번호가 필요하지 않으니 적지 않으셔도 돼요."
+)
 
 
 def text_too_long(max_chars: int) -> str:
@@ -111,8 +116,9 @@ def ask_duplicate(view: TicketView, timezone: str) -> Reply:
     )
 
 
-def summary(config: CityConfig, slots: Dict[str, Optional[str]], consent: Optional[bool],
-            no_photo: str, anonymous: str) -> Reply:
+def summary(
+    config: CityConfig, slots: dict[str, str | None], consent: bool | None, no_photo: str, anonymous: str
+) -> Reply:
     category = config.complaint_categories.get(slots.get("complaint_category") or "")
     photo = slots.get("photo_url")
     phone = slots.get("phone")
@@ -173,11 +179,14 @@ def join_closed(number: str) -> str:
 
 
 def submit_failed(call_centre_phone: str) -> str:
-    return ("죄송해요, 일시적인 문제로 민원을 접수하지 못했어요. 잠시 후 다시 시도해 주세요. "
-            f"급하시면 콜센터(☎ {call_centre_phone})로 전화해 주세요.")
+    return (
+        "죄송해요, 일시적인 문제로 민원을 접수하지 못했어요. 잠시 후 다시 시도해 주세요. "
+        f"급하시면 콜센터(☎ {call_centre_phone})로 전화해 주세요."
+    )
 
 
 # --- status ----------------------------------------------------------------------------------------
+
 
 def ticket_status(view: TicketView, timezone: str) -> str:
     lines = [
@@ -202,8 +211,9 @@ def ticket_list(views: Sequence[TicketView], timezone: str) -> Reply:
 
 
 def ticket_not_found(number: str) -> str:
-    return (f"접수번호 {number}인 민원을 찾지 못했어요. 번호를 다시 확인해 주세요. "
-            "본인이 접수한 민원만 조회할 수 있어요.")
+    return (
+        f"접수번호 {number}인 민원을 찾지 못했어요. 번호를 다시 확인해 주세요. 본인이 접수한 민원만 조회할 수 있어요."
+    )
 
 
 NO_TICKETS = "아직 접수하신 민원이 없어요. 불편한 점이 있으면 '민원 신고'라고 말씀해 주세요."

@@ -7,18 +7,18 @@ one], consent, [phone when consent was given], complaint_decision (the confirmat
 any step, or "join"/"cancel" decisions, end the form early; action_submit_complaint then acts on
 complaint_decision (submit, join or cancel) and clears the form's slots.
 """
+
 from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActionExecutionRejected, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.shared import in_thread, latest_intent, latest_text, place_normaliser, utter
 from actions import complaint_messages as messages
 from actions.complaint_answers import (
     CategoryMatcher,
@@ -33,13 +33,14 @@ from actions.complaint_answers import (
     wants_new_ticket,
     yes_or_no,
 )
+from actions.shared import in_thread, latest_intent, latest_text, place_normaliser, utter
 from bot.city import follows_city_config, get_city_config
 from bot.city.places import PlaceNormaliser
 from bot.knowledge.clarification import clarified_text, is_typed
 from bot.privacy.masking import mask_rrn
 from bot.replies import Reply
-from bot.tickets.notices import pending_notices_text, take_pending_notices
 from bot.tickets import ComplaintDraft, JoinOutcome, TicketInputError, TicketStore
+from bot.tickets.notices import pending_notices_text, take_pending_notices
 from bot.tickets.numbers import parse_ticket_number
 from bot.tickets.phone import find_mobile_number
 from bot.tickets.store import MAX_DESCRIPTION_CHARS, MAX_LOCATION_CHARS, open_ticket_store
@@ -48,11 +49,27 @@ logger = logging.getLogger(__name__)
 
 REQUESTED_SLOT = "requested_slot"
 CATEGORY, LOCATION, DESCRIPTION, PHOTO, CONSENT, PHONE = (
-    "complaint_category", "location", "description", "photo_url", "consent", "phone")
+    "complaint_category",
+    "location",
+    "description",
+    "photo_url",
+    "consent",
+    "phone",
+)
 DUPLICATE_TICKET, DUPLICATE_CHOICE, DECISION = "duplicate_ticket_id", "duplicate_choice", "complaint_decision"
 WANTS_CORRECTION = "complaint_wants_correction"  # said "no" to the summary: offer the fields to fix
-FORM_SLOTS = (CATEGORY, LOCATION, DESCRIPTION, PHOTO, CONSENT, PHONE, DUPLICATE_TICKET, DUPLICATE_CHOICE,
-              DECISION, WANTS_CORRECTION)
+FORM_SLOTS = (
+    CATEGORY,
+    LOCATION,
+    DESCRIPTION,
+    PHOTO,
+    CONSENT,
+    PHONE,
+    DUPLICATE_TICKET,
+    DUPLICATE_CHOICE,
+    DECISION,
+    WANTS_CORRECTION,
+)
 
 NO_PHOTO = "none"  # photo_url when the citizen has no photo
 ANONYMOUS = "anonymous"  # phone when the citizen files without a number
@@ -61,8 +78,13 @@ SUBMIT, CANCEL = "submit", "cancel"  # complaint_decision (JOIN too)
 
 # Slot cleared when the citizen corrects a field at the confirmation step (its validator clears
 # the slots that depend on it: the duplicate check, the phone number).
-SLOT_CLEARED_BY_CORRECTION = {CATEGORY: CATEGORY, LOCATION: LOCATION, DESCRIPTION: DESCRIPTION,
-                              PHOTO: PHOTO, PHONE: CONSENT}
+SLOT_CLEARED_BY_CORRECTION = {
+    CATEGORY: CATEGORY,
+    LOCATION: LOCATION,
+    DESCRIPTION: DESCRIPTION,
+    PHOTO: PHOTO,
+    PHONE: CONSENT,
+}
 NO_DUPLICATE = {DUPLICATE_TICKET: None, DUPLICATE_CHOICE: None}
 
 
@@ -72,18 +94,18 @@ def category_matcher(config, _previous) -> CategoryMatcher:
 
 
 @follows_city_config
-def ticket_store(config, previous: Optional[TicketStore]) -> TicketStore:
+def ticket_store(config, previous: TicketStore | None) -> TicketStore:
     """The action server's ticket store (SOTONG_DATABASE_URL), opened on first use; a change of the
     city data renews its routing and keeps its database."""
     return TicketStore(previous.sessions, config) if previous else open_ticket_store(config)
 
 
-def form_slots_cleared() -> List[EventType]:
+def form_slots_cleared() -> list[EventType]:
     return [SlotSet(slot, None) for slot in FORM_SLOTS] + [SlotSet(REQUESTED_SLOT, None)]
 
 
 class ValidateComplaintForm(FormValidationAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_complaint_form"
 
     @property
@@ -98,8 +120,7 @@ class ValidateComplaintForm(FormValidationAction):
     def places(self) -> PlaceNormaliser:
         return place_normaliser()
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         text = latest_text(tracker)
         if mask_rrn(text) != text:
             dispatcher.utter_message(text=messages.RRN_MASKED)
@@ -111,8 +132,9 @@ class ValidateComplaintForm(FormValidationAction):
                 return [SlotSet(DECISION, CANCEL), SlotSet(REQUESTED_SLOT, None)]
         return await super().run(dispatcher, tracker, domain)
 
-    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
-                             tracker: Tracker, domain: DomainDict) -> List[Text]:
+    async def required_slots(
+        self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[str]:
         category = self.config.complaint_categories.get(tracker.get_slot(CATEGORY) or "")
         slots = [CATEGORY, LOCATION]
         if tracker.get_slot(DUPLICATE_TICKET):
@@ -125,8 +147,9 @@ class ValidateComplaintForm(FormValidationAction):
             slots.append(PHONE)
         return slots + [DECISION]
 
-    async def get_validation_events(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                    domain: DomainDict) -> List[EventType]:
+    async def get_validation_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         events = await super().get_validation_events(dispatcher, tracker, domain)
         # complaint_wants_correction is bookkeeping, not a question of the form: keep it as extracted.
         extracted = tracker.slots_to_validate()
@@ -134,8 +157,9 @@ class ValidateComplaintForm(FormValidationAction):
             events.append(SlotSet(WANTS_CORRECTION, extracted[WANTS_CORRECTION]))
         return events
 
-    async def next_requested_slot(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                  domain: DomainDict) -> Optional[EventType]:
+    async def next_requested_slot(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> EventType | None:
         if tracker.get_slot(DECISION) in (JOIN, CANCEL):
             return SlotSet(REQUESTED_SLOT, None)  # ends the form; action_submit_complaint follows
         required = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
@@ -151,7 +175,7 @@ class ValidateComplaintForm(FormValidationAction):
     def _first_message(tracker: Tracker) -> bool:
         return tracker.get_slot(REQUESTED_SLOT) is None and latest_intent(tracker) == "report_complaint"
 
-    async def extract_complaint_category(self, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:
+    async def extract_complaint_category(self, dispatcher, tracker: Tracker, domain) -> dict[str, Any]:
         asked = self._asked(tracker, CATEGORY)
         if tracker.get_slot(CATEGORY) and not asked:
             return {}
@@ -162,13 +186,13 @@ class ValidateComplaintForm(FormValidationAction):
             value = self.matcher.match(latest_text(tracker))  # a category's own words (data synonyms)
         return {CATEGORY: value} if value else {}
 
-    async def extract_location(self, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:
+    async def extract_location(self, dispatcher, tracker: Tracker, domain) -> dict[str, Any]:
         if self._asked(tracker, LOCATION):
             return {LOCATION: latest_text(tracker)}
         value = entity_span(tracker.latest_message, LOCATION)
         return {LOCATION: value} if value and not tracker.get_slot(LOCATION) else {}
 
-    async def extract_description(self, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:
+    async def extract_description(self, dispatcher, tracker: Tracker, domain) -> dict[str, Any]:
         text = latest_text(tracker)
         if self._asked(tracker, DESCRIPTION):
             return {DESCRIPTION: text}
@@ -178,25 +202,25 @@ class ValidateComplaintForm(FormValidationAction):
             text = clarified_text(tracker.events) or ""
         return {DESCRIPTION: text} if looks_like_description(text) else {}
 
-    async def extract_photo_url(self, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:
+    async def extract_photo_url(self, dispatcher, tracker: Tracker, domain) -> dict[str, Any]:
         url = photo_url_in(tracker.latest_message)
         if self._asked(tracker, PHOTO):
             return {PHOTO: url or (NO_PHOTO if has_no_photo(latest_text(tracker)) else latest_text(tracker))}
         return {PHOTO: url} if url and not tracker.get_slot(PHOTO) else {}
 
-    async def extract_consent(self, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:
+    async def extract_consent(self, dispatcher, tracker: Tracker, domain) -> dict[str, Any]:
         if not self._asked(tracker, CONSENT):
             return {}
         answer = yes_or_no(latest_text(tracker), latest_intent(tracker))
         return {CONSENT: answer if answer is not None else latest_text(tracker)}
 
-    async def extract_phone(self, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:
+    async def extract_phone(self, dispatcher, tracker: Tracker, domain) -> dict[str, Any]:
         if not self._asked(tracker, PHONE):
             return {}
         text = latest_text(tracker)
         return {PHONE: find_mobile_number(text) or (ANONYMOUS if wants_anonymous(text) else text)}
 
-    async def extract_duplicate_choice(self, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:
+    async def extract_duplicate_choice(self, dispatcher, tracker: Tracker, domain) -> dict[str, Any]:
         if not self._asked(tracker, DUPLICATE_CHOICE):
             return {}
         text = latest_text(tracker)
@@ -205,7 +229,7 @@ class ValidateComplaintForm(FormValidationAction):
         answer = yes_or_no(text, latest_intent(tracker))
         return {DUPLICATE_CHOICE: JOIN if answer else (NEW if answer is False else text)}
 
-    async def extract_complaint_decision(self, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:
+    async def extract_complaint_decision(self, dispatcher, tracker: Tracker, domain) -> dict[str, Any]:
         if not self._asked(tracker, DECISION):
             return {}
         text = latest_text(tracker)
@@ -217,7 +241,7 @@ class ValidateComplaintForm(FormValidationAction):
 
     # --- validation: accept, normalise or explain and ask again -----------------------------------
 
-    async def validate_complaint_category(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+    async def validate_complaint_category(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
         if value is None:
             return {CATEGORY: None, **NO_DUPLICATE}
         category_id = value if value in self.config.complaint_categories else self.matcher.match(value)
@@ -225,13 +249,15 @@ class ValidateComplaintForm(FormValidationAction):
             utter(dispatcher, messages.unknown_category(self.config))
             # An answer that describes the problem is kept, so only the category is asked again.
             text = (mask_rrn(str(value)) or "").strip()
-            described = (not tracker.get_slot(DESCRIPTION) and looks_like_description(text)
-                         and len(text) <= MAX_DESCRIPTION_CHARS)
+            described = (
+                not tracker.get_slot(DESCRIPTION)
+                and looks_like_description(text)
+                and len(text) <= MAX_DESCRIPTION_CHARS
+            )
             return {CATEGORY: None, **({DESCRIPTION: text} if described else {})}
-        return {CATEGORY: category_id, **await self._duplicate_slots(tracker, category_id,
-                                                                     tracker.get_slot(LOCATION))}
+        return {CATEGORY: category_id, **await self._duplicate_slots(tracker, category_id, tracker.get_slot(LOCATION))}
 
-    async def validate_location(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+    async def validate_location(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
         location = self._checked_text(value, MAX_LOCATION_CHARS, dispatcher)
         if location is None:
             return {LOCATION: None, **NO_DUPLICATE}
@@ -241,23 +267,23 @@ class ValidateComplaintForm(FormValidationAction):
             return {LOCATION: None, **NO_DUPLICATE}
         return {LOCATION: location, **await self._duplicate_slots(tracker, tracker.get_slot(CATEGORY), location)}
 
-    async def validate_duplicate_choice(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+    async def validate_duplicate_choice(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
         if value == JOIN:
             return {DUPLICATE_CHOICE: JOIN, DECISION: JOIN}
         if value == NEW:
             return {DUPLICATE_CHOICE: NEW}
         return {DUPLICATE_CHOICE: None}  # not understood: the question is asked again
 
-    async def validate_description(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+    async def validate_description(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
         return {DESCRIPTION: self._checked_text(value, MAX_DESCRIPTION_CHARS, dispatcher)}
 
-    async def validate_photo_url(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+    async def validate_photo_url(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
         if value is None or value == NO_PHOTO or str(value).startswith(("http://", "https://")):
             return {PHOTO: value}
         dispatcher.utter_message(text=messages.PHOTO_NOT_UNDERSTOOD)
         return {PHOTO: None}
 
-    async def validate_consent(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+    async def validate_consent(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
         if value is True:
             return {CONSENT: True}
         if value is not None and value is not False:
@@ -265,19 +291,19 @@ class ValidateComplaintForm(FormValidationAction):
             value = None
         return {CONSENT: value, PHONE: None}  # no consent (yet): no phone number
 
-    async def validate_phone(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+    async def validate_phone(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
         if value is None or value == ANONYMOUS or find_mobile_number(value) == value:
             return {PHONE: value}
         dispatcher.utter_message(text=messages.PHONE_INVALID)
         return {PHONE: None}
 
-    async def validate_complaint_decision(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+    async def validate_complaint_decision(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
         return {DECISION: value if value in (SUBMIT, CANCEL, JOIN) else None}
 
     # --- helpers ---------------------------------------------------------------------------------
 
     @staticmethod
-    def _checked_text(value: Optional[str], max_chars: int, dispatcher: CollectingDispatcher) -> Optional[str]:
+    def _checked_text(value: str | None, max_chars: int, dispatcher: CollectingDispatcher) -> str | None:
         """Trimmed, 주민등록번호-masked text, or None after telling the citizen what is wrong."""
         if value is None:
             return None
@@ -291,14 +317,12 @@ class ValidateComplaintForm(FormValidationAction):
         return text
 
     @staticmethod
-    async def _duplicate_slots(tracker: Tracker, category: Optional[str],
-                               location: Optional[str]) -> Dict[Text, Any]:
+    async def _duplicate_slots(tracker: Tracker, category: str | None, location: str | None) -> dict[str, Any]:
         """duplicate_ticket_id of an open ticket of this category at this place, if any."""
         if not category or not location:
             return {}
         try:
-            duplicate = await in_thread(ticket_store().find_open_duplicate, category, location,
-                                        tracker.sender_id)
+            duplicate = await in_thread(ticket_store().find_open_duplicate, category, location, tracker.sender_id)
         except Exception:  # a lookup failure must not block filing
             logger.exception("Duplicate lookup failed")
             duplicate = None
@@ -307,19 +331,19 @@ class ValidateComplaintForm(FormValidationAction):
 
 # --- the form's questions ------------------------------------------------------------------------------
 
+
 class AskAction(Action, ABC):
     """action_ask_<slot>: the question of one form slot (texts in complaint_messages.py)."""
 
     slot: str
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return f"action_ask_{self.slot}"
 
     @abstractmethod
-    def question(self) -> Reply:
-        ...
+    def question(self) -> Reply: ...
 
-    async def run(self, dispatcher, tracker, domain) -> List[EventType]:
+    async def run(self, dispatcher, tracker, domain) -> list[EventType]:
         utter(dispatcher, self.question())
         return []
 
@@ -367,16 +391,20 @@ class ActionAskPhone(AskAction):
 
 
 class ActionAskDuplicateChoice(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_ask_duplicate_choice"
 
-    async def run(self, dispatcher, tracker, domain) -> List[EventType]:
+    async def run(self, dispatcher, tracker, domain) -> list[EventType]:
         store = ticket_store()
         number = tracker.get_slot(DUPLICATE_TICKET) or ""
         view = await in_thread(store.lookup, number, tracker.sender_id)
         if view is None:  # not the citizen's own: only the public summary of the duplicate
-            view = await in_thread(store.find_open_duplicate, tracker.get_slot(CATEGORY) or "",
-                                   tracker.get_slot(LOCATION) or "", tracker.sender_id)
+            view = await in_thread(
+                store.find_open_duplicate,
+                tracker.get_slot(CATEGORY) or "",
+                tracker.get_slot(LOCATION) or "",
+                tracker.sender_id,
+            )
         if view is None:  # closed in the meantime: file a new ticket
             return [SlotSet(DUPLICATE_TICKET, None), SlotSet(DUPLICATE_CHOICE, NEW)]
         utter(dispatcher, messages.ask_duplicate(view, store.config.profile.timezone))
@@ -386,26 +414,26 @@ class ActionAskDuplicateChoice(Action):
 class ActionAskComplaintDecision(Action):
     """The summary to confirm, or the correction menu after a "no"."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_ask_complaint_decision"
 
-    async def run(self, dispatcher, tracker, domain) -> List[EventType]:
+    async def run(self, dispatcher, tracker, domain) -> list[EventType]:
         if tracker.get_slot(WANTS_CORRECTION):
             utter(dispatcher, messages.correction_menu())
             return [SlotSet(WANTS_CORRECTION, False)]
         slots = {slot: tracker.get_slot(slot) for slot in (CATEGORY, LOCATION, DESCRIPTION, PHOTO, PHONE)}
-        utter(dispatcher, messages.summary(get_city_config(), slots, tracker.get_slot(CONSENT),
-                                           NO_PHOTO, ANONYMOUS))
+        utter(dispatcher, messages.summary(get_city_config(), slots, tracker.get_slot(CONSENT), NO_PHOTO, ANONYMOUS))
         return []
 
 
 # --- after the form ----------------------------------------------------------------------------------
 
+
 class ActionSubmitComplaint(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_submit_complaint"
 
-    async def run(self, dispatcher, tracker, domain) -> List[EventType]:
+    async def run(self, dispatcher, tracker, domain) -> list[EventType]:
         decision = tracker.get_slot(DECISION)
         if decision == JOIN:
             await self._join(dispatcher, tracker)
@@ -419,8 +447,11 @@ class ActionSubmitComplaint(Action):
     async def _join(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
         number = tracker.get_slot(DUPLICATE_TICKET) or ""
         outcome = await in_thread(ticket_store().join, number, tracker.sender_id)
-        text = {JoinOutcome.JOINED: messages.joined, JoinOutcome.ALREADY_WATCHING: messages.already_joined,
-                JoinOutcome.OWN_TICKET: messages.own_ticket}.get(outcome, messages.join_closed)(number)
+        text = {
+            JoinOutcome.JOINED: messages.joined,
+            JoinOutcome.ALREADY_WATCHING: messages.already_joined,
+            JoinOutcome.OWN_TICKET: messages.own_ticket,
+        }.get(outcome, messages.join_closed)(number)
         dispatcher.utter_message(text=text)
 
     @staticmethod
@@ -454,10 +485,10 @@ class ActionSubmitComplaint(Action):
 class ActionCheckComplaintStatus(Action):
     """One ticket by number (owner or watcher only), or the citizen's latest tickets."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_check_complaint_status"
 
-    async def run(self, dispatcher, tracker, domain) -> List[EventType]:
+    async def run(self, dispatcher, tracker, domain) -> list[EventType]:
         store = ticket_store()
         profile = store.config.profile
         typed = entity_value(tracker.latest_message, "ticket_id") or latest_text(tracker)
@@ -465,8 +496,7 @@ class ActionCheckComplaintStatus(Action):
         try:
             if number:
                 view = await in_thread(store.lookup, number, tracker.sender_id)
-                text = (messages.ticket_status(view, profile.timezone) if view
-                        else messages.ticket_not_found(number))
+                text = messages.ticket_status(view, profile.timezone) if view else messages.ticket_not_found(number)
                 dispatcher.utter_message(text=text)
             else:
                 views = await in_thread(store.tickets_of, tracker.sender_id)

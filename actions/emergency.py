@@ -11,11 +11,12 @@ is told the number, kind, place and agencies. The form then stays on
   emergency_details  further words or photos within FOLLOW_UP_MINUTES, each forwarded to the same
                      agencies as an update, until "더 없어요" (or the time is over).
 """
+
 from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -35,8 +36,12 @@ logger = logging.getLogger(__name__)
 FORM = "emergency_form"
 REQUESTED_SLOT = "requested_slot"
 KIND, PLACE, DETAILS = "emergency_type", "emergency_place", "emergency_details"
-INCIDENT, REPORTED_AT, WORDS, GUIDED = ("emergency_incident", "emergency_reported_at", "emergency_words",
-                                        "emergency_guided")
+INCIDENT, REPORTED_AT, WORDS, GUIDED = (
+    "emergency_incident",
+    "emergency_reported_at",
+    "emergency_words",
+    "emergency_guided",
+)
 FORM_SLOTS = (KIND, PLACE, DETAILS, INCIDENT, REPORTED_AT, WORDS, GUIDED)
 UNKNOWN_PLACE = "unknown"  # emergency_place when the citizen cannot say where
 DONE = "done"  # emergency_details when the citizen has nothing more
@@ -68,7 +73,7 @@ def says_no_more(text: str) -> bool:
     return 0 < len(squeezed) <= MAX_SHORT_ANSWER_CHARS and any(word in squeezed for word in NO_MORE_WORDS)
 
 
-def place_in_message(message: Dict[str, Any], kind: Optional[str]) -> Optional[str]:
+def place_in_message(message: dict[str, Any], kind: str | None) -> str | None:
     """The place named in a first report, if usable (it names a 동 or district), in the citizen's
     own words: the longer of the NLU's location span and the words before the kind's words
     ("일산동구 마두동 강촌마을 3단지 상가 지하에서 | 가스 냄새가 나요"); else the whole message when it
@@ -90,17 +95,16 @@ def place_in_message(message: Dict[str, Any], kind: Optional[str]) -> Optional[s
     return text if normaliser.normalise(text).dong else None
 
 
-def emergency_slots_cleared() -> List[EventType]:
+def emergency_slots_cleared() -> list[EventType]:
     return [SlotSet(slot, None) for slot in FORM_SLOTS] + [SlotSet(REQUESTED_SLOT, None)]
 
 
 class ValidateEmergencyForm(FormValidationAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_emergency_form"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[EventType]:
-        events: List[EventType] = []
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        events: list[EventType] = []
         first = not tracker.get_slot(GUIDED)
         if first:
             # Guidance before anything else; an emergency ends any other form in progress.
@@ -109,16 +113,15 @@ class ValidateEmergencyForm(FormValidationAction):
             dispatcher.utter_message(text=messages.guidance(get_city_config().emergency_types.get(kind or "")))
             events += [SlotSet(KIND, kind), SlotSet(GUIDED, True), SlotSet(WORDS, latest_text(tracker))]
         events += await super().run(dispatcher, tracker, domain)
-        slots = {**tracker.slots, **{event["name"]: event["value"] for event in events
-                                     if event.get("event") == "slot"}}
+        slots = {**tracker.slots, **{event["name"]: event["value"] for event in events if event.get("event") == "slot"}}
         if slots.get(KIND) and slots.get(PLACE) and not slots.get(INCIDENT):
             events += await self._report(dispatcher, tracker, slots)
         return events
 
-    async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> List[Text]:
+    async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> list[str]:
         return [KIND, PLACE, DETAILS]
 
-    async def next_requested_slot(self, dispatcher, tracker: Tracker, domain) -> Optional[EventType]:
+    async def next_requested_slot(self, dispatcher, tracker: Tracker, domain) -> EventType | None:
         required = await self.required_slots([], dispatcher, tracker, domain)
         return SlotSet(REQUESTED_SLOT, next((slot for slot in required if tracker.get_slot(slot) is None), None))
 
@@ -129,13 +132,13 @@ class ValidateEmergencyForm(FormValidationAction):
         return tracker.get_slot(REQUESTED_SLOT) == slot
 
     @staticmethod
-    def _kind_in(message: Dict[str, Any]) -> Optional[str]:
+    def _kind_in(message: dict[str, Any]) -> str | None:
         value = entity_value(message, KIND)
         if value in get_city_config().emergency_types:
             return value
         return kind_matcher().match(message.get("text") or "")
 
-    async def extract_emergency_type(self, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:
+    async def extract_emergency_type(self, dispatcher, tracker: Tracker, domain) -> dict[str, Any]:
         if tracker.get_slot(GUIDED) and not self._asked(tracker, KIND):
             return {}
         kind = self._kind_in(tracker.latest_message)
@@ -143,7 +146,7 @@ class ValidateEmergencyForm(FormValidationAction):
             return {KIND: latest_text(tracker)}  # not understood: validate asks again
         return {KIND: kind} if kind else {}
 
-    async def extract_emergency_place(self, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:
+    async def extract_emergency_place(self, dispatcher, tracker: Tracker, domain) -> dict[str, Any]:
         if self._asked(tracker, PLACE):
             text = latest_text(tracker).strip()
             return {PLACE: UNKNOWN_PLACE if not text or says_unknown_place(text) else text}
@@ -152,14 +155,14 @@ class ValidateEmergencyForm(FormValidationAction):
         place = place_in_message(tracker.latest_message, self._kind_in(tracker.latest_message))
         return {PLACE: place} if place else {}
 
-    async def extract_emergency_details(self, dispatcher, tracker: Tracker, domain) -> Dict[Text, Any]:
+    async def extract_emergency_details(self, dispatcher, tracker: Tracker, domain) -> dict[str, Any]:
         if not self._asked(tracker, DETAILS):
             return {}
         return {DETAILS: latest_text(tracker) or photo_url_in(tracker.latest_message) or ""}
 
     # --- validation ------------------------------------------------------------------------------
 
-    async def validate_emergency_type(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+    async def validate_emergency_type(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
         config = get_city_config()
         if value in config.emergency_types:
             if self._asked(tracker, KIND):  # the generic guidance came first: now the type's own
@@ -168,10 +171,10 @@ class ValidateEmergencyForm(FormValidationAction):
         dispatcher.utter_message(text=messages.KIND_NOT_UNDERSTOOD)
         return {KIND: None}
 
-    async def validate_emergency_place(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+    async def validate_emergency_place(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
         return {PLACE: value or UNKNOWN_PLACE}
 
-    async def validate_emergency_details(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+    async def validate_emergency_details(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
         text = str(value or "")
         closing = latest_intent(tracker) in CLOSING_INTENTS
         if (says_no_more(text) or closing) and not photo_url_in(tracker.latest_message):
@@ -182,8 +185,9 @@ class ValidateEmergencyForm(FormValidationAction):
             return {DETAILS: DONE}
         photo = photo_url_in(tracker.latest_message)
         try:
-            receipt = await in_thread(incident_store().follow_up, tracker.get_slot(INCIDENT) or "",
-                                      tracker.sender_id, text, photo)
+            receipt = await in_thread(
+                incident_store().follow_up, tracker.get_slot(INCIDENT) or "", tracker.sender_id, text, photo
+            )
         except Exception:
             logger.exception("Follow-up to incident %s could not be stored", tracker.get_slot(INCIDENT))
             receipt = None
@@ -195,11 +199,13 @@ class ValidateEmergencyForm(FormValidationAction):
 
     # --- the alert -------------------------------------------------------------------------------
 
-    async def _report(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                      slots: Dict[str, Any]) -> List[EventType]:
+    async def _report(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, slots: dict[str, Any]
+    ) -> list[EventType]:
         place = slots.get(PLACE)
         report = IncidentInput(
-            emergency_type=slots[KIND], sender_id=tracker.sender_id,
+            emergency_type=slots[KIND],
+            sender_id=tracker.sender_id,
             text=slots.get(WORDS) or latest_text(tracker),
             location_text="" if place == UNKNOWN_PLACE else str(place),
             photo_url=photo_url_in(tracker.latest_message),
@@ -231,18 +237,18 @@ class ActionAskEmergencyPlace(AskAction):
 class ActionAskEmergencyDetails(Action):
     """The confirmation (or the follow-up receipt) already invited more details: nothing to add."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_ask_emergency_details"
 
-    async def run(self, dispatcher, tracker, domain) -> List[EventType]:
+    async def run(self, dispatcher, tracker, domain) -> list[EventType]:
         return []
 
 
 class ActionEmergencyDone(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_emergency_done"
 
-    async def run(self, dispatcher, tracker, domain) -> List[EventType]:
+    async def run(self, dispatcher, tracker, domain) -> list[EventType]:
         if tracker.get_slot(INCIDENT):
             dispatcher.utter_message(text=messages.DONE)
         return emergency_slots_cleared()

@@ -3,11 +3,12 @@
 The logic lives in bot/knowledge and bot/subscriptions; these actions read the tracker, call it
 and send its replies (bot.replies: cards and choices, rendered by each channel).
 """
+
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
@@ -19,9 +20,19 @@ from actions.shared import utter
 from bot.city import get_city_config
 from bot.knowledge import Selection, Topic, get_knowledge_base, render_answer, select_answer
 from bot.knowledge.clarification import (
-    clarified_text, complaint_or_info, complaint_or_info_question, may_be_emergency, ranked_intents,
+    clarified_text,
+    complaint_or_info,
+    complaint_or_info_question,
+    may_be_emergency,
+    ranked_intents,
 )
-from bot.knowledge.fallback import TRIES_BEFORE_HUMAN, did_you_mean, failed_tries_in_a_row, human_offer, question_before_tap
+from bot.knowledge.fallback import (
+    TRIES_BEFORE_HUMAN,
+    did_you_mean,
+    failed_tries_in_a_row,
+    human_offer,
+    question_before_tap,
+)
 from bot.knowledge.matching import Question, matched_keywords, warm_up_in_background
 from bot.knowledge.models import Answer
 from bot.knowledge.rendering import ANSWER_ENTITY, CIVIC_INFO_INTENT, TOPIC_ENTITY
@@ -39,15 +50,14 @@ PENDING_SUBSCRIPTION_SLOT = "subscription_pending"
 RESET_CIVIC_SLOTS = [SlotSet(TOPIC_ENTITY, None), SlotSet(ANSWER_ENTITY, None)]
 
 
-
-def _all_keywords() -> List[str]:
+def _all_keywords() -> list[str]:
     """The keywords questions are matched against: the knowledge base's and the subscriptions'."""
     answers = [keyword for topic in get_knowledge_base() for answer in topic.answers for keyword in answer.keywords]
     targets = [keyword for target in get_catalogue().targets for keyword in target.keywords]
     return answers + targets + list(ALL_KEYWORDS)
 
 
-def _warm_up_keywords() -> List[str]:
+def _warm_up_keywords() -> list[str]:
     get_search_index()  # cuts every answer's question, keywords and text once, off the request path
     return _all_keywords()
 
@@ -56,11 +66,11 @@ def _warm_up_keywords() -> List[str]:
 WARM_UP = warm_up_in_background(_warm_up_keywords)
 
 
-def _entity(tracker: Tracker, name: str) -> Optional[str]:
+def _entity(tracker: Tracker, name: str) -> str | None:
     return next(tracker.get_latest_entity_values(name), None)
 
 
-def _entities(tracker: Tracker, name: str) -> List[str]:
+def _entities(tracker: Tracker, name: str) -> list[str]:
     return list(dict.fromkeys(str(value) for value in tracker.get_latest_entity_values(name)))
 
 
@@ -70,7 +80,7 @@ def _typed_text(tracker: Tracker) -> str:
     return "" if text.startswith("/") else text
 
 
-def _intent(tracker: Tracker) -> Optional[str]:
+def _intent(tracker: Tracker) -> str | None:
     return (tracker.latest_message.get("intent") or {}).get("name")
 
 
@@ -79,26 +89,30 @@ COMPLAINT_FORM = "complaint_form"
 SEARCH_WHEN_CIVIC_INFO_RANKS = 3  # nlu_fallback searches the knowledge base when civic_info is this close
 
 
-def _complaint_entities(message: Dict[str, Any]) -> Dict[str, str]:
+def _complaint_entities(message: dict[str, Any]) -> dict[str, str]:
     """What NLU found for the complaint form (category, place): a "신고할래요" tap carries it."""
-    found = {CATEGORY_ENTITY: entity_value(message, CATEGORY_ENTITY), LOCATION_ENTITY: entity_span(message, LOCATION_ENTITY)}
+    found = {
+        CATEGORY_ENTITY: entity_value(message, CATEGORY_ENTITY),
+        LOCATION_ENTITY: entity_span(message, LOCATION_ENTITY),
+    }
     return {name: value for name, value in found.items() if value}
 
 
-async def _search(text: str) -> Optional[Hit]:
+async def _search(text: str) -> Hit | None:
     return await asyncio.to_thread(search_knowledge, text) if text else None
 
 
-def _send_answer(dispatcher: CollectingDispatcher, topic: Topic, answer: Optional[Answer]) -> List[Dict[Text, Any]]:
+def _send_answer(dispatcher: CollectingDispatcher, topic: Topic, answer: Answer | None) -> list[dict[str, Any]]:
     subscription = get_catalogue().for_civic_topic(topic.id)
     extra_button = replies.subscribe_card_button(subscription) if subscription else None
     utter(dispatcher, render_answer(topic, answer, extra_button))
     return RESET_CIVIC_SLOTS
 
 
-async def ask_complaint_or_info(dispatcher: CollectingDispatcher, tracker: Tracker,
-                                topic: Optional[Topic]) -> List[Dict[Text, Any]]:
-    """"신고할래요" / "안내가 필요해요" (and a third likely choice) for a message that may be either."""
+async def ask_complaint_or_info(
+    dispatcher: CollectingDispatcher, tracker: Tracker, topic: Topic | None
+) -> list[dict[str, Any]]:
+    """ "신고할래요" / "안내가 필요해요" (and a third likely choice) for a message that may be either."""
     message, text = tracker.latest_message, _typed_text(tracker)
     answer_id = None
     if topic is not None:
@@ -108,8 +122,10 @@ async def ask_complaint_or_info(dispatcher: CollectingDispatcher, tracker: Track
         topic, answer_id = (hit.topic, hit.answer.id) if hit else (None, None)
     others = suggest(message, get_knowledge_base().titles)
     logger.info("clarify.complaint_or_info topic=%s answer=%s", topic.id if topic else None, answer_id)
-    utter(dispatcher, complaint_or_info_question(
-        _complaint_entities(message), topic.id if topic else None, answer_id, others))
+    utter(
+        dispatcher,
+        complaint_or_info_question(_complaint_entities(message), topic.id if topic else None, answer_id, others),
+    )
     return RESET_CIVIC_SLOTS
 
 
@@ -117,19 +133,19 @@ class ActionAnswerCivicInfo(Action):
     """Answers civic_info from the knowledge base: topic from the ResponseSelector (or a tap's
     `civic_topic`), sub-answer from a tap's `civic_answer` or from the question's morphemes."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_answer_civic_info"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         message = tracker.latest_message
         topic_id = _entity(tracker, TOPIC_ENTITY) or selected_topic_id(message)
         topic = get_knowledge_base().topic(topic_id) if topic_id else None
         if complaint_or_info(message):  # the runner-up is a complaint on the same subject: ask
             return await ask_complaint_or_info(dispatcher, tracker, topic)
         answer_id = _entity(tracker, ANSWER_ENTITY)
-        question = (_typed_text(tracker) or question_before_tap(tracker.events)
-                    or clarified_text(tracker.events) or "")
+        question = _typed_text(tracker) or question_before_tap(tracker.events) or clarified_text(tracker.events) or ""
         if topic is not None and answer_id:
             selection = Selection(topic, topic.answer(answer_id))
         elif topic is not None:
@@ -153,32 +169,36 @@ class ActionStartComplaint(Action):
     """report_complaint: opens the complaint form, unless the message may as well be a question on
     the same subject (information is the runner-up): then "신고할래요" / "안내가 필요해요" first."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_start_complaint"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         message = tracker.latest_message
         if complaint_or_info(message):
-            return await ask_complaint_or_info(dispatcher, tracker,
-                                               get_knowledge_base().topic(selected_topic_id(message) or ""))
+            return await ask_complaint_or_info(
+                dispatcher, tracker, get_knowledge_base().topic(selected_topic_id(message) or "")
+            )
         return [FollowupAction(COMPLAINT_FORM)]
 
 
 class ActionLowConfidenceFallback(Action):
     """nlu_fallback: "did you mean" first, the call centre and a human after two failures in a row."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_low_confidence_fallback"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         message = tracker.latest_message
         if may_be_emergency(message):  # a person may be in danger: 119/112 first, then the choices
             dispatcher.utter_message(text=emergency_guidance(None))
         if complaint_or_info(message):
-            return await ask_complaint_or_info(dispatcher, tracker,
-                                               get_knowledge_base().topic(selected_topic_id(message) or ""))
+            return await ask_complaint_or_info(
+                dispatcher, tracker, get_knowledge_base().topic(selected_topic_id(message) or "")
+            )
         likely = [name for name, _ in ranked_intents(message)[:SEARCH_WHEN_CIVIC_INFO_RANKS]]
         if CIVIC_INFO_INTENT in likely:
             hit = await _search(_typed_text(tracker))
@@ -200,11 +220,12 @@ class ActionLowConfidenceFallback(Action):
 class ActionSubscribe(Action):
     """Subscribes to topics or districts, after the citizen's consent (a tap or a typed 네)."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_subscribe"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         catalogue, store = get_catalogue(), get_subscription_store()
         pending = tracker.get_slot(PENDING_SUBSCRIPTION_SLOT) or []
         intent = _intent(tracker)
@@ -215,7 +236,8 @@ class ActionSubscribe(Action):
             keys, consent = list(pending), bool(pending)
         else:
             keys = _entities(tracker, replies.TARGET_ENTITY) or [
-                target.key for target in await asyncio.to_thread(catalogue.find_targets, _typed_text(tracker))]
+                target.key for target in await asyncio.to_thread(catalogue.find_targets, _typed_text(tracker))
+            ]
             consent = replies.CONSENT_GIVEN in _entities(tracker, replies.CONSENT_ENTITY)
         keys = [key for key in dict.fromkeys(keys) if catalogue.get(key)]
         subscriber = subscriber_from_message(tracker.sender_id, tracker.latest_message)
@@ -234,19 +256,19 @@ class ActionSubscribe(Action):
         for key in new:
             store.subscribe(subscriber, key, catalogue.consent.version)
         logger.info("subscriptions.subscribed targets=%s consent=%s", new, catalogue.consent.version)
-        utter(dispatcher, replies.subscribed(
-            catalogue, new, already, has_added_channel(tracker.latest_message)))
+        utter(dispatcher, replies.subscribed(catalogue, new, already, has_added_channel(tracker.latest_message)))
         return [SlotSet(PENDING_SUBSCRIPTION_SLOT, None)]
 
 
 class ActionUnsubscribe(Action):
     """Ends subscriptions: the ones named, the only one, or all ("모두"); asks which otherwise."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_unsubscribe"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         catalogue, store = get_catalogue(), get_subscription_store()
         subscriber = subscriber_from_message(tracker.sender_id, tracker.latest_message)
         active = [subscription.target for subscription in store.active_subscriptions(subscriber.user_key)]
@@ -274,13 +296,13 @@ class ActionUnsubscribe(Action):
 
 
 class ActionListSubscriptions(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_list_subscriptions"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         subscriber = subscriber_from_message(tracker.sender_id, tracker.latest_message)
         active = get_subscription_store().active_subscriptions(subscriber.user_key)
-        utter(dispatcher, replies.subscription_list(
-            get_catalogue(), active, get_city_config().profile.timezone))
+        utter(dispatcher, replies.subscription_list(get_catalogue(), active, get_city_config().profile.timezone))
         return []

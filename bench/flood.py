@@ -15,6 +15,7 @@ endpoint of a running server (loopback only). Measured:
   local HTTP receiver standing for every agency: what each agency received, by Idempotency-Key
   (one alert, N-1 updates, nothing missing, nothing twice).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,7 +30,7 @@ import time
 from collections import Counter, defaultdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 import aiohttp
 
@@ -40,8 +41,12 @@ from bench.load_common import Tally, kakao_payload, post_json, require_loopback 
 
 NUMBER = re.compile(r"GY-\d{4}-\d{6}")
 PLACES = ("일산동구 백석동 백석지하차도", "백석동 백석지하차도", "일산동구 백석1동 지하차도", "백석동 지하차도 입구")
-WORDS = ("에 물이 차서 차가 갇혔어요", " 침수됐어요 차들이 못 나가요", "에 물이 차올라요 사람 있어요",
-         " 물에 잠겼어요 빨리 와 주세요")
+WORDS = (
+    "에 물이 차서 차가 갇혔어요",
+    " 침수됐어요 차들이 못 나가요",
+    "에 물이 차올라요 사람 있어요",
+    " 물에 잠겼어요 빨리 와 주세요",
+)
 
 
 def report_text(index: int) -> str:
@@ -53,19 +58,25 @@ def answer_text(body: Any) -> str:
     return " ".join(o.get("simpleText", {}).get("text", "") for o in outputs)
 
 
-async def citizens(base_url: str, secret: str, count: int, seconds: float) -> Dict[str, Any]:
+async def citizens(base_url: str, secret: str, count: int, seconds: float) -> dict[str, Any]:
     tally = Tally()
     url = f"{base_url}/webhooks/kakao/webhook"
     stamp = int(time.time())
-    answers: List[Optional[Any]] = [None] * count
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120),
-                                     connector=aiohttp.TCPConnector(limit=0)) as session:
+    answers: list[Any | None] = [None] * count
+    async with aiohttp.ClientSession(
+        timeout=aiohttp.ClientTimeout(total=120), connector=aiohttp.TCPConnector(limit=0)
+    ) as session:
         started = time.perf_counter()
 
         async def one(index: int) -> None:
             await asyncio.sleep(seconds * index / count)
-            answers[index] = await post_json(session, url, kakao_payload(report_text(index), f"flood-{stamp}-{index}"),
-                                             {"X-Sotong-Secret": secret}, tally)
+            answers[index] = await post_json(
+                session,
+                url,
+                kakao_payload(report_text(index), f"flood-{stamp}-{index}"),
+                {"X-Sotong-Secret": secret},
+                tally,
+            )
 
         await asyncio.gather(*(one(i) for i in range(count)))
         tally.wall_seconds = time.perf_counter() - started
@@ -73,11 +84,21 @@ async def citizens(base_url: str, secret: str, count: int, seconds: float) -> Di
     numbers = Counter(m.group(0) for m in (NUMBER.search(answer_text(a)) for a in answers) if m)
     told_known = sum(1 for a in answers if "이미 접수" in answer_text(a))
     figures = tally.figures()
-    return {"citizens": count, "spread_s": seconds, "errors": figures["errors"], "deferred": figures["deferred"],
-            "over_5s": figures["answers_over_5s"], "p50_s": round(figures["p50_ms"] / 1000, 3),
-            "p95_s": round(figures["p95_ms"] / 1000, 3), "max_s": round(figures["max_ms"] / 1000, 3),
-            "answers_with_number": sum(numbers.values()), "numbers": dict(numbers),
-            "told_already_known": told_known, "error_samples": figures["error_samples"], "stamp": stamp}
+    return {
+        "citizens": count,
+        "spread_s": seconds,
+        "errors": figures["errors"],
+        "deferred": figures["deferred"],
+        "over_5s": figures["answers_over_5s"],
+        "p50_s": round(figures["p50_ms"] / 1000, 3),
+        "p95_s": round(figures["p95_ms"] / 1000, 3),
+        "max_s": round(figures["max_ms"] / 1000, 3),
+        "answers_with_number": sum(numbers.values()),
+        "numbers": dict(numbers),
+        "told_already_known": told_known,
+        "error_samples": figures["error_samples"],
+        "stamp": stamp,
+    }
 
 
 class Receiver:
@@ -85,7 +106,7 @@ class Receiver:
 
     def __init__(self):
         self.keys: Counter = Counter()
-        self.events: Dict[str, Counter] = defaultdict(Counter)
+        self.events: dict[str, Counter] = defaultdict(Counter)
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -107,10 +128,10 @@ class Receiver:
         return f"http://127.0.0.1:{self.server.server_port}/agency"
 
 
-def check_database(database_url: str, numbers: Dict[str, int], count: int) -> Dict[str, Any]:
+def check_database(database_url: str, numbers: dict[str, int], count: int) -> dict[str, Any]:
     from sqlalchemy import func, select, update
 
-    from bot.delivery import Dispatcher, DeliverySettings, OutboxEntry, OutboxState
+    from bot.delivery import DeliverySettings, Dispatcher, OutboxEntry
     from bot.tickets import Ticket, open_database
     from bot.tickets.models import IncidentReport
 
@@ -118,30 +139,42 @@ def check_database(database_url: str, numbers: Dict[str, int], count: int) -> Di
     with sessions() as session:
         tickets = session.execute(select(Ticket).where(Ticket.number.in_(list(numbers)))).scalars().all()
         ids = [t.id for t in tickets]
-        reports = session.execute(select(func.count(), func.count(func.distinct(IncidentReport.sender_id)))
-                                  .where(IncidentReport.ticket_id.in_(ids))).one()
-        keys = [k for (k,) in session.execute(select(OutboxEntry.idempotency_key)
-                                              .where(OutboxEntry.ticket_id.in_(ids)))]
+        reports = session.execute(
+            select(func.count(), func.count(func.distinct(IncidentReport.sender_id))).where(
+                IncidentReport.ticket_id.in_(ids)
+            )
+        ).one()
+        keys = [
+            k for (k,) in session.execute(select(OutboxEntry.idempotency_key).where(OutboxEntry.ticket_id.in_(ids)))
+        ]
     alerts = [k for k in keys if "/ticket.created/" in k]
     updates = [k for k in keys if "/incident.updated/" in k]
     receiver = Receiver()
     try:
         with sessions.begin() as session:  # the local receiver stands for every agency and department
-            session.execute(update(OutboxEntry).where(OutboxEntry.ticket_id.in_(ids))
-                            .values(send_method="http", destination=receiver.url))
+            session.execute(
+                update(OutboxEntry)
+                .where(OutboxEntry.ticket_id.in_(ids))
+                .values(send_method="http", destination=receiver.url)
+            )
         started = time.perf_counter()
         dispatcher = Dispatcher(sessions, DeliverySettings(batch_size=200))
         while dispatcher.run_once().handled:
             pass
         delivery_s = time.perf_counter() - started
         with sessions() as session:
-            states = Counter(s.value for (s,) in session.execute(
-                select(OutboxEntry.state).where(OutboxEntry.ticket_id.in_(ids))))
+            states = Counter(
+                s.value for (s,) in session.execute(select(OutboxEntry.state).where(OutboxEntry.ticket_id.in_(ids)))
+            )
     finally:
         receiver.server.shutdown()
     return {
-        "incidents": len(tickets), "reports": reports[0], "distinct_reporters": reports[1],
-        "outbox_alerts": len(alerts), "outbox_updates": len(updates), "outbox_states": dict(states),
+        "incidents": len(tickets),
+        "reports": reports[0],
+        "distinct_reporters": reports[1],
+        "outbox_alerts": len(alerts),
+        "outbox_updates": len(updates),
+        "outbox_states": dict(states),
         "delivery_seconds": round(delivery_s, 1),
         "received_per_recipient": {rid: dict(events) for rid, events in receiver.events.items()},
         "keys_missing": len(set(keys) - set(receiver.keys)),
@@ -150,7 +183,7 @@ def check_database(database_url: str, numbers: Dict[str, int], count: int) -> Di
     }
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--base-url", help="a running server (default: start one with the test model)")
     parser.add_argument("--secret", help="the Kakao skill secret of --base-url")
@@ -173,16 +206,20 @@ def main(argv: Optional[List[str]] = None) -> int:
         from tests.stack import RasaStack, train_test_model
 
         os.environ.setdefault(KEY_ENV, new_key())
-        stack = RasaStack(model=args.model or train_test_model(),
-                          workdir=Path(tempfile.mkdtemp(prefix="sotong-flood-"))).start()
+        stack = RasaStack(
+            model=args.model or train_test_model(), workdir=Path(tempfile.mkdtemp(prefix="sotong-flood-"))
+        ).start()
         base_url, secret, database_url = stack.rasa_url, stack.kakao_secret, stack.database_url
     try:
         chat = asyncio.run(citizens(base_url, secret, args.citizens, args.seconds))
     finally:
         if stack is not None:
             stack.stop()
-    report = {"chat": chat, "database": check_database(database_url, chat["numbers"], args.citizens),
-              "load_average": os.getloadavg()}
+    report = {
+        "chat": chat,
+        "database": check_database(database_url, chat["numbers"], args.citizens),
+        "load_average": os.getloadavg(),
+    }
     print(json.dumps(report, ensure_ascii=False, indent=2))
     if args.json_out:
         args.json_out.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")

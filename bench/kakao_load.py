@@ -26,7 +26,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 import aiohttp
 
@@ -53,7 +53,7 @@ DEFAULT_UTTERANCES = [
 class ChannelResult(Tally):
     channel: str = ""
 
-    def summary(self) -> Dict[str, Any]:
+    def summary(self) -> dict[str, Any]:
         return {"channel": self.channel, **self.figures()}
 
 
@@ -64,8 +64,7 @@ def is_deferred(body: Any) -> bool:
     if body.get("useCallback"):
         return True
     replies = (body.get("template") or {}).get("quickReplies") or []
-    return any("sotong_continuation" in (r.get("extra") or {}) and r.get("extra", {}).get("page") == 1
-               for r in replies)
+    return any("sotong_continuation" in (r.get("extra") or {}) and r.get("extra", {}).get("page") == 1 for r in replies)
 
 
 class LoadRun:
@@ -77,8 +76,9 @@ class LoadRun:
         self.run_id = f"{int(time.time())}-{os.getpid()}"
         self.utterances = args.utterance_list
 
-    async def _request(self, session: aiohttp.ClientSession, channel: str, user_id: str, text: str,
-                       result: ChannelResult) -> None:
+    async def _request(
+        self, session: aiohttp.ClientSession, channel: str, user_id: str, text: str, result: ChannelResult
+    ) -> None:
         if channel == "kakao":
             url, body = self.kakao_url, kakao_payload(text, user_id)
             headers = {self.args.secret_header: self.args.secret}
@@ -88,8 +88,15 @@ class LoadRun:
         if payload is not None and channel == "kakao" and is_deferred(payload):
             result.deferred += 1
 
-    async def _user(self, session: aiohttp.ClientSession, channel: str, index: int, phase: str,
-                    result: ChannelResult, deadline: float) -> None:
+    async def _user(
+        self,
+        session: aiohttp.ClientSession,
+        channel: str,
+        index: int,
+        phase: str,
+        result: ChannelResult,
+        deadline: float,
+    ) -> None:
         user_id = f"bench-{phase}-{channel}-{self.run_id}-{index}"
         rng = random.Random(f"{phase}-{channel}-{index}")
         for turn in range(self.args.messages):
@@ -111,7 +118,7 @@ class LoadRun:
             result.wall_seconds = time.perf_counter() - started
         return result
 
-    async def run(self) -> Dict[str, Any]:
+    async def run(self) -> dict[str, Any]:
         for channel in ("rest", "kakao"):  # warm-up: model caches, connections
             await self.phase(channel, users=min(5, self.args.users), phase="warmup")
         # Rounds in A B B A order, fresh senders each: slow drift of the server (growing
@@ -125,7 +132,7 @@ class LoadRun:
         return compare(results["rest"], results["kakao"], self.args)
 
 
-def compare(rest: ChannelResult, kakao: ChannelResult, args: argparse.Namespace) -> Dict[str, Any]:
+def compare(rest: ChannelResult, kakao: ChannelResult, args: argparse.Namespace) -> dict[str, Any]:
     r, k = rest.summary(), kakao.summary()
     overhead = (k["mean_ms"] - r["mean_ms"]) / r["mean_ms"] if r["mean_ms"] else float("nan")
     return {
@@ -151,12 +158,24 @@ def compare(rest: ChannelResult, kakao: ChannelResult, args: argparse.Namespace)
     }
 
 
-def print_report(report: Dict[str, Any]) -> None:
+def print_report(report: dict[str, Any]) -> None:
     think = f", {report['think_seconds']} s mean think time" if report["think_seconds"] else ", no think time"
-    print(f"\n{report['users']} concurrent users × {report['messages_per_user']} messages × "
-          f"{report['rounds']} rounds per channel{think} → {report['base_url']}\n")
-    columns = ["requests", "errors", "deferred", "answers_over_5s", "throughput_rps", "mean_ms", "p50_ms",
-               "p95_ms", "p99_ms", "max_ms"]
+    print(
+        f"\n{report['users']} concurrent users × {report['messages_per_user']} messages × "
+        f"{report['rounds']} rounds per channel{think} → {report['base_url']}\n"
+    )
+    columns = [
+        "requests",
+        "errors",
+        "deferred",
+        "answers_over_5s",
+        "throughput_rps",
+        "mean_ms",
+        "p50_ms",
+        "p95_ms",
+        "p99_ms",
+        "max_ms",
+    ]
     print(f"{'':16}" + "".join(f"{c:>16}" for c in ("rest", "kakao")))
     for column in columns:
         cells = []
@@ -173,19 +192,27 @@ def print_report(report: Dict[str, Any]) -> None:
             print(f"  {channel} error: {sample}")
 
 
-def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--base-url", default=env_url("SOTONG_RASA_URL", "http://127.0.0.1:5005"))
     parser.add_argument("--secret", default=env_str("KAKAO_SKILL_SECRET"))
     parser.add_argument("--secret-header", default=env_str("KAKAO_SECRET_HEADER", "X-Sotong-Secret"))
-    parser.add_argument("--rest-token", default=env_str(REST_TOKEN_ENV),
-                        help=f"the REST channel's token (env {REST_TOKEN_ENV})")
-    parser.add_argument("--rest-url", help="REST webhook (default: on --base-url; under make run-prod only a "
-                                           "Rasa instance has it, e.g. http://127.0.0.1:5011/webhooks/rest/webhook)")
+    parser.add_argument(
+        "--rest-token", default=env_str(REST_TOKEN_ENV), help=f"the REST channel's token (env {REST_TOKEN_ENV})"
+    )
+    parser.add_argument(
+        "--rest-url",
+        help="REST webhook (default: on --base-url; under make run-prod only a "
+        "Rasa instance has it, e.g. http://127.0.0.1:5011/webhooks/rest/webhook)",
+    )
     parser.add_argument("--users", type=int, default=50, help="concurrent simulated users (max 500)")
     parser.add_argument("--messages", type=int, default=10, help="messages per user (max 200)")
-    parser.add_argument("--think-seconds", type=float, default=0.0,
-                        help="mean pause between an answer and the user's next message (0: none)")
+    parser.add_argument(
+        "--think-seconds",
+        type=float,
+        default=0.0,
+        help="mean pause between an answer and the user's next message (0: none)",
+    )
     parser.add_argument("--max-seconds", type=float, default=120.0, help="time cap per phase")
     parser.add_argument("--request-timeout", type=float, default=30.0)
     parser.add_argument("--rounds", type=int, default=2, help="rounds per channel, in A B B A order (max 10)")
@@ -195,20 +222,28 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if not args.secret:
         parser.error("the Kakao skill secret is needed: --secret or KAKAO_SKILL_SECRET")
-    if not 1 <= args.users <= 500 or not 1 <= args.messages <= 200 or args.max_seconds <= 0 \
-            or not 1 <= args.rounds <= 10 or not 0 <= args.think_seconds <= 60:
-        parser.error("--users must be 1-500, --messages 1-200, --rounds 1-10, --max-seconds positive, "
-                     "--think-seconds 0-60")
+    if (
+        not 1 <= args.users <= 500
+        or not 1 <= args.messages <= 200
+        or args.max_seconds <= 0
+        or not 1 <= args.rounds <= 10
+        or not 0 <= args.think_seconds <= 60
+    ):
+        parser.error(
+            "--users must be 1-500, --messages 1-200, --rounds 1-10, --max-seconds positive, --think-seconds 0-60"
+        )
     args.order = [c.strip() for c in args.order.split(",")]
     if sorted(args.order) != ["kakao", "rest"]:
         parser.error("--order must name rest and kakao once each")
     args.utterance_list = DEFAULT_UTTERANCES
     if args.utterances:
-        args.utterance_list = [l.strip() for l in args.utterances.read_text(encoding="utf-8").splitlines() if l.strip()]
+        args.utterance_list = [
+            line.strip() for line in args.utterances.read_text(encoding="utf-8").splitlines() if line.strip()
+        ]
     return args
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     require_loopback(args.base_url)
     if args.rest_url:

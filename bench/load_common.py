@@ -1,4 +1,5 @@
 """What the load benchmarks share: loopback-only targets, Kakao-shaped requests, latency figures."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -6,7 +7,7 @@ import socket
 import statistics
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -14,8 +15,15 @@ import aiohttp
 from bot.channels.kakao.settings import KAKAO_TIME_LIMIT_SECONDS
 from tests.cluster import kakao_payload  # the SkillPayload shape the tests send too
 
-__all__ = ["KAKAO_TIME_LIMIT_SECONDS", "Tally", "kakao_payload", "latency_figures_ms", "percentile", "post_json",
-           "require_loopback"]
+__all__ = [
+    "KAKAO_TIME_LIMIT_SECONDS",
+    "Tally",
+    "kakao_payload",
+    "latency_figures_ms",
+    "percentile",
+    "post_json",
+    "require_loopback",
+]
 
 
 def require_loopback(url: str) -> None:
@@ -26,12 +34,12 @@ def require_loopback(url: str) -> None:
     try:
         addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
     except socket.gaierror as error:
-        raise SystemExit(f"cannot resolve {host}: {error}")
+        raise SystemExit(f"cannot resolve {host}: {error}") from None
     if not addresses or not all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses):
         raise SystemExit(f"refusing to load {host}: only loopback targets are allowed")
 
 
-def percentile(values: List[float], q: float) -> float:
+def percentile(values: list[float], q: float) -> float:
     """The q-th percentile (nearest rank) of ``values``; NaN when there are none."""
     if not values:
         return float("nan")
@@ -39,12 +47,16 @@ def percentile(values: List[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
 
 
-def latency_figures_ms(values: List[float]) -> Dict[str, float]:
+def latency_figures_ms(values: list[float]) -> dict[str, float]:
     """mean, p50, p95, p99 and max of answer times in seconds, in milliseconds."""
     nan = float("nan")
-    return {"mean_ms": statistics.fmean(values) * 1000 if values else nan,
-            "p50_ms": percentile(values, 50) * 1000, "p95_ms": percentile(values, 95) * 1000,
-            "p99_ms": percentile(values, 99) * 1000, "max_ms": max(values) * 1000 if values else nan}
+    return {
+        "mean_ms": statistics.fmean(values) * 1000 if values else nan,
+        "p50_ms": percentile(values, 50) * 1000,
+        "p95_ms": percentile(values, 95) * 1000,
+        "p99_ms": percentile(values, 99) * 1000,
+        "max_ms": max(values) * 1000 if values else nan,
+    }
 
 
 @dataclass
@@ -56,8 +68,8 @@ class Tally:
     deferred: int = 0
     over_time_limit: int = 0
     wall_seconds: float = 0.0
-    latencies: List[float] = field(default_factory=list)
-    error_samples: List[str] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+    error_samples: list[str] = field(default_factory=list)
 
     def failed(self, reason: str) -> None:
         self.errors += 1
@@ -67,7 +79,7 @@ class Tally:
         self.latencies.append(seconds)
         self.over_time_limit += seconds > KAKAO_TIME_LIMIT_SECONDS
 
-    def merge(self, other: "Tally") -> None:
+    def merge(self, other: Tally) -> None:
         self.requests += other.requests
         self.errors += other.errors
         self.deferred += other.deferred
@@ -76,15 +88,21 @@ class Tally:
         self.latencies += other.latencies
         self.error_samples += other.error_samples
 
-    def figures(self) -> Dict[str, Any]:
-        return {"requests": self.requests, "errors": self.errors, "deferred": self.deferred,
-                "answers_over_5s": self.over_time_limit,
-                "throughput_rps": len(self.latencies) / self.wall_seconds if self.wall_seconds else 0.0,
-                **latency_figures_ms(self.latencies), "error_samples": self.error_samples[:5]}
+    def figures(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "errors": self.errors,
+            "deferred": self.deferred,
+            "answers_over_5s": self.over_time_limit,
+            "throughput_rps": len(self.latencies) / self.wall_seconds if self.wall_seconds else 0.0,
+            **latency_figures_ms(self.latencies),
+            "error_samples": self.error_samples[:5],
+        }
 
 
-async def post_json(session: aiohttp.ClientSession, url: str, body: Any, headers: Dict[str, str],
-                    tally: Tally) -> Optional[Any]:
+async def post_json(
+    session: aiohttp.ClientSession, url: str, body: Any, headers: dict[str, str], tally: Tally
+) -> Any | None:
     """POSTs one request and counts it in ``tally``; the JSON answer, or None when it failed
     (the simulated user goes on)."""
     tally.requests += 1

@@ -15,6 +15,7 @@ check's worst wait.
 Without --base-url the bench starts the Rasa and action servers itself (tests/stack.py, as the
 tests do) on free loopback ports and stops them afterwards.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,7 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 import aiohttp
 
@@ -35,19 +36,18 @@ from bench.kakao_load import is_deferred  # noqa: E402
 from bench.load_common import KAKAO_TIME_LIMIT_SECONDS, Tally, kakao_payload, post_json, require_loopback  # noqa: E402
 
 
-def long_texts(length: int, count: int) -> Dict[str, List[str]]:
+def long_texts(length: int, count: int) -> dict[str, list[str]]:
     """`count` texts of `length` characters made of the training corpus: with spaces, and without."""
     from bot.trainer.nlu_data import load_nlu
 
     joined = " ".join(m.get("text") for m in load_nlu().intent_examples)
-    spaced = [joined[i * length: (i + 1) * length] for i in range(count)]
+    spaced = [joined[i * length : (i + 1) * length] for i in range(count)]
     squashed = "".join(joined.split())
-    nospace = [squashed[i * length: (i + 1) * length] for i in range(count)]
+    nospace = [squashed[i * length : (i + 1) * length] for i in range(count)]
     return {"spaced": spaced, "nospace": nospace}
 
 
-async def _health_poller(session: aiohttp.ClientSession, url: str, stop: asyncio.Event,
-                         waits: List[float]) -> None:
+async def _health_poller(session: aiohttp.ClientSession, url: str, stop: asyncio.Event, waits: list[float]) -> None:
     while not stop.is_set():
         started = time.perf_counter()
         try:
@@ -59,37 +59,53 @@ async def _health_poller(session: aiohttp.ClientSession, url: str, stop: asyncio
         await asyncio.sleep(0.2)
 
 
-async def burst(base_url: str, secret: str, secret_header: str, texts: List[str], label: str) -> Dict[str, Any]:
+async def burst(base_url: str, secret: str, secret_header: str, texts: list[str], label: str) -> dict[str, Any]:
     """Sends every text at once from its own user; the health check is polled meanwhile."""
     tally = Tally()
-    waits: List[float] = []
+    waits: list[float] = []
     kakao_url = f"{base_url}/webhooks/kakao/webhook"
-    answers: List[Optional[Any]] = []
+    answers: list[Any | None] = []
     timeout = aiohttp.ClientTimeout(total=120)
     async with aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(limit=0)) as session:
         stop = asyncio.Event()
         poller = asyncio.ensure_future(_health_poller(session, f"{base_url}/webhooks/kakao/", stop, waits))
         started = time.perf_counter()
         stamp = int(time.time() * 1000)
-        answers = await asyncio.gather(*(
-            post_json(session, kakao_url, kakao_payload(text, f"bench-long-{label}-{stamp}-{i}"),
-                      {secret_header: secret}, tally)
-            for i, text in enumerate(texts)))
+        answers = await asyncio.gather(
+            *(
+                post_json(
+                    session,
+                    kakao_url,
+                    kakao_payload(text, f"bench-long-{label}-{stamp}-{i}"),
+                    {secret_header: secret},
+                    tally,
+                )
+                for i, text in enumerate(texts)
+            )
+        )
         tally.wall_seconds = time.perf_counter() - started
         stop.set()
         await poller
     tally.deferred = sum(1 for a in answers if is_deferred(a))
     figures = tally.figures()
-    return {"round": label, "messages": len(texts), "chars": len(texts[0]) if texts else 0,
-            "latencies_s": [round(s, 2) for s in sorted(tally.latencies)],
-            "over_5s": figures["answers_over_5s"], "deferred": figures["deferred"], "errors": figures["errors"],
-            "max_s": round(figures["max_ms"] / 1000, 2), "p50_s": round(figures["p50_ms"] / 1000, 2),
-            "health_check_worst_s": round(max(waits), 2) if waits else None,
-            "error_samples": figures["error_samples"]}
+    return {
+        "round": label,
+        "messages": len(texts),
+        "chars": len(texts[0]) if texts else 0,
+        "latencies_s": [round(s, 2) for s in sorted(tally.latencies)],
+        "over_5s": figures["answers_over_5s"],
+        "deferred": figures["deferred"],
+        "errors": figures["errors"],
+        "max_s": round(figures["max_ms"] / 1000, 2),
+        "p50_s": round(figures["p50_ms"] / 1000, 2),
+        "health_check_worst_s": round(max(waits), 2) if waits else None,
+        "error_samples": figures["error_samples"],
+    }
 
 
-async def run(base_url: str, secret: str, secret_header: str, messages: int, chars: int,
-              shapes: List[str]) -> List[Dict[str, Any]]:
+async def run(
+    base_url: str, secret: str, secret_header: str, messages: int, chars: int, shapes: list[str]
+) -> list[dict[str, Any]]:
     texts = long_texts(chars, messages)
     # one short turn first, so the rounds do not pay for loading anything
     await burst(base_url, secret, secret_header, ["안녕하세요"], "warmup")
@@ -103,7 +119,7 @@ def newest_model() -> Path:
     return models[-1]
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--base-url", help="a running server (default: start one with --model)")
     parser.add_argument("--secret", help="the Kakao skill secret of --base-url")
@@ -128,8 +144,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         from tests.stack import RasaStack
 
         os.environ.setdefault(KEY_ENV, new_key())  # contact numbers at rest: a key for this run
-        stack = RasaStack(model=args.model or newest_model(),
-                          workdir=Path(tempfile.mkdtemp(prefix="sotong-long-"))).start()
+        stack = RasaStack(
+            model=args.model or newest_model(), workdir=Path(tempfile.mkdtemp(prefix="sotong-long-"))
+        ).start()
         base_url, secret = stack.rasa_url, stack.kakao_secret
     try:
         report = asyncio.run(run(base_url, secret, args.secret_header, args.messages, args.chars, shapes))
@@ -138,9 +155,11 @@ def main(argv: Optional[List[str]] = None) -> int:
             stack.stop()
     print(f"\n{args.messages} simultaneous Kakao messages of {args.chars} characters -> {base_url}")
     for r in report:
-        print(f"  {r['round']:8} p50 {r['p50_s']} s, max {r['max_s']} s, past {KAKAO_TIME_LIMIT_SECONDS:g} s: "
-              f"{r['over_5s']}, deferred by the guard: {r['deferred']}, errors: {r['errors']}, "
-              f"health check worst wait {r['health_check_worst_s']} s")
+        print(
+            f"  {r['round']:8} p50 {r['p50_s']} s, max {r['max_s']} s, past {KAKAO_TIME_LIMIT_SECONDS:g} s: "
+            f"{r['over_5s']}, deferred by the guard: {r['deferred']}, errors: {r['errors']}, "
+            f"health check worst wait {r['health_check_worst_s']} s"
+        )
         print(f"           latencies (s): {r['latencies_s']}")
         for sample in r["error_samples"]:
             print(f"           error: {sample}")

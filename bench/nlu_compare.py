@@ -6,6 +6,7 @@
 Each variant is config.yml with overrides (`Component.key=value`, `analyzer=name`);
 results are printed as a Markdown table and appended to bench/results/nlu_compare.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -76,31 +77,53 @@ def run_variant(spec: str, sets: list, workdir: Path) -> dict:
     analyzer = yaml.safe_load(config.read_text())["pipeline"][0].get("analyzer", "okt")
     started = time.perf_counter()
     subprocess.run(
-        [str(ROOT / ".venv/bin/rasa"), "train", "nlu", "--config", str(config), "--nlu", "data",
-         "--domain", "domain.yml", "--out", str(workdir), "--fixed-model-name", name],
-        cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            str(ROOT / ".venv/bin/rasa"),
+            "train",
+            "nlu",
+            "--config",
+            str(config),
+            "--nlu",
+            "data",
+            "--domain",
+            "domain.yml",
+            "--out",
+            str(workdir),
+            "--fixed-model-name",
+            name,
+        ],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     train_seconds = time.perf_counter() - started
     model = workdir / f"{name}.tar.gz"
     predictions = asyncio.run(predict_sets(str(model), sets))
-    scores = {
-        Path(path).stem: write_reports(predictions[path], workdir / name / Path(path).stem)
-        for path in sets
+    scores = {Path(path).stem: write_reports(predictions[path], workdir / name / Path(path).stem) for path in sets}
+    return {
+        "variant": spec,
+        "train_s": round(train_seconds, 1),
+        **tokenizer_speed(analyzer),
+        "scores": {s: {k: v for k, v in summary.items() if k in SCORE_KEYS} for s, summary in scores.items()},
     }
-    return {"variant": spec, "train_s": round(train_seconds, 1), **tokenizer_speed(analyzer),
-            "scores": {s: {k: v for k, v in summary.items() if k in SCORE_KEYS}
-                       for s, summary in scores.items()}}
 
 
-SCORE_KEYS = ("intent_accuracy", "intent_macro_f1", "civic_topic_accuracy",
-              "complaint_category_accuracy", "complaint_recall")
+SCORE_KEYS = (
+    "intent_accuracy",
+    "intent_macro_f1",
+    "civic_topic_accuracy",
+    "complaint_category_accuracy",
+    "complaint_recall",
+)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--variant", action="append", help="name:overrides (repeatable)")
-    parser.add_argument("--holdout", action="append",
-                        help="evaluation set (repeatable; default: nlu_holdout.yml and nlu_realistic.yml)")
+    parser.add_argument(
+        "--holdout", action="append", help="evaluation set (repeatable; default: nlu_holdout.yml and nlu_realistic.yml)"
+    )
     parser.add_argument("--keep", type=Path, help="keep models and reports in this folder")
     args = parser.parse_args()
     sets = args.holdout or [str(p) for p in DEFAULT_SETS if p.exists()]
@@ -116,12 +139,19 @@ def main() -> int:
     header += [f"{n} {label}" for n in names for label in ("intent acc", "intent macro-F1", "topic acc")]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for r in rows:
-        cells = [f"`{r['variant']}`", str(r["train_s"]), str(r["ms_corpus"]), str(r["ms_long"]),
-                 str(r["ms_long_nospace"])]
+        cells = [
+            f"`{r['variant']}`",
+            str(r["train_s"]),
+            str(r["ms_corpus"]),
+            str(r["ms_long"]),
+            str(r["ms_long_nospace"]),
+        ]
         for n in names:
             score = r["scores"][n]
-            cells += [f"{score[k]:.3f}" if score.get(k) is not None else "—"
-                      for k in ("intent_accuracy", "intent_macro_f1", "civic_topic_accuracy")]
+            cells += [
+                f"{score[k]:.3f}" if score.get(k) is not None else "—"
+                for k in ("intent_accuracy", "intent_macro_f1", "civic_topic_accuracy")
+            ]
         lines.append("| " + " | ".join(cells) + " |")
     table = "\n".join(lines)
     print(table)

@@ -13,6 +13,7 @@ and the time after the last component (writing the model's .tar.gz); with the
 commit the data comes from and the machine's load average at start and end, since the 2 cores
 are often shared.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,27 +27,43 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 # Rasa 3.6's LoggingHook (rasa/engine/training/hooks.py), INFO level.
 _STEP = re.compile(r"(Starting to train|Finished training) component '([^']+)'")
 
 
-def timed_training(config: Path, workdir: Path, log: Optional[Path] = None) -> Dict[str, Any]:
-    env = dict(os.environ, RASA_CACHE_DIRECTORY=str(workdir / "cache"), TF_CPP_MIN_LOG_LEVEL="3",
-               RASA_TELEMETRY_ENABLED="false", PYTHONPATH=str(ROOT))
-    command = [str(ROOT / ".venv" / "bin" / "rasa"), "train", "--config", str(config), "--domain", "domain.yml",
-               "--data", "data", "--out", str(workdir / "models")]
+def timed_training(config: Path, workdir: Path, log: Path | None = None) -> dict[str, Any]:
+    env = dict(
+        os.environ,
+        RASA_CACHE_DIRECTORY=str(workdir / "cache"),
+        TF_CPP_MIN_LOG_LEVEL="3",
+        RASA_TELEMETRY_ENABLED="false",
+        PYTHONPATH=str(ROOT),
+    )
+    command = [
+        str(ROOT / ".venv" / "bin" / "rasa"),
+        "train",
+        "--config",
+        str(config),
+        "--domain",
+        "domain.yml",
+        "--data",
+        "data",
+        "--out",
+        str(workdir / "models"),
+    ]
     started = time.perf_counter()
     usage_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    begun: Dict[str, float] = {}
-    components: List[Dict[str, Any]] = []
-    first_component: Optional[float] = None
+    begun: dict[str, float] = {}
+    components: list[dict[str, Any]] = []
+    first_component: float | None = None
     last_finished = 0.0
-    log_tail: List[str] = []
-    with subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, errors="replace") as process:
+    log_tail: list[str] = []
+    with subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace"
+    ) as process:
         log_file = log.open("w", encoding="utf-8", buffering=1) if log else None
         for line in process.stdout:
             now = time.perf_counter() - started
@@ -71,37 +88,51 @@ def timed_training(config: Path, workdir: Path, log: Optional[Path] = None) -> D
     if process.returncode:
         raise SystemExit("rasa train failed:\n" + "\n".join(log_tail))
     if not components:
-        raise SystemExit("no component timings found in Rasa's log (has the log line changed?):\n"
-                         + "\n".join(log_tail))
-    return {"total_seconds": round(total, 1), "cpu_seconds": round(cpu, 1),
-            "before_first_component_seconds": round(first_component or 0, 1),
-            "after_last_component_seconds": round(total - last_finished, 1),
-            "components": sorted(components, key=lambda c: -c["seconds"])}
+        raise SystemExit(
+            "no component timings found in Rasa's log (has the log line changed?):\n" + "\n".join(log_tail)
+        )
+    return {
+        "total_seconds": round(total, 1),
+        "cpu_seconds": round(cpu, 1),
+        "before_first_component_seconds": round(first_component or 0, 1),
+        "after_last_component_seconds": round(total - last_finished, 1),
+        "components": sorted(components, key=lambda c: -c["seconds"]),
+    }
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--config", type=Path, default=ROOT / "config.yml")
     parser.add_argument("--json-out", type=Path)
     parser.add_argument("--model-out", type=Path, help="keep the trained model here (e.g. to evaluate it)")
     parser.add_argument("--log", type=Path, help="write Rasa's whole log here, each line stamped with its second")
     args = parser.parse_args(argv)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                            text=True).stdout.strip()
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="sotong-train-") as tmp:
         report = timed_training(args.config.resolve(), Path(tmp), args.log)
         if args.model_out:
             shutil.move(str(next((Path(tmp) / "models").glob("*.tar.gz"))), args.model_out)
-    report.update(config=str(args.config), commit=commit, cpus=os.cpu_count(),
-                  load_average_start=round(load_before, 1), load_average_end=round(os.getloadavg()[0], 1),
-                  date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
-    print(f"\nrasa train from scratch ({report['config']}, commit {commit}, {report['cpus']} CPUs, "
-          f"load average {report['load_average_start']} -> {report['load_average_end']})")
-    print(f"  total {report['total_seconds']} s ({report['total_seconds'] / 60:.1f} min); "
-          f"{report['before_first_component_seconds']} s before the first component, "
-          f"{report['after_last_component_seconds']} s after the last (packing the model); "
-          f"{report['cpu_seconds']} s of CPU time (both cores)")
+    report.update(
+        config=str(args.config),
+        commit=commit,
+        cpus=os.cpu_count(),
+        load_average_start=round(load_before, 1),
+        load_average_end=round(os.getloadavg()[0], 1),
+        date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    )
+    print(
+        f"\nrasa train from scratch ({report['config']}, commit {commit}, {report['cpus']} CPUs, "
+        f"load average {report['load_average_start']} -> {report['load_average_end']})"
+    )
+    print(
+        f"  total {report['total_seconds']} s ({report['total_seconds'] / 60:.1f} min); "
+        f"{report['before_first_component_seconds']} s before the first component, "
+        f"{report['after_last_component_seconds']} s after the last (packing the model); "
+        f"{report['cpu_seconds']} s of CPU time (both cores)"
+    )
     for component in report["components"]:
         print(f"  {component['seconds']:>8} s  {component['component']}")
     if args.json_out:

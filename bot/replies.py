@@ -27,11 +27,13 @@ On the wire (a Rasa bot message, as ``dispatcher.utter_message`` takes it):
 * cards travel in ``custom`` as ``{"reply_cards": {"carousel": bool, "items": [{"title", "text",
   "image_url", "image_alt", "buttons": [<Rasa buttons>]}]}}`` (:func:`cards_in` reads them back).
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any
 
 # The most choices one reply offers, what every channel shows at once (Kakao: 10 quick replies; a
 # channel lists any beyond its own limit as text). A reply listing things (categories, topics,
@@ -43,14 +45,14 @@ WEB_URL_TYPE = "web_url"
 PHONE_TYPE = "phone_number"
 
 
-def payload(intent: str, entities: Optional[Mapping[str, Any]] = None) -> str:
+def payload(intent: str, entities: Mapping[str, Any] | None = None) -> str:
     """``/intent{"entity": "value"}``: what a tap sends to Rasa instead of text (NLU is skipped)."""
     if not entities:
         return f"/{intent}"
     return f"/{intent}" + json.dumps(dict(entities), ensure_ascii=False, separators=(",", ":"))
 
 
-def _text_or_none(value: Any) -> Optional[str]:
+def _text_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
@@ -59,12 +61,12 @@ class Button:
     """One choice: answers with words, sends a Rasa payload, opens a link or calls a number."""
 
     label: str
-    payload: Optional[str] = None  # a Rasa payload, or the words a tap sends (default: message or label)
-    message: Optional[str] = None  # the citizen's bubble when tapped (default: the label)
-    url: Optional[str] = None  # a web link instead of a message
-    phone: Optional[str] = None  # a phone number to call instead of a message
+    payload: str | None = None  # a Rasa payload, or the words a tap sends (default: message or label)
+    message: str | None = None  # the citizen's bubble when tapped (default: the label)
+    url: str | None = None  # a web link instead of a message
+    phone: str | None = None  # a phone number to call instead of a message
 
-    def to_rasa(self) -> Dict[str, str]:
+    def to_rasa(self) -> dict[str, str]:
         if self.url:
             return {"title": self.label, "url": self.url, "type": WEB_URL_TYPE}
         if self.phone:
@@ -75,7 +77,7 @@ class Button:
         return button
 
     @classmethod
-    def from_rasa(cls, raw: Any) -> Optional["Button"]:
+    def from_rasa(cls, raw: Any) -> Button | None:
         """A Button from a Rasa button (any channel's data), or ``None`` when it is not an object.
 
         Values are taken as they are (a channel cleans and checks them)."""
@@ -85,16 +87,15 @@ class Button:
         sent = _text_or_none(raw.get("payload"))
         if raw.get("type") == PHONE_TYPE and sent:
             return cls(label, phone=sent)
-        return cls(label, payload=sent, message=_text_or_none(raw.get("message")),
-                   url=_text_or_none(raw.get("url")))
+        return cls(label, payload=sent, message=_text_or_none(raw.get("message")), url=_text_or_none(raw.get("url")))
 
 
-def answers(*labels: str) -> List[Button]:
+def answers(*labels: str) -> list[Button]:
     """Choices that answer a question with their own words."""
     return [Button(label) for label in labels]
 
 
-def tap(label: str, rasa_payload: str, message: Optional[str] = None) -> Button:
+def tap(label: str, rasa_payload: str, message: str | None = None) -> Button:
     """A choice whose tap shows ``message`` (default: the label) and sends ``rasa_payload``."""
     return Button(label, payload=rasa_payload, message=message)
 
@@ -112,15 +113,18 @@ class Card:
     title: str
     text: str
     buttons: Sequence[Button] = ()  # kept as a tuple
-    image_url: Optional[str] = None
-    image_alt: Optional[str] = None
+    image_url: str | None = None
+    image_alt: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "buttons", tuple(self.buttons))
 
-    def to_json(self) -> Dict[str, Any]:
-        card: Dict[str, Any] = {"title": self.title, "text": self.text,
-                                "buttons": [button.to_rasa() for button in self.buttons]}
+    def to_json(self) -> dict[str, Any]:
+        card: dict[str, Any] = {
+            "title": self.title,
+            "text": self.text,
+            "buttons": [button.to_rasa() for button in self.buttons],
+        }
         if self.image_url:
             card["image_url"] = self.image_url
             if self.image_alt:
@@ -128,14 +132,18 @@ class Card:
         return card
 
     @classmethod
-    def from_json(cls, raw: Any) -> Optional["Card"]:
+    def from_json(cls, raw: Any) -> Card | None:
         if not isinstance(raw, Mapping):
             return None
         raw_buttons = raw.get("buttons")
-        buttons: List[Any] = raw_buttons if isinstance(raw_buttons, list) else []
-        return cls(title=_text_or_none(raw.get("title")) or "", text=_text_or_none(raw.get("text")) or "",
-                   buttons=tuple(b for b in map(Button.from_rasa, buttons) if b is not None),
-                   image_url=_text_or_none(raw.get("image_url")), image_alt=_text_or_none(raw.get("image_alt")))
+        buttons: list[Any] = raw_buttons if isinstance(raw_buttons, list) else []
+        return cls(
+            title=_text_or_none(raw.get("title")) or "",
+            text=_text_or_none(raw.get("text")) or "",
+            buttons=tuple(b for b in map(Button.from_rasa, buttons) if b is not None),
+            image_url=_text_or_none(raw.get("image_url")),
+            image_alt=_text_or_none(raw.get("image_alt")),
+        )
 
 
 @dataclass(frozen=True)
@@ -152,17 +160,20 @@ class Reply:
         object.__setattr__(self, "cards", tuple(self.cards))
 
 
-def rasa_message(reply: Reply) -> Dict[str, Any]:
+def rasa_message(reply: Reply) -> dict[str, Any]:
     """The arguments of ``dispatcher.utter_message`` that send ``reply`` (see the module's wire format)."""
-    message: Dict[str, Any] = {"text": reply.text or None,
-                               "buttons": [button.to_rasa() for button in reply.buttons] or None}
+    message: dict[str, Any] = {
+        "text": reply.text or None,
+        "buttons": [button.to_rasa() for button in reply.buttons] or None,
+    }
     if reply.cards:
-        message["json_message"] = {CARDS_KEY: {"carousel": reply.carousel,
-                                               "items": [card.to_json() for card in reply.cards]}}
+        message["json_message"] = {
+            CARDS_KEY: {"carousel": reply.carousel, "items": [card.to_json() for card in reply.cards]}
+        }
     return message
 
 
-def cards_in(custom: Any) -> Optional[Tuple[List[Card], bool]]:
+def cards_in(custom: Any) -> tuple[list[Card], bool] | None:
     """The cards of a Rasa message's ``custom`` and whether they form a carousel; ``None`` when it
     holds no reply cards."""
     if not isinstance(custom, Mapping) or not isinstance(custom.get(CARDS_KEY), Mapping):
@@ -171,4 +182,3 @@ def cards_in(custom: Any) -> Optional[Tuple[List[Card], bool]]:
     raw_items = body.get("items")
     items: Iterable[Any] = raw_items if isinstance(raw_items, list) else []
     return [card for card in map(Card.from_json, items) if card is not None], body.get("carousel") is True
-

@@ -10,13 +10,13 @@ failed-turn detection), whatever tracker and lock stores the endpoints file name
 unverified Rasa version it refuses to start with a message saying what to do; setting
 SOTONG_RASA_UNVERIFIED_OK=1 starts it anyway (development only).
 """
+
 from __future__ import annotations
 
 import sys
-from typing import List, Optional
 
 
-def main(argv: Optional[List[str]] = None) -> None:
+def main(argv: list[str] | None = None) -> None:
     from bot.rasa_ext import UnverifiedRasaVersion, install
     from bot.settings import SettingsError
 

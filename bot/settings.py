@@ -19,11 +19,13 @@ surprise in a citizen's turn. Every variable is documented in ``config/sotong.en
     secure = env_bool("SOTONG_STAFF_COOKIE_SECURE", False)
     window = env_float("SOTONG_INCIDENT_WINDOW_MINUTES", 60.0, minimum=0)
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import List, Mapping, Optional, Sequence
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
@@ -41,20 +43,20 @@ class SettingsError(ValueError):
         self.name = name
 
 
-def _raw(name: str, env: Optional[Environment]) -> Optional[str]:
+def _raw(name: str, env: Environment | None) -> str | None:
     value = (os.environ if env is None else env).get(name)
     if value is None or not value.strip():
         return None
     return value.strip()
 
 
-def env_str(name: str, default: Optional[str] = None, env: Optional[Environment] = None) -> Optional[str]:
+def env_str(name: str, default: str | None = None, env: Environment | None = None) -> str | None:
     """The variable's text, stripped of surrounding spaces; ``default`` when unset or blank."""
     value = _raw(name, env)
     return default if value is None else value
 
 
-def env_bool(name: str, default: bool = False, env: Optional[Environment] = None) -> bool:
+def env_bool(name: str, default: bool = False, env: Environment | None = None) -> bool:
     value = _raw(name, env)
     if value is None:
         return default
@@ -66,7 +68,7 @@ def env_bool(name: str, default: bool = False, env: Optional[Environment] = None
     raise SettingsError(name, value, "one of " + ", ".join(sorted(TRUE_WORDS | FALSE_WORDS)))
 
 
-def env_int(name: str, default: int, env: Optional[Environment] = None, minimum: Optional[int] = None) -> int:
+def env_int(name: str, default: int, env: Environment | None = None, minimum: int | None = None) -> int:
     value = _raw(name, env)
     if value is None:
         return default
@@ -77,8 +79,7 @@ def env_int(name: str, default: int, env: Optional[Environment] = None, minimum:
     return _at_least(name, value, number, minimum)
 
 
-def env_float(name: str, default: float, env: Optional[Environment] = None,
-              minimum: Optional[float] = None) -> float:
+def env_float(name: str, default: float, env: Environment | None = None, minimum: float | None = None) -> float:
     value = _raw(name, env)
     if value is None:
         return default
@@ -91,21 +92,25 @@ def env_float(name: str, default: float, env: Optional[Environment] = None,
     return _at_least(name, value, number, minimum)
 
 
-def _at_least(name: str, value: str, number, minimum):
+Number = TypeVar("Number", int, float)
+
+
+def _at_least(name: str, value: str, number: Number, minimum: Number | None) -> Number:
     if minimum is not None and number < minimum:
         raise SettingsError(name, value, f"a number of at least {minimum}")
     return number
 
 
-def env_url(name: str, default: Optional[str] = None, env: Optional[Environment] = None,
-            schemes: Sequence[str] = ("http", "https")) -> Optional[str]:
+def env_url(
+    name: str, default: str | None = None, env: Environment | None = None, schemes: Sequence[str] = ("http", "https")
+) -> str | None:
     """A URL with one of ``schemes`` and a host; ``default`` when unset or blank."""
     value = _raw(name, env)
     if value is None:
         return default
     try:
         parts = urlsplit(value)
-        parts.port  # raises ValueError on a port that is not a number
+        _ = parts.port  # raises ValueError on a port that is not a number
     except ValueError:
         raise SettingsError(name, value, "a URL") from None
     if parts.scheme.lower() not in schemes or not parts.hostname:
@@ -113,13 +118,12 @@ def env_url(name: str, default: Optional[str] = None, env: Optional[Environment]
     return value
 
 
-def env_path(name: str, default: Path, env: Optional[Environment] = None) -> Path:
+def env_path(name: str, default: Path, env: Environment | None = None) -> Path:
     value = _raw(name, env)
     return default if value is None else Path(value)
 
 
-def env_list(name: str, default: Sequence[str] = (), env: Optional[Environment] = None,
-             separator: str = ",") -> List[str]:
+def env_list(name: str, default: Sequence[str] = (), env: Environment | None = None, separator: str = ",") -> list[str]:
     """Comma-separated items, each stripped, empty items dropped."""
     value = _raw(name, env)
     if value is None:

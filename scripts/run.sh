@@ -22,7 +22,7 @@ cd "$(dirname "$0")/.."
 LOG_DIR=var/log
 RUN_DIR=var/run
 mkdir -p "$RUN_DIR" "$LOG_DIR"
-export PYTHONPATH="$PWD" TF_CPP_MIN_LOG_LEVEL=3 SQLALCHEMY_SILENCE_UBER_WARNING=1
+export TF_CPP_MIN_LOG_LEVEL=3 SQLALCHEMY_SILENCE_UBER_WARNING=1
 export SOTONG_DATABASE_URL="${SOTONG_DATABASE_URL:-sqlite:///$PWD/var/sotong.db}"
 # One TensorFlow thread per op: the models are small, and a per-core pool only adds contention
 # with the action server on the 2-core machine (bench/kakao_load.py: 26.8 -> 30.7 Kakao answers/s).

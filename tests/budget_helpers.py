@@ -1,6 +1,7 @@
 """Helpers of the participatory-budget tests: the sample data with its send target redirected,
 moments inside each phase (taken from the data, so a city may change its dates), and a real
 local HTTP server standing in for the PB office."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -8,7 +9,6 @@ import json
 import threading
 from datetime import date, datetime, time, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Dict, List
 from zoneinfo import ZoneInfo
 
 from bot.budget import BudgetData, PhaseKind, load_budget_data
@@ -49,15 +49,16 @@ class OfficeEndpoint:
     """http.server in a thread that records every POST (path, headers, JSON body)."""
 
     def __init__(self, status: int = 200):
-        self.requests: List[Dict] = []
+        self.requests: list[dict] = []
         self.status = status
         endpoint = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802 (http.server's naming)
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                endpoint.requests.append({"path": self.path, "headers": dict(self.headers),
-                                          "json": json.loads(body.decode("utf-8"))})
+                endpoint.requests.append(
+                    {"path": self.path, "headers": dict(self.headers), "json": json.loads(body.decode("utf-8"))}
+                )
                 self.send_response(endpoint.status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -72,7 +73,7 @@ class OfficeEndpoint:
     def url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}/budget/proposals"
 
-    def __enter__(self) -> "OfficeEndpoint":
+    def __enter__(self) -> OfficeEndpoint:
         self._thread.start()
         return self
 

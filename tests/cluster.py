@@ -8,6 +8,7 @@ test may stop and start (never the shared one).
     cluster.kill("actions-0")                          # the script's supervisor restarts it
     cluster.stop()                                     # stops everything, drops the databases
 """
+
 from __future__ import annotations
 
 import json
@@ -22,7 +23,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -37,20 +38,26 @@ POSTGRES_URL_ENV = "SOTONG_TEST_POSTGRES_URL"
 REDIS_URL_ENV = "SOTONG_TEST_REDIS_URL"
 
 
-def nginx_binary() -> Optional[str]:
+def nginx_binary() -> str | None:
     found = shutil.which("nginx")
     if found:
         return found
     return "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
 
 
-def ensure_nginx() -> Optional[str]:
+def ensure_nginx() -> str | None:
     """nginx's path, installing it with scripts/install_nginx.sh when apt can; None if impossible."""
     if nginx_binary():
         return nginx_binary()
     if shutil.which("apt-get") and (os.geteuid() == 0 or shutil.which("sudo")):
-        subprocess.run(["bash", str(ROOT / "scripts" / "install_nginx.sh")], cwd=ROOT, check=False,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600)
+        subprocess.run(
+            ["bash", str(ROOT / "scripts" / "install_nginx.sh")],
+            cwd=ROOT,
+            check=False,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=600,
+        )
     return nginx_binary()
 
 
@@ -75,7 +82,7 @@ def port_block(count: int) -> int:
 
 def answer_text(body: Any) -> str:
     """Every text a citizen sees in a SkillResponse (texts, card titles and descriptions)."""
-    found: List[str] = []
+    found: list[str] = []
 
     def walk(value: Any) -> None:
         if isinstance(value, dict):
@@ -92,24 +99,37 @@ def answer_text(body: Any) -> str:
     return "\n".join(found)
 
 
-def kakao_payload(utterance: str, user_id: str, client_extra: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+def kakao_payload(utterance: str, user_id: str, client_extra: dict[str, Any] | None = None) -> dict[str, Any]:
     return {
         "intent": {"id": "test-block", "name": "test"},
-        "userRequest": {"timezone": "Asia/Seoul", "params": {}, "block": {"id": "test-block", "name": "test"},
-                        "utterance": utterance, "lang": "ko",
-                        "user": {"id": user_id, "type": "botUserKey", "properties": {}}},
+        "userRequest": {
+            "timezone": "Asia/Seoul",
+            "params": {},
+            "block": {"id": "test-block", "name": "test"},
+            "utterance": utterance,
+            "lang": "ko",
+            "user": {"id": user_id, "type": "botUserKey", "properties": {}},
+        },
         "bot": {"id": "test-bot", "name": "test"},
-        "action": {"id": "test-action", "name": "sotong_skill", "clientExtra": client_extra, "params": {},
-                   "detailParams": {}},
+        "action": {
+            "id": "test-action",
+            "name": "sotong_skill",
+            "clientExtra": client_extra,
+            "params": {},
+            "detailParams": {},
+        },
     }
 
 
-def pending_token(body: Any) -> Optional[Dict[str, Any]]:
+def pending_token(body: Any) -> dict[str, Any] | None:
     """The "답변 보기" extra of an answer the channel's 5-second guard deferred, else None."""
     from bot.channels.kakao import texts as kakao_texts
 
-    if not isinstance(body, dict) or kakao_texts.PENDING_ANSWER not in answer_text(body) \
-            and kakao_texts.STILL_PENDING not in answer_text(body):
+    if (
+        not isinstance(body, dict)
+        or kakao_texts.PENDING_ANSWER not in answer_text(body)
+        and kakao_texts.STILL_PENDING not in answer_text(body)
+    ):
         return None
     for reply in (body.get("template") or {}).get("quickReplies") or []:
         extra = reply.get("extra") or {}
@@ -124,7 +144,7 @@ def pending_token(body: Any) -> Optional[Dict[str, Any]]:
 class ThrowAwayDatabases:
     """Fresh databases on a PostgreSQL server, dropped again (connections terminated first)."""
 
-    def __init__(self, server_url: str, names: List[str]):
+    def __init__(self, server_url: str, names: list[str]):
         self.server_url = make_url(server_url)
         self.names = names
         self._admin = create_engine(self.server_url, future=True, isolation_level="AUTOCOMMIT")
@@ -132,7 +152,7 @@ class ThrowAwayDatabases:
     def url(self, name: str) -> str:
         return self.server_url.set(database=name).render_as_string(hide_password=False)
 
-    def create(self) -> "ThrowAwayDatabases":
+    def create(self) -> ThrowAwayDatabases:
         with self._admin.connect() as connection:
             for name in self.names:
                 connection.execute(text(f'CREATE DATABASE "{name}"'))
@@ -142,14 +162,19 @@ class ThrowAwayDatabases:
         try:
             with self._admin.connect() as connection:
                 for name in self.names:
-                    connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                            "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": name})
+                    connection.execute(
+                        text(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                            "WHERE datname = :name AND pid <> pg_backend_pid()"
+                        ),
+                        {"name": name},
+                    )
                     connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         finally:
             self._admin.dispose()
 
 
-def postgres_reachable(url: str) -> Optional[str]:
+def postgres_reachable(url: str) -> str | None:
     """None if a connection works, else the reason."""
     engine = create_engine(url, future=True, connect_args={"connect_timeout": 5})
     try:
@@ -162,7 +187,7 @@ def postgres_reachable(url: str) -> Optional[str]:
         engine.dispose()
 
 
-def redis_reachable(url: str) -> Optional[str]:
+def redis_reachable(url: str) -> str | None:
     import redis
 
     try:
@@ -185,7 +210,7 @@ def redis_url_or_skip() -> str:
     return url
 
 
-def prerequisites_missing() -> Optional[str]:
+def prerequisites_missing() -> str | None:
     """Why the production-profile tests cannot run here, or None."""
     postgres, redis_url = os.environ.get(POSTGRES_URL_ENV), os.environ.get(REDIS_URL_ENV)
     if not postgres or not redis_url:
@@ -215,18 +240,18 @@ class PrivatePostgres:
     port: int = field(default_factory=lambda: port_block(1))
 
     @classmethod
-    def in_tmp(cls) -> "PrivatePostgres":
+    def in_tmp(cls) -> PrivatePostgres:
         import tempfile
 
         return cls(Path(tempfile.mkdtemp(prefix="sotong-test-pg-")))
 
     @staticmethod
-    def binaries() -> Optional[Path]:
+    def binaries() -> Path | None:
         candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), reverse=True)
         return candidates[0].parent if candidates else None
 
     @classmethod
-    def unavailable(cls) -> Optional[str]:
+    def unavailable(cls) -> str | None:
         if cls.binaries() is None:
             return "no PostgreSQL server binaries in /usr/lib/postgresql/*/bin"
         if os.geteuid() == 0 and not _system_user_exists("postgres"):
@@ -243,21 +268,42 @@ class PrivatePostgres:
             command = ["runuser", "-u", "postgres", "--", *command]
         return subprocess.run(command, check=True, capture_output=True, text=True, timeout=timeout)
 
-    def init(self) -> "PrivatePostgres":
+    def init(self) -> PrivatePostgres:
         self.directory.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
             shutil.chown(self.directory, "postgres", "postgres")
-        self._run("initdb", "-D", str(self.directory / "data"), "-U", "postgres", "-A", "trust",
-                  "-E", "UTF8", "--locale=C.UTF-8")
+        self._run(
+            "initdb",
+            "-D",
+            str(self.directory / "data"),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        )
         with (self.directory / "data" / "postgresql.conf").open("a") as conf:
-            conf.write(f"\nport = {self.port}\nlisten_addresses = '127.0.0.1'\n"
-                       f"unix_socket_directories = '{self.directory}'\nfsync = off\n"
-                       "max_connections = 300\nshared_buffers = 64MB\n")
+            conf.write(
+                f"\nport = {self.port}\nlisten_addresses = '127.0.0.1'\n"
+                f"unix_socket_directories = '{self.directory}'\nfsync = off\n"
+                "max_connections = 300\nshared_buffers = 64MB\n"
+            )
         return self
 
     def start(self) -> None:
-        self._run("pg_ctl", "-D", str(self.directory / "data"), "-l", str(self.directory / "server.log"),
-                  "-w", "-t", "60", "start")
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.directory / "data"),
+            "-l",
+            str(self.directory / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
 
     def stop(self) -> None:
         self._run("pg_ctl", "-D", str(self.directory / "data"), "-m", "fast", "-w", "-t", "60", "stop")
@@ -308,9 +354,9 @@ class Cluster:
     rasa_token: str = "cluster-test-rasa-token-0123456789"
     action_secret: str = "cluster-test-action-secret-0123456789"
     rest_token: str = "cluster-test-rest-token-0123456789"
-    extra_env: Dict[str, str] = field(default_factory=dict)
-    process: Optional[subprocess.Popen] = None
-    databases: Optional[ThrowAwayDatabases] = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen | None = None
+    databases: ThrowAwayDatabases | None = None
 
     def __post_init__(self) -> None:
         tag = uuid.uuid4().hex[:10]
@@ -353,7 +399,7 @@ class Cluster:
     def log_dir(self) -> Path:
         return self.workdir / "log"
 
-    def env(self) -> Dict[str, str]:
+    def env(self) -> dict[str, str]:
         server = make_url(self.postgres_url)
         redis_parts = urlsplit(self.redis_url)
         redis_db = (redis_parts.path or "/0").strip("/") or "0"
@@ -393,13 +439,18 @@ class Cluster:
 
     # --- life cycle
 
-    def start(self, timeout: float = 900) -> "Cluster":
+    def start(self, timeout: float = 900) -> Cluster:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.databases = ThrowAwayDatabases(self.postgres_url, [self.app_db, self.tracker_db]).create()
         log = (self.workdir / "cluster.log").open("wb")  # a fresh log: an old "ready" line must not count
-        self.process = subprocess.Popen(["bash", str(ROOT / "scripts" / "run_cluster.sh")], cwd=ROOT,
-                                        env=self.env(), stdout=log, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
+        self.process = subprocess.Popen(
+            ["bash", str(ROOT / "scripts" / "run_cluster.sh")],
+            cwd=ROOT,
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if READY_LINE in self.output():
@@ -449,7 +500,7 @@ class Cluster:
 
     # --- processes
 
-    def pid(self, name: str) -> Optional[int]:
+    def pid(self, name: str) -> int | None:
         path = self.workdir / "run" / f"{name}.pid"
         try:
             return int(path.read_text().strip())
@@ -486,18 +537,28 @@ class Cluster:
 
     # --- talking
 
-    def kakao_raw(self, user: str, utterance: str, url: Optional[str] = None, timeout: float = 60,
-                  client_extra: Optional[Dict[str, Any]] = None) -> requests.Response:
-        return requests.post(url or self.kakao_url, timeout=timeout,
-                             data=json.dumps(kakao_payload(utterance, user, client_extra), ensure_ascii=False).encode(),
-                             headers={"Content-Type": "application/json", SECRET_HEADER: self.secret})
+    def kakao_raw(
+        self,
+        user: str,
+        utterance: str,
+        url: str | None = None,
+        timeout: float = 60,
+        client_extra: dict[str, Any] | None = None,
+    ) -> requests.Response:
+        return requests.post(
+            url or self.kakao_url,
+            timeout=timeout,
+            data=json.dumps(kakao_payload(utterance, user, client_extra), ensure_ascii=False).encode(),
+            headers={"Content-Type": "application/json", SECRET_HEADER: self.secret},
+        )
 
-    def kakao_answer(self, user: str, utterance: str, instance: Optional[int] = None) -> requests.Response:
+    def kakao_answer(self, user: str, utterance: str, instance: int | None = None) -> requests.Response:
         url = None if instance is None else f"{self.instance_url(instance)}/webhooks/kakao/webhook"
         return self.follow_pending(user, self.kakao_raw(user, utterance, url), url)
 
-    def follow_pending(self, user: str, response: requests.Response, url: Optional[str] = None,
-                       patience: float = 60) -> requests.Response:
+    def follow_pending(
+        self, user: str, response: requests.Response, url: str | None = None, patience: float = 60
+    ) -> requests.Response:
         """An answer deferred by the 5-second guard (a busy machine) is fetched with "답변 보기"
         from the process that holds it (continuations live in that process's memory)."""
         deadline = time.monotonic() + patience
@@ -508,7 +569,7 @@ class Cluster:
             response = self.kakao_raw(user, "답변 보기", url, client_extra=pending_token(response.json()))
         return response
 
-    def kakao(self, user: str, utterance: str, instance: Optional[int] = None) -> str:
+    def kakao(self, user: str, utterance: str, instance: int | None = None) -> str:
         response = self.kakao_answer(user, utterance, instance)
         response.raise_for_status()
         return answer_text(response.json())
@@ -517,24 +578,28 @@ class Cluster:
         """One turn over the REST channel of one instance (loopback only: nginx does not forward it)."""
         from bot.ops.warmup import rest_headers
 
-        response = requests.post(f"{self.instance_url(instance)}/webhooks/rest/webhook",
-                                 json={"sender": user, "message": utterance}, timeout=60,
-                                 headers=rest_headers(self.rest_token))
+        response = requests.post(
+            f"{self.instance_url(instance)}/webhooks/rest/webhook",
+            json={"sender": user, "message": utterance},
+            timeout=60,
+            headers=rest_headers(self.rest_token),
+        )
         response.raise_for_status()
         return "\n".join(reply.get("text", "") for reply in response.json())
 
-    def tracker(self, user: str, instance: int = 0) -> Dict[str, Any]:
+    def tracker(self, user: str, instance: int = 0) -> dict[str, Any]:
         response = requests.get(self.api_url(f"/conversations/{user}/tracker", instance), timeout=30)
         response.raise_for_status()
         return response.json()
 
-    def stored_events(self, user: str) -> List[Dict[str, Any]]:
+    def stored_events(self, user: str) -> list[dict[str, Any]]:
         """The rows of the tracker store (what is on disk), in order."""
         engine = create_engine(self.tracker_database_url, future=True)
         try:
             with engine.connect() as connection:
-                rows = connection.execute(text("SELECT data FROM events WHERE sender_id = :user ORDER BY id"),
-                                          {"user": user}).scalars()
+                rows = connection.execute(
+                    text("SELECT data FROM events WHERE sender_id = :user ORDER BY id"), {"user": user}
+                ).scalars()
                 return [json.loads(row) for row in rows]
         finally:
             engine.dispose()

@@ -7,11 +7,11 @@ Hooks:
 - under CI (CI=true) or with SOTONG_TEST_NO_SKIP=1 a skipped test fails: there a skip means a missing
   service or tool (PostgreSQL, Redis, nginx, Chromium), not a test that may be left out.
 """
+
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import List
 
 import pytest
 
@@ -28,7 +28,7 @@ INTEGRATION_FIXTURES = frozenset({"trained_model", "rasa_stack"})
 NO_SKIP = os.environ.get("CI", "").lower() in ("1", "true", "yes") or os.environ.get("SOTONG_TEST_NO_SKIP") == "1"
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: List[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if INTEGRATION_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.integration)
@@ -42,8 +42,10 @@ def _skip_reason(report: pytest.CollectReport | pytest.TestReport) -> str:
 def _fail_skip(report: pytest.CollectReport | pytest.TestReport) -> None:
     if NO_SKIP and report.skipped and not hasattr(report, "wasxfail"):
         report.outcome = "failed"
-        report.longrepr = (f"skipped, and skips fail under CI=true or SOTONG_TEST_NO_SKIP=1 "
-                           f"(a service or tool is missing, or the test skips itself): {_skip_reason(report)}")
+        report.longrepr = (
+            f"skipped, and skips fail under CI=true or SOTONG_TEST_NO_SKIP=1 "
+            f"(a service or tool is missing, or the test skips itself): {_skip_reason(report)}"
+        )
 
 
 @pytest.hookimpl(hookwrapper=True)

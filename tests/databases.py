@@ -1,13 +1,14 @@
 """Test databases: a fresh SQLite file, or a throw-away schema on the PostgreSQL server named by
 SOTONG_TEST_POSTGRES_URL (CI runs one), so the same tests cover the embedded and the production
 profile."""
+
 from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 from urllib.parse import quote
 
 import pytest

@@ -1,4 +1,5 @@
 """Shared helpers of the Kakao channel tests: schema, payloads, a channel server on a real port."""
+
 from __future__ import annotations
 
 import asyncio
@@ -7,8 +8,9 @@ import json
 import socket
 import threading
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Dict, Optional
+from typing import Any
 
 import jsonschema
 import requests
@@ -22,7 +24,7 @@ SCHEMA_PATH = TESTS / "schemas" / "skill_response.schema.json"
 FIXTURES = TESTS / "fixtures" / "kakao"
 SECRET_HEADER = "X-Sotong-Secret"
 
-_validator: Optional[jsonschema.Draft7Validator] = None
+_validator: jsonschema.Draft7Validator | None = None
 
 
 def skill_response_validator() -> jsonschema.Draft7Validator:
@@ -41,7 +43,7 @@ def assert_valid_skill_response(body: Any) -> None:
     )
 
 
-def load_fixture(name: str) -> Dict[str, Any]:
+def load_fixture(name: str) -> dict[str, Any]:
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
 
 
@@ -49,9 +51,9 @@ def skill_payload(
     utterance: str,
     user_id: str = "test-user",
     *,
-    callback_url: Optional[str] = None,
-    client_extra: Optional[Dict[str, Any]] = None,
-) -> Dict[str, Any]:
+    callback_url: str | None = None,
+    client_extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """A SkillPayload shaped like Open Builder's, based on ``skill_payload_text.json``."""
     payload = copy.deepcopy(load_fixture("skill_payload_text.json"))
     payload["userRequest"]["utterance"] = utterance
@@ -63,8 +65,15 @@ def skill_payload(
     return payload
 
 
-def post_skill(url: str, payload: Any, secret: Optional[str], *, timeout: float = 10.0, raw: Optional[bytes] = None,
-               header: str = SECRET_HEADER) -> requests.Response:
+def post_skill(
+    url: str,
+    payload: Any,
+    secret: str | None,
+    *,
+    timeout: float = 10.0,
+    raw: bytes | None = None,
+    header: str = SECRET_HEADER,
+) -> requests.Response:
     headers = {"Content-Type": "application/json"}
     if secret is not None:
         headers[header] = secret
@@ -79,9 +88,13 @@ def free_port() -> int:
 
 
 def channel_settings(**overrides: Any) -> KakaoChannelSettings:
-    values: Dict[str, Any] = {"secret": "unit-test-secret", "secret_header": SECRET_HEADER,
-                              "callback_threshold_seconds": 0.4, "callback_timeout_seconds": 2.0,
-                              "turn_timeout_seconds": 10.0}
+    values: dict[str, Any] = {
+        "secret": "unit-test-secret",
+        "secret_header": SECRET_HEADER,
+        "callback_threshold_seconds": 0.4,
+        "callback_timeout_seconds": 2.0,
+        "turn_timeout_seconds": 10.0,
+    }
     values.update(overrides)
     return KakaoChannelSettings(**values)
 
@@ -100,7 +113,7 @@ class ChannelServer:
         self.port = free_port()
         self.loop = asyncio.new_event_loop()
         self._ready = threading.Event()
-        self._error: Optional[BaseException] = None
+        self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._server: Any = None
 
@@ -135,7 +148,7 @@ class ChannelServer:
         """Runs ``coroutine`` on the server's loop and returns its result."""
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
 
-    def __enter__(self) -> "ChannelServer":
+    def __enter__(self) -> ChannelServer:
         self._thread.start()
         self._ready.wait(10)
         if self._error is not None:
@@ -167,10 +180,14 @@ class EventApiStandIn:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                stand_in.requests.append({"path": self.path, "authorization": self.headers["Authorization"],
-                                          "body": body})
-                status, answer = (500, b'{"status":"FAIL"}') if stand_in.fail else (
-                    200, json.dumps({"taskId": f"task-{len(stand_in.requests)}", "status": "SUCCESS"}).encode())
+                stand_in.requests.append(
+                    {"path": self.path, "authorization": self.headers["Authorization"], "body": body}
+                )
+                status, answer = (
+                    (500, b'{"status":"FAIL"}')
+                    if stand_in.fail
+                    else (200, json.dumps({"taskId": f"task-{len(stand_in.requests)}", "status": "SUCCESS"}).encode())
+                )
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(answer)))

@@ -1,4 +1,5 @@
 """Starts real Sotong processes (Rasa server, action server) for tests and benchmarks."""
+
 from __future__ import annotations
 
 import fcntl
@@ -11,7 +12,6 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
 
 import requests
 import yaml
@@ -32,7 +32,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def base_env(**extra: str) -> Dict[str, str]:
+def base_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         PYTHONPATH=str(ROOT),
@@ -44,12 +44,12 @@ def base_env(**extra: str) -> Dict[str, str]:
     return env
 
 
-def load_domain() -> Dict[str, object]:
+def load_domain() -> dict[str, object]:
     """domain.yml as the action server receives it in webhook requests."""
     return yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
 
 
-def _training_inputs() -> List[Path]:
+def _training_inputs() -> list[Path]:
     files = [ROOT / "config.yml", ROOT / "domain.yml"]
     # Rasa's training data: NLU, responses, rules and stories (not the city's other data)
     files += sorted((ROOT / "data").glob("*.yml"))
@@ -94,9 +94,24 @@ def train_test_model() -> Path:
                 stale.unlink()
             config = test_config(MODEL_CACHE / "config.test.yml")
             subprocess.run(
-                [str(VENV_BIN / "rasa"), "train", "--config", str(config), "--domain", "domain.yml",
-                 "--data", "data", "--out", str(MODEL_CACHE), "--fixed-model-name", name],
-                cwd=ROOT, env=base_env(), check=True, stdout=subprocess.DEVNULL,
+                [
+                    str(VENV_BIN / "rasa"),
+                    "train",
+                    "--config",
+                    str(config),
+                    "--domain",
+                    "domain.yml",
+                    "--data",
+                    "data",
+                    "--out",
+                    str(MODEL_CACHE),
+                    "--fixed-model-name",
+                    name,
+                ],
+                cwd=ROOT,
+                env=base_env(),
+                check=True,
+                stdout=subprocess.DEVNULL,
             )
     return model
 
@@ -104,16 +119,20 @@ def train_test_model() -> Path:
 @dataclass
 class Service:
     name: str
-    args: List[str]
-    env: Dict[str, str]
+    args: list[str]
+    env: dict[str, str]
     log: Path
     ready_url: str
-    process: Optional[subprocess.Popen] = None
+    process: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 180) -> "Service":
+    def start(self, timeout: float = 180) -> Service:
         self.process = subprocess.Popen(
-            self.args, cwd=ROOT, env=self.env, stdout=self.log.open("ab"),
-            stderr=subprocess.STDOUT, start_new_session=True,
+            self.args,
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -151,7 +170,7 @@ class RasaStack:
     rest_token: str = "test-rest-token-0123456789"  # REST channel (X-Sotong-Rest-Token)
     rasa_port: int = field(default_factory=free_port)
     actions_port: int = field(default_factory=free_port)
-    services: List[Service] = field(default_factory=list)
+    services: list[Service] = field(default_factory=list)
 
     @property
     def rasa_url(self) -> str:
@@ -179,9 +198,13 @@ class RasaStack:
     def database_url(self) -> str:
         return f"sqlite:///{self.workdir / 'sotong.db'}"
 
-    def env(self) -> Dict[str, str]:
-        return base_env(SOTONG_DATABASE_URL=self.database_url, KAKAO_SKILL_SECRET=self.kakao_secret,
-                        SOTONG_ACTION_SECRET=self.action_secret, SOTONG_REST_TOKEN=self.rest_token)
+    def env(self) -> dict[str, str]:
+        return base_env(
+            SOTONG_DATABASE_URL=self.database_url,
+            KAKAO_SKILL_SECRET=self.kakao_secret,
+            SOTONG_ACTION_SECRET=self.action_secret,
+            SOTONG_REST_TOKEN=self.rest_token,
+        )
 
     def _write_configs(self) -> None:
         # The project's endpoints (its ${SOTONG_ACTION_SECRET} header too), on this stack's files and ports.
@@ -195,22 +218,48 @@ class RasaStack:
         credentials = yaml.safe_load((ROOT / "credentials.yml").read_text(encoding="utf-8"))
         (self.workdir / "credentials.yml").write_text(yaml.safe_dump(credentials, allow_unicode=True))
 
-    def start(self) -> "RasaStack":
+    def start(self) -> RasaStack:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self._write_configs()
         actions = Service(
             "action server",
-            [str(VENV_BIN / "python"), "-m", "bot.rasa_ext.action_server", "--actions", "actions",  # checks the secret
-             "--port", str(self.actions_port)],
-            self.env(), self.workdir / "actions.log", f"{self.actions_url}/health",
+            [
+                str(VENV_BIN / "python"),
+                "-m",
+                "bot.rasa_ext.action_server",
+                "--actions",
+                "actions",  # checks the secret
+                "--port",
+                str(self.actions_port),
+            ],
+            self.env(),
+            self.workdir / "actions.log",
+            f"{self.actions_url}/health",
         )
         rasa = Service(
             "rasa server",
-            [str(VENV_BIN / "python"), "-m", "bot.server", "run", "--model", str(self.model), "--enable-api",
-             "--auth-token", self.rasa_token, "--port", str(self.rasa_port), "--interface", "127.0.0.1",
-             "--credentials", str(self.workdir / "credentials.yml"),
-             "--endpoints", str(self.workdir / "endpoints.yml")],
-            self.env(), self.workdir / "rasa.log", self.api_url("/status"),
+            [
+                str(VENV_BIN / "python"),
+                "-m",
+                "bot.server",
+                "run",
+                "--model",
+                str(self.model),
+                "--enable-api",
+                "--auth-token",
+                self.rasa_token,
+                "--port",
+                str(self.rasa_port),
+                "--interface",
+                "127.0.0.1",
+                "--credentials",
+                str(self.workdir / "credentials.yml"),
+                "--endpoints",
+                str(self.workdir / "endpoints.yml"),
+            ],
+            self.env(),
+            self.workdir / "rasa.log",
+            self.api_url("/status"),
         )
         for service in (actions, rasa):
             self.services.append(service)
@@ -224,12 +273,13 @@ class RasaStack:
         for service in reversed(self.services):
             service.stop()
 
-    def say(self, sender: str, text: str) -> List[dict]:
+    def say(self, sender: str, text: str) -> list[dict]:
         """One turn over the REST channel (Rasa keeps the conversation as ``rest:<sender>``)."""
         from bot.ops.warmup import rest_headers
 
-        response = requests.post(self.rest_url, json={"sender": sender, "message": text},
-                                 headers=rest_headers(self.rest_token), timeout=30)
+        response = requests.post(
+            self.rest_url, json={"sender": sender, "message": text}, headers=rest_headers(self.rest_token), timeout=30
+        )
         response.raise_for_status()
         return response.json()
 

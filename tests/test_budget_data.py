@@ -1,5 +1,6 @@
 """Loading and validating data/budget/: the sample data is valid, and every mistake a city editor
 can make is reported with the file and item it is in."""
+
 from __future__ import annotations
 
 import shutil
@@ -63,31 +64,45 @@ def phases(document):
     return {phase["phase"]: phase for phase in document["phases"]}
 
 
-@pytest.mark.parametrize("filename, change, expected", [
-    ("cycle.yml", lambda d: d["phases"].reverse(), "phases must be exactly proposals, review, voting, results"),
-    ("cycle.yml", lambda d: phases(d)["voting"].update(starts=phases(d)["review"]["starts"]),
-     "phase 'voting' starts on"),
-    ("cycle.yml", lambda d: phases(d)["review"].update(ends="2020-01-01"), "ends (2020-01-01) is before starts"),
-    ("cycle.yml", lambda d: phases(d)["voting"].pop("ends"), "phase 'voting': 'ends' is missing"),
-    ("cycle.yml", lambda d: phases(d)["review"].update(starts="next monday"), "'starts' must be a date"),
-    ("cycle.yml", lambda d: d["voting"].update(budget_ceiling="lots"), "'budget_ceiling' must be a positive amount"),
-    ("cycle.yml", lambda d: d["voting"].update(max_selections=0), "'max_selections' must be between 1 and 20"),
-    ("cycle.yml", lambda d: d["proposals"].update(min_cost="10억원"), "min_cost is larger than max_cost"),
-    ("cycle.yml", lambda d: d["pb_office"]["send"].update(url="ftp://office"), "is not an http(s) URL"),
-    ("cycle.yml", lambda d: d["cycle"].update(number_prefix="GY"), "must differ from the city's ticket_prefix"),
-    ("cycle.yml", lambda d: d["consent"].pop("retention"), "'retention' is missing"),
-    ("cycle.yml", lambda d: d.update(rules={}), "unknown field 'rules'"),
-    ("projects.yml", lambda d: d["projects"][0].update(category="lottery"), "unknown category 'lottery'"),
-    ("projects.yml", lambda d: d["projects"][0].update(district="강남구"), "unknown district '강남구'"),
-    ("projects.yml", lambda d: d["projects"][0].update(dong="행신동"), "dong '행신동' is not in 일산동구"),
-    ("projects.yml", lambda d: d["projects"][0].update(cost="공짜"), "'cost' must be a positive amount"),
-    ("projects.yml", lambda d: d["projects"][2].update(cost="20억원"), "cannot cost more than the ballot's budget_ceiling"),
-    ("projects.yml", lambda d: d["projects"][1].update(id=d["projects"][0]["id"]), "duplicate project id"),
-    ("projects.yml", lambda d: d["projects"][0].update(status="maybe"), "'status' must be one of"),
-    ("surveys.yml", lambda d: d["surveys"][0]["questions"][0].update(choices=["네"]), "needs 2 to 9 choices"),
-    ("surveys.yml", lambda d: d["surveys"][0]["questions"][1].update(choices=["a", "b"]), "has no choices"),
-    ("surveys.yml", lambda d: d["surveys"][1].update(open_during=["someday"]), "unknown phase 'someday'"),
-])
+@pytest.mark.parametrize(
+    "filename, change, expected",
+    [
+        ("cycle.yml", lambda d: d["phases"].reverse(), "phases must be exactly proposals, review, voting, results"),
+        (
+            "cycle.yml",
+            lambda d: phases(d)["voting"].update(starts=phases(d)["review"]["starts"]),
+            "phase 'voting' starts on",
+        ),
+        ("cycle.yml", lambda d: phases(d)["review"].update(ends="2020-01-01"), "ends (2020-01-01) is before starts"),
+        ("cycle.yml", lambda d: phases(d)["voting"].pop("ends"), "phase 'voting': 'ends' is missing"),
+        ("cycle.yml", lambda d: phases(d)["review"].update(starts="next monday"), "'starts' must be a date"),
+        (
+            "cycle.yml",
+            lambda d: d["voting"].update(budget_ceiling="lots"),
+            "'budget_ceiling' must be a positive amount",
+        ),
+        ("cycle.yml", lambda d: d["voting"].update(max_selections=0), "'max_selections' must be between 1 and 20"),
+        ("cycle.yml", lambda d: d["proposals"].update(min_cost="10억원"), "min_cost is larger than max_cost"),
+        ("cycle.yml", lambda d: d["pb_office"]["send"].update(url="ftp://office"), "is not an http(s) URL"),
+        ("cycle.yml", lambda d: d["cycle"].update(number_prefix="GY"), "must differ from the city's ticket_prefix"),
+        ("cycle.yml", lambda d: d["consent"].pop("retention"), "'retention' is missing"),
+        ("cycle.yml", lambda d: d.update(rules={}), "unknown field 'rules'"),
+        ("projects.yml", lambda d: d["projects"][0].update(category="lottery"), "unknown category 'lottery'"),
+        ("projects.yml", lambda d: d["projects"][0].update(district="강남구"), "unknown district '강남구'"),
+        ("projects.yml", lambda d: d["projects"][0].update(dong="행신동"), "dong '행신동' is not in 일산동구"),
+        ("projects.yml", lambda d: d["projects"][0].update(cost="공짜"), "'cost' must be a positive amount"),
+        (
+            "projects.yml",
+            lambda d: d["projects"][2].update(cost="20억원"),
+            "cannot cost more than the ballot's budget_ceiling",
+        ),
+        ("projects.yml", lambda d: d["projects"][1].update(id=d["projects"][0]["id"]), "duplicate project id"),
+        ("projects.yml", lambda d: d["projects"][0].update(status="maybe"), "'status' must be one of"),
+        ("surveys.yml", lambda d: d["surveys"][0]["questions"][0].update(choices=["네"]), "needs 2 to 9 choices"),
+        ("surveys.yml", lambda d: d["surveys"][0]["questions"][1].update(choices=["a", "b"]), "has no choices"),
+        ("surveys.yml", lambda d: d["surveys"][1].update(open_during=["someday"]), "unknown phase 'someday'"),
+    ],
+)
 def test_mistakes_are_reported_with_their_place(editable, filename, change, expected):
     directory, edit = editable
     edit(filename, change)
@@ -98,8 +113,10 @@ def test_mistakes_are_reported_with_their_place(editable, filename, change, expe
 
 def test_all_problems_are_reported_at_once(editable):
     directory, edit = editable
-    edit("projects.yml", lambda d: (d["projects"][0].update(category="lottery"),
-                                    d["projects"][1].update(district="강남구")))
+    edit(
+        "projects.yml",
+        lambda d: (d["projects"][0].update(category="lottery"), d["projects"][1].update(district="강남구")),
+    )
     edit("surveys.yml", lambda d: d["surveys"][0]["questions"][0].update(kind="essay"))
     message = errors_of(directory)
     assert "lottery" in message and "강남구" in message and "'kind' must be one of" in message

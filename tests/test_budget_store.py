@@ -1,6 +1,7 @@
 """The budget store on a real SQLite file: phases with injected dates, proposals routed through the
 outbox to a real local HTTP endpoint, feedback, surveys, ballots (one per citizen, never counted
 twice), and the staff results."""
+
 from __future__ import annotations
 
 import csv
@@ -25,9 +26,9 @@ from bot.budget import (
 from bot.budget.documents import SCHEMA
 from bot.budget.reports import build_results, vote_totals, write_csv
 from bot.budget.tables import Ballot, BudgetProposal, ProjectFeedback
+from bot.delivery import DeliverySettings, Dispatcher, OutboxEntry, OutboxState
 from bot.privacy.contacts import reveal_phone
 from bot.storage.db import create_schema, make_engine, make_session_factory
-from bot.delivery import DeliverySettings, Dispatcher, OutboxEntry, OutboxState
 from tests.budget_helpers import Clock, OfficeEndpoint, day_in, moment_in, moment_on, sample_data
 
 CITIZEN, OTHER = "kakao-user-1", "kakao-user-2"
@@ -57,10 +58,17 @@ def store(sessions, data, clock):
 
 
 def draft(**changes) -> ProposalDraft:
-    fields = dict(sender_id=CITIZEN, title="주엽동 어린이공원 그늘막", category_id="environment",
-                  location_text="일산서구 주엽동", district="일산서구", dong="주엽동",
-                  description="놀이터에 그늘이 없어서 여름에 아이들이 놀 수 없어요.",
-                  expected_benefit="한여름에도 아이들이 놀 수 있어요.", estimated_cost_won=30_000_000)
+    fields = dict(
+        sender_id=CITIZEN,
+        title="주엽동 어린이공원 그늘막",
+        category_id="environment",
+        location_text="일산서구 주엽동",
+        district="일산서구",
+        dong="주엽동",
+        description="놀이터에 그늘이 없어서 여름에 아이들이 놀 수 없어요.",
+        expected_benefit="한여름에도 아이들이 놀 수 있어요.",
+        estimated_cost_won=30_000_000,
+    )
     fields.update(changes)
     return ProposalDraft(**fields)
 
@@ -70,6 +78,7 @@ def candidate_ids(data, count):
 
 
 # --- phases --------------------------------------------------------------------------------------
+
 
 def test_each_phase_is_open_only_between_its_dates(data):
     cycle = data.cycle
@@ -112,6 +121,7 @@ def test_budget_now_honours_the_environment_override(monkeypatch, data):
 
 # --- proposals -----------------------------------------------------------------------------------
 
+
 def test_proposal_is_numbered_and_queued_for_the_pb_office_in_one_transaction(store, sessions, data):
     first = store.submit_proposal(draft())
     second = store.submit_proposal(draft(sender_id=OTHER, title="행신동 반려견 놀이터"))
@@ -128,8 +138,11 @@ def test_proposal_is_numbered_and_queued_for_the_pb_office_in_one_transaction(st
         assert document["schema"] == SCHEMA and document["proposal"]["number"] == first.number
         assert document["proposal"]["estimated_cost_won"] == 30_000_000
         assert document["proposal"]["estimated_cost_text"] == "3,000만 원"
-        assert document["proposal"]["contact"] == {"anonymous": True, "phone": None,
-                                                  "consent": {"given": False, "text_version": None, "at": None}}
+        assert document["proposal"]["contact"] == {
+            "anonymous": True,
+            "phone": None,
+            "consent": {"given": False, "text_version": None, "at": None},
+        }
 
 
 def test_contact_is_kept_only_with_consent(store, sessions, data):
@@ -178,14 +191,17 @@ def test_results_with_contacts_on_the_command_line_are_audited(store, data, monk
     assert entry.action == "budget.contacts_revealed" and entry.actor.startswith("cli:")
 
 
-@pytest.mark.parametrize("changes, field", [
-    (dict(estimated_cost_won=5_000), "estimated_cost_won"),
-    (dict(estimated_cost_won=10 ** 12), "estimated_cost_won"),
-    (dict(category_id="lottery"), "category_id"),
-    (dict(title="  "), "title"),
-    (dict(contact_phone="12345", consent_given=True), "contact_phone"),
-    (dict(sender_id=""), "sender_id"),
-])
+@pytest.mark.parametrize(
+    "changes, field",
+    [
+        (dict(estimated_cost_won=5_000), "estimated_cost_won"),
+        (dict(estimated_cost_won=10**12), "estimated_cost_won"),
+        (dict(category_id="lottery"), "category_id"),
+        (dict(title="  "), "title"),
+        (dict(contact_phone="12345", consent_given=True), "contact_phone"),
+        (dict(sender_id=""), "sender_id"),
+    ],
+)
 def test_invalid_proposals_are_refused_and_nothing_is_stored(store, sessions, changes, field):
     with pytest.raises(BudgetInputError) as refused:
         store.submit_proposal(draft(**changes))
@@ -235,6 +251,7 @@ def test_a_failing_pb_office_gets_the_proposal_again_later(sessions, clock):
 
 # --- feedback and surveys ------------------------------------------------------------------------
 
+
 def test_a_new_rating_replaces_the_citizens_earlier_one(store, sessions, data):
     project = data.feedback_projects[0].id
     assert store.rate_project(CITIZEN, project, 2, "그늘이 더 필요해요") is False
@@ -243,11 +260,15 @@ def test_a_new_rating_replaces_the_citizens_earlier_one(store, sessions, data):
     with sessions() as session:
         rows = session.execute(select(ProjectFeedback).order_by(ProjectFeedback.id)).scalars().all()
     assert [(row.sender_id, row.rating, row.comment) for row in rows] == [
-        (CITIZEN, 5, "그늘이 더 필요해요"), (OTHER, 4, "좋아요")]
+        (CITIZEN, 5, "그늘이 더 필요해요"),
+        (OTHER, 4, "좋아요"),
+    ]
 
 
-@pytest.mark.parametrize("project, rating", [("lake_park_shade", 0), ("lake_park_shade", 6),
-                                             ("lake_park_shade", True), ("no_such_project", 3)])
+@pytest.mark.parametrize(
+    "project, rating",
+    [("lake_park_shade", 0), ("lake_park_shade", 6), ("lake_park_shade", True), ("no_such_project", 3)],
+)
 def test_invalid_feedback_is_refused(store, project, rating):
     with pytest.raises(BudgetInputError):
         store.rate_project(CITIZEN, project, rating)
@@ -277,6 +298,7 @@ def test_a_survey_is_offered_only_in_its_phases(store, clock, data):
 
 # --- ballots -------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def voting_store(store, clock, data):
     clock.moment = moment_in(data, PhaseKind.VOTING)
@@ -297,9 +319,8 @@ def test_a_changed_ballot_replaces_the_first_and_is_counted_once(voting_store, s
 
 def test_the_database_refuses_a_second_ballot_for_the_same_citizen(voting_store, sessions, data):
     voting_store.cast_ballot(CITIZEN, candidate_ids(data, 1))
-    with pytest.raises(IntegrityError):
-        with sessions.begin() as session:
-            session.add(Ballot(cycle_id=data.cycle.id, sender_id=CITIZEN))
+    with pytest.raises(IntegrityError), sessions.begin() as session:
+        session.add(Ballot(cycle_id=data.cycle.id, sender_id=CITIZEN))
 
 
 def test_simultaneous_ballots_of_one_citizen_leave_one_ballot(voting_store, sessions, data):
@@ -323,11 +344,14 @@ def test_simultaneous_ballots_of_one_citizen_leave_one_ballot(voting_store, sess
         assert sum(vote_totals(session, data.cycle.id).values()) == 1
 
 
-@pytest.mark.parametrize("selection, problem", [
-    ([], BallotProblem.EMPTY),
-    (["lake_park_shade"], BallotProblem.NOT_A_CANDIDATE),
-    (["dog_park", "dog_park"], BallotProblem.DUPLICATE),
-])
+@pytest.mark.parametrize(
+    "selection, problem",
+    [
+        ([], BallotProblem.EMPTY),
+        (["lake_park_shade"], BallotProblem.NOT_A_CANDIDATE),
+        (["dog_park", "dog_park"], BallotProblem.DUPLICATE),
+    ],
+)
 def test_ballots_outside_the_rules_are_refused(voting_store, selection, problem):
     with pytest.raises(BallotRuleError) as refused:
         voting_store.cast_ballot(CITIZEN, selection)
@@ -369,6 +393,7 @@ def test_voting_is_refused_before_the_voting_phase(store):
 
 # --- staff results -------------------------------------------------------------------------------
 
+
 def test_results_list_proposals_ratings_comments_and_votes(store, clock, data, tmp_path, monkeypatch):
     receipt = store.submit_proposal(draft(contact_phone="010-1234-5678", consent_given=True))
     project = data.feedback_projects[0]
@@ -389,7 +414,9 @@ def test_results_list_proposals_ratings_comments_and_votes(store, clock, data, t
     assert comment[3] == "연락 주세요 010-****-3333"
     votes = results.table("votes").rows
     assert votes[0][1:2] == (first,) and votes[0][5] == 2 and votes[0][6] == 100.0
-    assert "010-1234-5678" in build_results(store.session_factory, data, include_contacts=True).table("proposals").rows[0]
+    assert (
+        "010-1234-5678" in build_results(store.session_factory, data, include_contacts=True).table("proposals").rows[0]
+    )
 
     stream = io.StringIO()
     write_csv(results, stream, ["votes"])

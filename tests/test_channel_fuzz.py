@@ -12,11 +12,13 @@ Bodies: random bytes, bad JSON, wrong types at every SkillPayload path, odd Unic
 surrogates as escapes and as raw bytes, astral characters), huge strings and numbers, deep nesting
 (up to 60,000 levels), Rasa payloads and JSON carried inside strings.
 """
+
 from __future__ import annotations
 
 import copy
 import json
-from typing import Any, Callable, Dict, List
+from collections.abc import Callable
+from typing import Any
 
 import requests
 from hypothesis import HealthCheck, event, given, settings
@@ -30,35 +32,88 @@ from tests.kakao_helpers import SECRET_HEADER, assert_valid_skill_response, load
 
 PARSE_EXAMPLES = 2500  # per channel
 HTTP_EXAMPLES = 150  # per channel, against the real server
-KAKAO_FIXTURES = ["skill_payload_text.json", "skill_payload_callback.json", "skill_payload_secureimage.json",
-                  "skill_payload_quick_reply_intent.json", "skill_payload_block_params.json"]
+KAKAO_FIXTURES = [
+    "skill_payload_text.json",
+    "skill_payload_callback.json",
+    "skill_payload_secureimage.json",
+    "skill_payload_quick_reply_intent.json",
+    "skill_payload_block_params.json",
+]
 KAKAO_PATHS = [
-    "userRequest", "userRequest.utterance", "userRequest.user", "userRequest.user.id", "userRequest.user.type",
-    "userRequest.user.properties", "userRequest.user.properties.plusfriendUserKey", "userRequest.params",
-    "userRequest.params.media", "userRequest.callbackUrl", "userRequest.timezone", "userRequest.block",
-    "action", "action.params", "action.params.secureimage", "action.detailParams", "action.clientExtra",
-    "action.clientExtra.payload", "action.clientExtra.intent", "action.clientExtra.entities",
-    "action.clientExtra.sotong_continuation", "action.clientExtra.page", "bot", "bot.name", "intent", "extra",
+    "userRequest",
+    "userRequest.utterance",
+    "userRequest.user",
+    "userRequest.user.id",
+    "userRequest.user.type",
+    "userRequest.user.properties",
+    "userRequest.user.properties.plusfriendUserKey",
+    "userRequest.params",
+    "userRequest.params.media",
+    "userRequest.callbackUrl",
+    "userRequest.timezone",
+    "userRequest.block",
+    "action",
+    "action.params",
+    "action.params.secureimage",
+    "action.detailParams",
+    "action.clientExtra",
+    "action.clientExtra.payload",
+    "action.clientExtra.intent",
+    "action.clientExtra.entities",
+    "action.clientExtra.sotong_continuation",
+    "action.clientExtra.page",
+    "bot",
+    "bot.name",
+    "intent",
+    "extra",
 ]
 REST_PATHS = ["sender", "message", "metadata", "metadata.image_urls", "metadata.kakao", "input_channel", "extra"]
 
 # Every code point, surrogates included (Hypothesis leaves category Cs out by default), and
 # strings with lone surrogates (escaped as \ud800 by json.dumps) drawn often on purpose.
 any_text = st.text(st.characters(blacklist_categories=()), max_size=30)
-surrogate_text = st.builds(lambda head, lone, tail: head + lone + tail, st.sampled_from(["", "x", "가로등", "a1b2"]),
-                           st.sampled_from(["\ud800", "\udfff", "\ud83d", "\udc00"]), st.sampled_from(["", "y", "😀"]))
-special_text = st.sampled_from([
-    "", " ", "/greet", "/greet{", '/greet{"name": "\\ud800"}', "/greet" + "{" * 40, "/" + "[" * 5000,
-    '{"payload": "/affirm"}', '{"intent": "report_complaint", "entities": "{\\"x\\": \\"\\\\udc00\\"}"}',
-    "[" * 20000, '{"secureUrls": "List(https://a.example/1.jpg, http://127.0.0.1/x)"}', "secureUrls" + "[" * 3000,
-    "https://bot-api.kakao.com/v1/bots/b/callback/t", "https://127.0.0.1:5055/webhook", "http://[::1]/x",
-    "https://169.254.169.254/latest", "https://[broken", "AbCdEfGh12345678", "가" * 2001, "x" * 70_000,
-    "010-1234-5678", "😀\u200b\u202e\x00\x7f", "rest:someone", "a" * 129,
-])
-scalars = (st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats() | any_text | special_text
-           | surrogate_text)
-json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
-                           | st.dictionaries(any_text | special_text, inner, max_size=4), max_leaves=12)
+surrogate_text = st.builds(
+    lambda head, lone, tail: head + lone + tail,
+    st.sampled_from(["", "x", "가로등", "a1b2"]),
+    st.sampled_from(["\ud800", "\udfff", "\ud83d", "\udc00"]),
+    st.sampled_from(["", "y", "😀"]),
+)
+special_text = st.sampled_from(
+    [
+        "",
+        " ",
+        "/greet",
+        "/greet{",
+        '/greet{"name": "\\ud800"}',
+        "/greet" + "{" * 40,
+        "/" + "[" * 5000,
+        '{"payload": "/affirm"}',
+        '{"intent": "report_complaint", "entities": "{\\"x\\": \\"\\\\udc00\\"}"}',
+        "[" * 20000,
+        '{"secureUrls": "List(https://a.example/1.jpg, http://127.0.0.1/x)"}',
+        "secureUrls" + "[" * 3000,
+        "https://bot-api.kakao.com/v1/bots/b/callback/t",
+        "https://127.0.0.1:5055/webhook",
+        "http://[::1]/x",
+        "https://169.254.169.254/latest",
+        "https://[broken",
+        "AbCdEfGh12345678",
+        "가" * 2001,
+        "x" * 70_000,
+        "010-1234-5678",
+        "😀\u200b\u202e\x00\x7f",
+        "rest:someone",
+        "a" * 129,
+    ]
+)
+scalars = (
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | any_text | special_text | surrogate_text
+)
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(any_text | special_text, inner, max_size=4),
+    max_leaves=12,
+)
 
 
 _DELETE = object()
@@ -97,11 +152,27 @@ def _encode(draw: Callable[[Any], Any], payload: Any) -> bytes:
 mutations = st.one_of(surrogate_text, special_text, json_values, st.just(_DELETE))
 raw_bodies = st.one_of(
     st.binary(max_size=300),
-    st.sampled_from([b"", b"null", b"[]", b"{}", b"\"text\"", b"1" * 5000, b"{\"userRequest\": 1e999}",
-                     b"{\"sender\": NaN}", b"\xef\xbb\xbf{}", b"{" * 33, b"\xed\xa0\x80"]),
-    st.builds(lambda opener, depth: opener * depth, st.sampled_from([b"[", b"{\"a\":", b"[{\"a\":"]),
-              st.sampled_from([31, 32, 33, 1000, 30_000, 60_000])),
-    st.builds(lambda size: b"{\"a\": \"" + b"x" * size + b"\"}", st.sampled_from([65_520, 65_531, 70_000])),
+    st.sampled_from(
+        [
+            b"",
+            b"null",
+            b"[]",
+            b"{}",
+            b'"text"',
+            b"1" * 5000,
+            b'{"userRequest": 1e999}',
+            b'{"sender": NaN}',
+            b"\xef\xbb\xbf{}",
+            b"{" * 33,
+            b"\xed\xa0\x80",
+        ]
+    ),
+    st.builds(
+        lambda opener, depth: opener * depth,
+        st.sampled_from([b"[", b'{"a":', b'[{"a":']),
+        st.sampled_from([31, 32, 33, 1000, 30_000, 60_000]),
+    ),
+    st.builds(lambda size: b'{"a": "' + b"x" * size + b'"}', st.sampled_from([65_520, 65_531, 70_000])),
 )
 
 
@@ -119,9 +190,12 @@ def kakao_bodies(draw: Callable[[Any], Any]) -> bytes:
 def rest_bodies(draw: Callable[[Any], Any]) -> bytes:
     if draw(st.integers(0, 4)) == 0:
         return draw(raw_bodies)
-    payload: Any = {"sender": draw(st.sampled_from(["dev", "fuzz-1", "a1b2c3"]) | any_text | surrogate_text),
-                    "message": draw(st.sampled_from(["안녕하세요", "/greet", "가로등이 고장났어요"]) | any_text
-                                    | surrogate_text | special_text)}
+    payload: Any = {
+        "sender": draw(st.sampled_from(["dev", "fuzz-1", "a1b2c3"]) | any_text | surrogate_text),
+        "message": draw(
+            st.sampled_from(["안녕하세요", "/greet", "가로등이 고장났어요"]) | any_text | surrogate_text | special_text
+        ),
+    }
     for _ in range(draw(st.integers(0, 2))):
         _set(payload, draw(st.sampled_from(REST_PATHS)), draw(mutations))
     if draw(st.integers(0, 19)) == 0:
@@ -147,8 +221,9 @@ def _assert_typed_outcome(parse: Callable[[bytes], Any], body: bytes) -> Any:
     return result
 
 
-PARSE_SETTINGS = settings(max_examples=PARSE_EXAMPLES, derandomize=True, deadline=None, database=None,
-                          suppress_health_check=list(HealthCheck))
+PARSE_SETTINGS = settings(
+    max_examples=PARSE_EXAMPLES, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+)
 
 
 @PARSE_SETTINGS
@@ -172,33 +247,46 @@ def test_rest_parser_raises_only_typed_4xx_errors(body: bytes) -> None:
 # ----------------------------------------------------------------------------- over HTTP
 
 
-odd_headers = st.fixed_dictionaries({}, optional={
-    "Content-Type": st.sampled_from(["application/json", "text/plain", "application/json; charset=latin-1",
-                                     "multipart/form-data; boundary=x", ""]),
-    "Content-Encoding": st.sampled_from(["gzip", "br", "identity"]),
-    "X-Forwarded-For": st.sampled_from(["127.0.0.1", "::1, 10.0.0.1", "x" * 2000]),
-    "Accept": st.sampled_from(["*/*", "text/html", "\x7f"]),
-    # Any bytes an HTTP client can send in a header value (no CR, LF, NUL, no leading space).
-    "X-Odd": st.binary(min_size=1, max_size=50).map(lambda b: bytes(c for c in b if c not in b"\r\n\x00").lstrip()
-                                                  or b"x"),
-})
+odd_headers = st.fixed_dictionaries(
+    {},
+    optional={
+        "Content-Type": st.sampled_from(
+            [
+                "application/json",
+                "text/plain",
+                "application/json; charset=latin-1",
+                "multipart/form-data; boundary=x",
+                "",
+            ]
+        ),
+        "Content-Encoding": st.sampled_from(["gzip", "br", "identity"]),
+        "X-Forwarded-For": st.sampled_from(["127.0.0.1", "::1, 10.0.0.1", "x" * 2000]),
+        "Accept": st.sampled_from(["*/*", "text/html", "\x7f"]),
+        # Any bytes an HTTP client can send in a header value (no CR, LF, NUL, no leading space).
+        "X-Odd": st.binary(min_size=1, max_size=50).map(
+            lambda b: bytes(c for c in b if c not in b"\r\n\x00").lstrip() or b"x"
+        ),
+    },
+)
 
 
-def _post(url: str, body: bytes, headers: Dict[str, Any], chunked: bool) -> requests.Response:
-    data: Any = iter([body[i:i + 4096] for i in range(0, len(body), 4096)] or [b""]) if chunked else body
+def _post(url: str, body: bytes, headers: dict[str, Any], chunked: bool) -> requests.Response:
+    data: Any = iter([body[i : i + 4096] for i in range(0, len(body), 4096)] or [b""]) if chunked else body
     return requests.post(url, data=data, headers=headers, timeout=60)
 
 
-HTTP_SETTINGS = settings(max_examples=HTTP_EXAMPLES, derandomize=True, deadline=None, database=None,
-                         suppress_health_check=list(HealthCheck))
+HTTP_SETTINGS = settings(
+    max_examples=HTTP_EXAMPLES, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+)
 credentials = st.sampled_from(["right"] * 8 + ["wrong", None])
 
 
 def test_the_real_server_never_answers_5xx_and_keeps_answering(rasa_stack: Any) -> None:
-    statuses: Dict[int, int] = {}
+    statuses: dict[int, int] = {}
 
-    def send(url: str, header: str, right: str, body: bytes, headers: Dict[str, Any], credential: Any,
-             chunked: bool) -> None:
+    def send(
+        url: str, header: str, right: str, body: bytes, headers: dict[str, Any], credential: Any, chunked: bool
+    ) -> None:
         headers = dict(headers)
         if credential is not None:
             headers[header] = right if credential == "right" else "wrong"
@@ -208,12 +296,12 @@ def test_the_real_server_never_answers_5xx_and_keeps_answering(rasa_stack: Any) 
 
     @HTTP_SETTINGS
     @given(body=kakao_bodies(), headers=odd_headers, credential=credentials, chunked=st.booleans())
-    def kakao_route(body: bytes, headers: Dict[str, Any], credential: Any, chunked: bool) -> None:
+    def kakao_route(body: bytes, headers: dict[str, Any], credential: Any, chunked: bool) -> None:
         send(rasa_stack.kakao_url, SECRET_HEADER, rasa_stack.kakao_secret, body, headers, credential, chunked)
 
     @HTTP_SETTINGS
     @given(body=rest_bodies(), headers=odd_headers, credential=credentials, chunked=st.booleans())
-    def rest_route(body: bytes, headers: Dict[str, Any], credential: Any, chunked: bool) -> None:
+    def rest_route(body: bytes, headers: dict[str, Any], credential: Any, chunked: bool) -> None:
         send(rasa_stack.rest_url, TOKEN_HEADER, rasa_stack.rest_token, body, headers, credential, chunked)
 
     kakao_route()
@@ -223,12 +311,16 @@ def test_the_real_server_never_answers_5xx_and_keeps_answering(rasa_stack: Any) 
     assert statuses.get(200, 0) > 0 and statuses.get(400, 0) > 0  # turns ran, and refusals happened
 
     assert all(service.process.poll() is None for service in rasa_stack.services)
-    kakao = requests.post(rasa_stack.kakao_url, json=skill_payload("안녕하세요", "fuzz-after-1"),
-                          headers={SECRET_HEADER: rasa_stack.kakao_secret}, timeout=30)
+    kakao = requests.post(
+        rasa_stack.kakao_url,
+        json=skill_payload("안녕하세요", "fuzz-after-1"),
+        headers={SECRET_HEADER: rasa_stack.kakao_secret},
+        timeout=30,
+    )
     assert kakao.status_code == 200
     body = kakao.json()
     assert_valid_skill_response(body)
-    texts: List[str] = [o["simpleText"]["text"] for o in body["template"]["outputs"] if "simpleText" in o]
+    texts: list[str] = [o["simpleText"]["text"] for o in body["template"]["outputs"] if "simpleText" in o]
     assert texts and kakao_texts.TURN_FAILED not in texts
     replies = rasa_stack.say("fuzz-after-2", "대형 폐기물은 어떻게 버려요?")
     assert replies and replies[0]["recipient_id"] == "fuzz-after-2"

@@ -1,4 +1,5 @@
 """City data (data/city/): loading, validation errors, the validate CLI and the place normaliser."""
+
 from __future__ import annotations
 
 import shutil
@@ -43,6 +44,7 @@ def item(document: dict, list_key: str, item_id: str) -> dict:
 
 # --- the shipped data ------------------------------------------------------------------------------
 
+
 def test_shipped_data_is_valid_and_complete():
     config = load_city_config(DEFAULT_DATA_DIR)
     assert config.profile.ticket_prefix == "GY"
@@ -65,33 +67,37 @@ def test_emergency_fan_out_follows_agency_districts():
 
 # --- validation errors -----------------------------------------------------------------------------
 
+
 def test_category_with_unknown_department(city_dir):
-    edit(city_dir, "complaint_categories.yml",
-         lambda doc: item(doc, "complaint_categories", "noise").update(department="noise_squad"))
+    edit(
+        city_dir,
+        "complaint_categories.yml",
+        lambda doc: item(doc, "complaint_categories", "noise").update(department="noise_squad"),
+    )
     assert "category 'noise' names unknown department 'noise_squad'" in errors_of(city_dir)
 
 
 def test_category_without_department(city_dir):
-    edit(city_dir, "complaint_categories.yml",
-         lambda doc: item(doc, "complaint_categories", "tree").pop("department"))
+    edit(city_dir, "complaint_categories.yml", lambda doc: item(doc, "complaint_categories", "tree").pop("department"))
     assert "complaint category 'tree': 'department' is missing" in errors_of(city_dir)
 
 
 def test_http_department_without_url(city_dir):
-    edit(city_dir, "departments.yml",
-         lambda doc: item(doc, "departments", "parks")["send"].pop("url"))
+    edit(city_dir, "departments.yml", lambda doc: item(doc, "departments", "parks")["send"].pop("url"))
     assert "department 'parks', send: send method 'http' needs a 'url'" in errors_of(city_dir)
 
 
 def test_bad_send_method(city_dir):
-    edit(city_dir, "departments.yml",
-         lambda doc: item(doc, "departments", "parks")["send"].update(method="fax"))
+    edit(city_dir, "departments.yml", lambda doc: item(doc, "departments", "parks")["send"].update(method="fax"))
     assert "unknown send method 'fax' (expected one of: http, email)" in errors_of(city_dir)
 
 
 def test_bad_email_address(city_dir):
-    edit(city_dir, "agencies.yml",
-         lambda doc: item(doc, "agencies", "army_9th_division")["send"].update(address="not-an-address"))
+    edit(
+        city_dir,
+        "agencies.yml",
+        lambda doc: item(doc, "agencies", "army_9th_division")["send"].update(address="not-an-address"),
+    )
     assert "agency 'army_9th_division', send: 'not-an-address' is not an e-mail address" in errors_of(city_dir)
 
 
@@ -101,14 +107,20 @@ def test_duplicate_department_id(city_dir):
 
 
 def test_emergency_with_unknown_agency(city_dir):
-    edit(city_dir, "emergency_types.yml",
-         lambda doc: item(doc, "emergency_types", "gas")["agencies"].append("ghostbusters"))
+    edit(
+        city_dir,
+        "emergency_types.yml",
+        lambda doc: item(doc, "emergency_types", "gas")["agencies"].append("ghostbusters"),
+    )
     assert "emergency type 'gas' names unknown agency 'ghostbusters'" in errors_of(city_dir)
 
 
 def test_missing_nlu_category(city_dir):
-    edit(city_dir, "complaint_categories.yml",
-         lambda doc: doc["complaint_categories"].remove(item(doc, "complaint_categories", "sewer")))
+    edit(
+        city_dir,
+        "complaint_categories.yml",
+        lambda doc: doc["complaint_categories"].remove(item(doc, "complaint_categories", "sewer")),
+    )
     assert "no complaint category for NLU value(s) sewer" in errors_of(city_dir)
 
 
@@ -116,9 +128,13 @@ def test_misspelt_field_and_bad_values(city_dir):
     def break_department(doc):
         department = item(doc, "departments", "greenery")
         department["workinghours"] = department.pop("working_hours")
+
     edit(city_dir, "departments.yml", break_department)
-    edit(city_dir, "complaint_categories.yml",
-         lambda doc: item(doc, "complaint_categories", "noise").update(processing_days="seven"))
+    edit(
+        city_dir,
+        "complaint_categories.yml",
+        lambda doc: item(doc, "complaint_categories", "noise").update(processing_days="seven"),
+    )
     edit(city_dir, "city.yml", lambda doc: doc["city"].update(ticket_prefix="gy", timezone="Asia/Goyang"))
     errors = errors_of(city_dir)
     assert "department 'greenery': unknown field 'workinghours'" in errors
@@ -143,9 +159,15 @@ def test_missing_file_and_broken_yaml(city_dir):
 
 # --- CLI -------------------------------------------------------------------------------------------
 
+
 def run_validate(data_dir: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "bot.city", "validate", "--data-dir", str(data_dir)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "bot.city", "validate", "--data-dir", str(data_dir)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_validate_cli_accepts_shipped_data():
@@ -155,8 +177,11 @@ def test_validate_cli_accepts_shipped_data():
 
 
 def test_validate_cli_fails_with_readable_errors(city_dir):
-    edit(city_dir, "complaint_categories.yml",
-         lambda doc: item(doc, "complaint_categories", "noise").update(department="nobody"))
+    edit(
+        city_dir,
+        "complaint_categories.yml",
+        lambda doc: item(doc, "complaint_categories", "noise").update(department="nobody"),
+    )
     result = run_validate(city_dir)
     assert result.returncode == 1
     assert "category 'noise' names unknown department 'nobody'" in result.stderr
@@ -165,21 +190,25 @@ def test_validate_cli_fails_with_readable_errors(city_dir):
 
 # --- place normaliser ------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def places() -> PlaceNormaliser:
     return PlaceNormaliser.for_city(load_city_config(DEFAULT_DATA_DIR))
 
 
-@pytest.mark.parametrize("text, key", [
-    ("고양시 일산 서구 주엽2동 강선마을 14단지 앞", "일산서구/주엽동/강선마을14단지"),
-    ("주엽동 강선마을14단지", "일산서구/주엽동/강선마을14단지"),
-    ("경기도 고양시 일산동구 마두1동 정발산역 근처", "일산동구/마두동/정발산역"),
-    ("백석 1동 흰돌마을", "일산동구/백석동/흰돌마을"),
-    ("행신2동주민센터", "덕양구/행신동/주민센터"),
-    ("고양동 시장 옆", "덕양구/고양동/시장"),
-    ("덕양구 화정역", "덕양구/-/화정역"),
-    ("일산동구청", "일산동구/-/청"),
-])
+@pytest.mark.parametrize(
+    "text, key",
+    [
+        ("고양시 일산 서구 주엽2동 강선마을 14단지 앞", "일산서구/주엽동/강선마을14단지"),
+        ("주엽동 강선마을14단지", "일산서구/주엽동/강선마을14단지"),
+        ("경기도 고양시 일산동구 마두1동 정발산역 근처", "일산동구/마두동/정발산역"),
+        ("백석 1동 흰돌마을", "일산동구/백석동/흰돌마을"),
+        ("행신2동주민센터", "덕양구/행신동/주민센터"),
+        ("고양동 시장 옆", "덕양구/고양동/시장"),
+        ("덕양구 화정역", "덕양구/-/화정역"),
+        ("일산동구청", "일산동구/-/청"),
+    ],
+)
 def test_place_keys(places, text, key):
     assert places.normalise(text).key == key
 
@@ -200,8 +229,18 @@ def test_same_spot(places):
 
 # --- issue 14: every complaint can be filed ----------------------------------------------------------
 
-ISSUE_14_CATEGORIES = ("construction_noise", "illegal_advertising", "smoking", "odour", "bus_service",
-                       "abandoned_vehicle", "snow_ice", "illegal_structure", "public_toilet", "other")
+ISSUE_14_CATEGORIES = (
+    "construction_noise",
+    "illegal_advertising",
+    "smoking",
+    "odour",
+    "bus_service",
+    "abandoned_vehicle",
+    "snow_ice",
+    "illegal_structure",
+    "public_toilet",
+    "other",
+)
 
 
 def test_issue_14_categories_are_routed_with_deadlines_and_synonyms():
@@ -224,8 +263,11 @@ def test_catch_all_goes_to_the_general_complaints_desk():
 
 
 def test_catch_all_category_is_required(city_dir):
-    edit(city_dir, "complaint_categories.yml",
-         lambda doc: doc["complaint_categories"].remove(item(doc, "complaint_categories", "other")))
+    edit(
+        city_dir,
+        "complaint_categories.yml",
+        lambda doc: doc["complaint_categories"].remove(item(doc, "complaint_categories", "other")),
+    )
     assert "no complaint category for NLU value(s) other" in errors_of(city_dir)
 
 

@@ -9,6 +9,7 @@ endpoint is changed in a copy of data/city (SOTONG_CITY_DATA_DIR) and
 * the staff console's routing page says when the other processes use the new data, and shows the
   problems of a broken edit while it keeps the old routing.
 """
+
 from __future__ import annotations
 
 import logging
@@ -18,7 +19,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import List
 
 import pytest
 from sqlalchemy import select
@@ -86,6 +86,7 @@ def road_destination(source: CityConfigSource) -> str:
 
 # --- the accessor ----------------------------------------------------------------------------------
 
+
 def test_a_changed_file_is_read_again_after_the_check_interval(city):
     clock = TickingClock()
     source = CityConfigSource(data_dir=lambda: city.dir, clock=clock, interval=2.0)
@@ -103,8 +104,9 @@ def test_a_changed_file_is_read_again_after_the_check_interval(city):
     assert status.data_dir == city.dir and status.problems == () and status.checked_every_seconds == 2.0
 
 
-@pytest.mark.parametrize("breakage, problem", [("break_yaml", "not valid YAML"),
-                                               ("break_validation", "is not an http(s) URL")])
+@pytest.mark.parametrize(
+    "breakage, problem", [("break_yaml", "not valid YAML"), ("break_validation", "is not an http(s) URL")]
+)
 def test_a_broken_edit_keeps_the_last_good_data_and_is_reported_once(city, caplog, breakage, problem):
     source = CityConfigSource(data_dir=lambda: city.dir, interval=0)
     city.point_road_at("http://127.0.0.1:9999/good")
@@ -157,11 +159,15 @@ def test_get_city_config_follows_the_data_directory_setting(city, monkeypatch):
 
 # --- the action server's ticket store --------------------------------------------------------------
 
-POTHOLE = dict(category="road_damage", location_text="일산서구 주엽동 강선마을 14단지 앞",
-               description="도로에 큰 구멍이 났어요", sender_id="kakao-user-1")
+POTHOLE = dict(
+    category="road_damage",
+    location_text="일산서구 주엽동 강선마을 14단지 앞",
+    description="도로에 큰 구멍이 났어요",
+    sender_id="kakao-user-1",
+)
 
 
-def outbox_entries(sessions) -> List[OutboxEntry]:
+def outbox_entries(sessions) -> list[OutboxEntry]:
     with sessions() as session:
         return list(session.execute(select(OutboxEntry).order_by(OutboxEntry.id)).scalars())
 
@@ -182,7 +188,9 @@ def test_the_actions_file_the_next_complaint_with_the_new_routing(city, tmp_path
         second_store.file_complaint(ComplaintDraft(**{**POTHOLE, "sender_id": "kakao-user-2"}))
         assert second_store is not first_store and second_store.sessions is first_store.sessions
         assert [entry.destination for entry in outbox_entries(second_store.sessions)] == [
-            ROAD_URL, "http://127.0.0.1:9999/actions/road"]
+            ROAD_URL,
+            "http://127.0.0.1:9999/actions/road",
+        ]
         assert complaints.category_matcher() is complaints.category_matcher()  # kept while unchanged
     finally:
         monkeypatch.undo()
@@ -192,6 +200,7 @@ def test_the_actions_file_the_next_complaint_with_the_new_routing(city, tmp_path
 
 
 # --- the dispatcher process ------------------------------------------------------------------------
+
 
 @pytest.fixture
 def endpoints():
@@ -220,9 +229,18 @@ def test_a_running_dispatcher_delivers_to_the_new_endpoint(city, tmp_path, endpo
     stale_store = TicketStore(sessions, load_city_config(city.dir))
     process = subprocess.Popen(
         [sys.executable, "-m", "bot.delivery", "--database-url", database_url, "run"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT), DATA_DIR_ENV: str(city.dir), RELOAD_SECONDS_ENV: "0.2",
-             "SOTONG_DELIVERY_POLL_SECONDS": "0.1"})
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            DATA_DIR_ENV: str(city.dir),
+            RELOAD_SECONDS_ENV: "0.2",
+            "SOTONG_DELIVERY_POLL_SECONDS": "0.1",
+        },
+    )
     try:
         stale_store.file_complaint(ComplaintDraft(**POTHOLE))
         assert wait_until(lambda: len(old.accepted) == 1)
@@ -251,12 +269,14 @@ def test_a_running_dispatcher_delivers_to_the_new_endpoint(city, tmp_path, endpo
 
 # --- the staff console -----------------------------------------------------------------------------
 
+
 @pytest.fixture
 def console(city, tmp_path):
     database_url = sqlite_url(tmp_path)
     seed_accounts(database_url)
-    server = StaffServer(database_url, tmp_path, env_extra={DATA_DIR_ENV: str(city.dir),
-                                                           RELOAD_SECONDS_ENV: "3"}).start()
+    server = StaffServer(
+        database_url, tmp_path, env_extra={DATA_DIR_ENV: str(city.dir), RELOAD_SECONDS_ENV: "3"}
+    ).start()
     yield server
     server.stop()
     close_sessions(database_url)

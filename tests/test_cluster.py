@@ -6,6 +6,7 @@ of one conversation at once.
 Needs SOTONG_TEST_POSTGRES_URL and SOTONG_TEST_REDIS_URL (.ci/run sets them) and nginx (installed
 with scripts/install_nginx.sh when apt-get is available); skips with the reason otherwise.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -16,7 +17,6 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import List
 from urllib.parse import urlsplit
 
 import pytest
@@ -47,16 +47,27 @@ def lock_store(prefix: str, redis_url: str):
     from bot.rasa_ext.lock_store import AtomicRedisLockStore
 
     parts = urlsplit(redis_url)
-    return AtomicRedisLockStore(host=parts.hostname, port=parts.port or 6379,
-                                db=int((parts.path or "/0").strip("/") or 0), password=parts.password,
-                                key_prefix=prefix)
+    return AtomicRedisLockStore(
+        host=parts.hostname,
+        port=parts.port or 6379,
+        db=int((parts.path or "/0").strip("/") or 0),
+        password=parts.password,
+        key_prefix=prefix,
+    )
 
 
 @pytest.fixture(scope="module")
 def cluster(trained_model: Path, tmp_path_factory):
     # --debug: Rasa then logs every user message, which lets the test check that none is unmasked.
-    cluster = Cluster(trained_model, tmp_path_factory.mktemp("cluster"), os.environ[POSTGRES_URL_ENV],
-                      os.environ[REDIS_URL_ENV], instances=2, action_instances=2, rasa_args="--debug")
+    cluster = Cluster(
+        trained_model,
+        tmp_path_factory.mktemp("cluster"),
+        os.environ[POSTGRES_URL_ENV],
+        os.environ[REDIS_URL_ENV],
+        instances=2,
+        action_instances=2,
+        rasa_args="--debug",
+    )
     try:
         yield cluster.start()
     finally:
@@ -109,8 +120,12 @@ def test_turns_alternating_between_instances_are_one_conversation(cluster):
 def test_nginx_spreads_one_conversation_over_both_instances(cluster):
     user = f"cluster-lb-{uuid.uuid4().hex[:8]}"
     upstreams = []
-    for utterance, expected in (("가로등이 고장났어요", "위치"), ("일산서구 주엽동 강선마을 14단지 앞", "어떤 상황"),
-                                ("가로등이 꺼졌어요", "개인정보"), ("취소", "취소")):
+    for utterance, expected in (
+        ("가로등이 고장났어요", "위치"),
+        ("일산서구 주엽동 강선마을 14단지 앞", "어떤 상황"),
+        ("가로등이 꺼졌어요", "개인정보"),
+        ("취소", "취소"),
+    ):
         response = cluster.kakao_raw(user, utterance)
         assert response.status_code == 200
         upstreams.append(response.headers["X-Sotong-Upstream"])
@@ -126,18 +141,33 @@ def test_nginx_forwards_only_the_kakao_skill_route(cluster):
     Rasa's HTTP API (even with its token) and Rasa's root are 404 at nginx, also when the path is
     dressed up; on an instance's loopback port the API still answers to the token, and the action
     servers behind their nginx port want their secret."""
-    from bot.rasa_ext.action_server import SECRET_HEADER
     from bot.ops.warmup import rest_headers
+    from bot.rasa_ext.action_server import SECRET_HEADER
 
     token = f"?token={cluster.rasa_token}"
-    probes = [("post", "/webhooks/rest/webhook"), ("post", "/model/parse"), ("post", f"/model/parse{token}"),
-              ("get", "/conversations/x/tracker"), ("get", f"/conversations/x/tracker{token}"),
-              ("get", f"/status{token}"), ("get", "/"), ("get", "/version"), ("post", "/webhooks/kakao/../rest/webhook"),
-              ("post", "/webhooks/kakao/%2e%2e/rest/webhook"), ("post", "/webhooks/kakao/webhook/../../rest/webhook"),
-              ("post", "/webhooks/rest/../kakao/x"), ("get", "/webhooks/")]
+    probes = [
+        ("post", "/webhooks/rest/webhook"),
+        ("post", "/model/parse"),
+        ("post", f"/model/parse{token}"),
+        ("get", "/conversations/x/tracker"),
+        ("get", f"/conversations/x/tracker{token}"),
+        ("get", f"/status{token}"),
+        ("get", "/"),
+        ("get", "/version"),
+        ("post", "/webhooks/kakao/../rest/webhook"),
+        ("post", "/webhooks/kakao/%2e%2e/rest/webhook"),
+        ("post", "/webhooks/kakao/webhook/../../rest/webhook"),
+        ("post", "/webhooks/rest/../kakao/x"),
+        ("get", "/webhooks/"),
+    ]
     for method, path in probes:
-        response = requests.request(method, f"{cluster.url}{path}", headers=rest_headers(cluster.rest_token),
-                                    json={"sender": "x", "message": "안녕하세요", "text": "안녕하세요"}, timeout=10)
+        response = requests.request(
+            method,
+            f"{cluster.url}{path}",
+            headers=rest_headers(cluster.rest_token),
+            json={"sender": "x", "message": "안녕하세요", "text": "안녕하세요"},
+            timeout=10,
+        )
         assert response.status_code == 404, (path, response.status_code)
     assert requests.get(f"{cluster.url}/webhooks/kakao/", timeout=10).status_code == 200
     assert "안녕" in cluster.kakao(f"cluster-door-{uuid.uuid4().hex[:8]}", "안녕하세요")
@@ -146,8 +176,12 @@ def test_nginx_forwards_only_the_kakao_skill_route(cluster):
     assert requests.get(f"{instance}/conversations/x/tracker", timeout=10).status_code == 401
     assert requests.get(cluster.api_url("/conversations/x/tracker"), timeout=10).status_code == 200
     actions = f"http://127.0.0.1:{cluster.actions_port}"
-    assert requests.post(f"{actions}/webhook", json={"next_action": "action_check_complaint_status"},
-                         timeout=10).status_code == 401
+    assert (
+        requests.post(
+            f"{actions}/webhook", json={"next_action": "action_check_complaint_status"}, timeout=10
+        ).status_code
+        == 401
+    )
     assert requests.get(f"{actions}/actions", headers={SECRET_HEADER: cluster.action_secret}, timeout=10).ok
 
 
@@ -180,7 +214,7 @@ def test_simultaneous_messages_at_two_instances_run_one_after_the_other(cluster)
         user = f"cluster-race-{attempt}-{uuid.uuid4().hex[:8]}"
         barrier = threading.Barrier(2)
 
-        def send(instance: int, utterance: str) -> str:
+        def send(instance: int, utterance: str, barrier=barrier, user=user) -> str:
             barrier.wait()
             return cluster.rest(user, utterance, instance)
 
@@ -189,7 +223,7 @@ def test_simultaneous_messages_at_two_instances_run_one_after_the_other(cluster)
         events = cluster.stored_events(rasa_sender_id(user))
         kinds = [event["event"] for event in events]
         assert kinds.count("user") == 2
-        turns: List[List[dict]] = []
+        turns: list[list[dict]] = []
         for event in events:
             if event["event"] == "user":
                 turns.append([])
@@ -212,21 +246,26 @@ def test_paged_and_late_answers_are_shared_by_every_instance_through_redis(clust
         assert health == {"status": "ok", "continuations": "redis"}
     # An answer of two pages kept the way the channel keeps it, by a process that is not serving.
     user = f"cluster-pages-{uuid.uuid4().hex[:8]}"
-    pages = [{"outputs": [{"simpleText": {"text": "첫 쪽 안내"}}]}, {"outputs": [{"simpleText": {"text": "둘째 쪽 안내"}}]}]
+    pages = [
+        {"outputs": [{"simpleText": {"text": "첫 쪽 안내"}}]},
+        {"outputs": [{"simpleText": {"text": "둘째 쪽 안내"}}]},
+    ]
     token = asyncio.run(RedisContinuationStore(os.environ[REDIS_URL_ENV], 600).put(user, pages))
     for index in range(cluster.instances):
         url = f"{cluster.instance_url(index)}/webhooks/kakao/webhook"
         tapped = cluster.kakao_raw(user, "더 보기 (1/2)", url, client_extra={"sotong_continuation": token, "page": 2})
         assert answer_text(tapped.json()) == "둘째 쪽 안내"
-        someone_else = cluster.kakao_raw("someone-else", "더 보기 (1/2)", url,
-                                         client_extra={"sotong_continuation": token, "page": 2})
+        someone_else = cluster.kakao_raw(
+            "someone-else", "더 보기 (1/2)", url, client_extra={"sotong_continuation": token, "page": 2}
+        )
         assert "둘째 쪽" not in answer_text(someone_else.json())
 
 
 # ------------------------------------------------------------------------------ the lock store alone
 
-redis_missing = (f"{REDIS_URL_ENV} is not set" if not os.environ.get(REDIS_URL_ENV)
-                 else redis_reachable(os.environ[REDIS_URL_ENV]))
+redis_missing = (
+    f"{REDIS_URL_ENV} is not set" if not os.environ.get(REDIS_URL_ENV) else redis_reachable(os.environ[REDIS_URL_ENV])
+)
 
 
 @pytest.mark.skipif(redis_missing is not None, reason=f"Redis unavailable: {redis_missing}")
@@ -278,7 +317,7 @@ def test_a_free_conversation_costs_two_redis_round_trips_and_stays_readable_by_r
 
     store = lock_store(f"lockcount{uuid.uuid4().hex[:8]}", os.environ[REDIS_URL_ENV])
     store.update_lock("warm-up")  # loads the script once
-    commands: List[str] = []
+    commands: list[str] = []
     execute = store.red.execute_command
 
     def counting(*args, **options):
@@ -287,7 +326,7 @@ def test_a_free_conversation_costs_two_redis_round_trips_and_stays_readable_by_r
 
     store.red.execute_command = counting
 
-    async def turn() -> List[int]:
+    async def turn() -> list[int]:
         async with store.lock("citizen", lock_lifetime=30) as held:
             waiting = store.issue_ticket("citizen", 30)  # a second message of the same citizen
             return [ticket.number for ticket in held.tickets] + [waiting]
@@ -311,9 +350,15 @@ def test_atomic_lock_store_from_endpoint_config():
     from rasa.utils.endpoints import EndpointConfig
 
     parts = urlsplit(os.environ[REDIS_URL_ENV])
-    config = EndpointConfig(url=parts.hostname, type="bot.rasa_ext.lock_store.AtomicRedisLockStore",
-                            port=str(parts.port or 6379), db=(parts.path or "/0").strip("/") or "0", password="",
-                            key_prefix="sotongcfg", poll_interval_seconds="0.05")
+    config = EndpointConfig(
+        url=parts.hostname,
+        type="bot.rasa_ext.lock_store.AtomicRedisLockStore",
+        port=str(parts.port or 6379),
+        db=(parts.path or "/0").strip("/") or "0",
+        password="",
+        key_prefix="sotongcfg",
+        poll_interval_seconds="0.05",
+    )
     store = LockStore.create(config)
     assert type(store).__name__ == "AtomicRedisLockStore"
     assert store.key_prefix == "sotongcfg:lock:" and store.poll_interval_seconds == 0.05
@@ -334,8 +379,9 @@ def test_action_results_are_validated_with_a_cached_validator():
 
     install()
     action = RemoteAction.__new__(RemoteAction)
-    assert action._validate_action_result({"events": [{"event": "slot", "name": "x", "value": 1}],
-                                           "responses": [{"text": "hi"}]})
+    assert action._validate_action_result(
+        {"events": [{"event": "slot", "name": "x", "value": 1}], "responses": [{"text": "hi"}]}
+    )
     with pytest.raises(jsonschema.ValidationError, match="Failed to validate Action server response"):
         action._validate_action_result({"events": [], "responses": "not a list"})
     started = time.perf_counter()
@@ -376,8 +422,13 @@ def test_endpoint_requests_share_one_kept_alive_session():
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         endpoint = EndpointConfig(f"http://127.0.0.1:{server.server_port}/webhook")
-        payload = {"next_action": "action_x", "tracker": {"latest_message": {"text": "가로등이 고장났어요 😢"},
-                                                          "events": [{"timestamp": 1764190000.123456}]}}
+        payload = {
+            "next_action": "action_x",
+            "tracker": {
+                "latest_message": {"text": "가로등이 고장났어요 😢"},
+                "events": [{"timestamp": 1764190000.123456}],
+            },
+        }
 
         async def calls() -> list:
             try:

@@ -1,10 +1,11 @@
 """The complaint actions (actions/complaints.py) turn by turn, as the Rasa form calls them, on a
 real SQLite ticket store: no trained model needed."""
+
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 import pytest
 from rasa_sdk import Tracker
@@ -14,20 +15,29 @@ from sqlalchemy import select
 from actions import complaint_messages as messages
 from actions import complaints
 from bot.delivery.outbox import OutboxEntry
-from bot.tickets import Ticket, TicketStatus
 from bot.privacy.contacts import reveal_phone
+from bot.tickets import Ticket, TicketStatus
 from bot.tickets.models import TicketWatcher
 
 FORM_DOMAIN = {
-    "forms": {"complaint_form": {"required_slots": [
-        "complaint_category", "location", "description", "consent", "complaint_decision"]}},
+    "forms": {
+        "complaint_form": {
+            "required_slots": ["complaint_category", "location", "description", "consent", "complaint_decision"]
+        }
+    },
     "slots": {slot: {"type": "text", "mappings": [{"type": "custom"}]} for slot in complaints.FORM_SLOTS},
 }
 POTHOLE = {"entity": "complaint_category", "value": "road_damage"}
-ASK_ACTIONS = [complaints.ActionAskComplaintCategory(), complaints.ActionAskLocation(),
-               complaints.ActionAskDescription(), complaints.ActionAskDuplicateChoice(),
-               complaints.ActionAskPhotoUrl(), complaints.ActionAskConsent(), complaints.ActionAskPhone(),
-               complaints.ActionAskComplaintDecision()]
+ASK_ACTIONS = [
+    complaints.ActionAskComplaintCategory(),
+    complaints.ActionAskLocation(),
+    complaints.ActionAskDescription(),
+    complaints.ActionAskDuplicateChoice(),
+    complaints.ActionAskPhotoUrl(),
+    complaints.ActionAskConsent(),
+    complaints.ActionAskPhone(),
+    complaints.ActionAskComplaintDecision(),
+]
 
 
 @pytest.fixture(autouse=True)
@@ -43,17 +53,20 @@ class Conversation:
 
     def __init__(self, sender: str = "kakao-user-1"):
         self.sender = sender
-        self.slots: Dict[str, Any] = {slot: None for slot in (*complaints.FORM_SLOTS, "requested_slot")}
-        self.active_loop: Dict[str, Any] = {}
-        self.replies: List[dict] = []
+        self.slots: dict[str, Any] = {slot: None for slot in (*complaints.FORM_SLOTS, "requested_slot")}
+        self.active_loop: dict[str, Any] = {}
+        self.replies: list[dict] = []
 
     def tracker(self, text: str, intent: str, entities=(), metadata=None) -> Tracker:
-        message = {"text": text, "intent": {"name": intent, "confidence": 0.99},
-                   "entities": list(entities), "metadata": metadata or {}}
-        return Tracker(self.sender, dict(self.slots), message, [], False, None, self.active_loop,
-                       "action_listen")
+        message = {
+            "text": text,
+            "intent": {"name": intent, "confidence": 0.99},
+            "entities": list(entities),
+            "metadata": metadata or {},
+        }
+        return Tracker(self.sender, dict(self.slots), message, [], False, None, self.active_loop, "action_listen")
 
-    def run(self, action, tracker: Tracker) -> List[dict]:
+    def run(self, action, tracker: Tracker) -> list[dict]:
         dispatcher = CollectingDispatcher()
         events = asyncio.run(action.run(dispatcher, tracker, FORM_DOMAIN))
         for event in events:
@@ -62,7 +75,7 @@ class Conversation:
         self.replies = dispatcher.messages
         return events
 
-    def say(self, text: str, intent: str = "inform", entities=(), metadata=None) -> List[dict]:
+    def say(self, text: str, intent: str = "inform", entities=(), metadata=None) -> list[dict]:
         """The citizen's message, validated by validate_complaint_form, then the next question."""
         events = self.run(complaints.ValidateComplaintForm(), self.tracker(text, intent, entities, metadata))
         self.active_loop = {"name": "complaint_form"}
@@ -83,7 +96,7 @@ class Conversation:
         self.active_loop = {}
 
     @property
-    def requested(self) -> Optional[str]:
+    def requested(self) -> str | None:
         return self.slots.get("requested_slot")
 
     @property
@@ -95,14 +108,17 @@ def store():
     return complaints.ticket_store()
 
 
-def tickets() -> List[Ticket]:
+def tickets() -> list[Ticket]:
     with store().sessions() as session:
         return list(session.execute(select(Ticket).order_by(Ticket.id)).scalars())
 
 
 def file_pothole(conversation: Conversation, phone: str = "010-1234-5678") -> None:
-    conversation.say("주엽역 2번 출구 앞 도로에 포트홀이 생겼어요", "report_complaint",
-                     [POTHOLE, {"entity": "location", "value": "일산서구 주엽동 주엽역 2번 출구 앞"}])
+    conversation.say(
+        "주엽역 2번 출구 앞 도로에 포트홀이 생겼어요",
+        "report_complaint",
+        [POTHOLE, {"entity": "location", "value": "일산서구 주엽동 주엽역 2번 출구 앞"}],
+    )
     conversation.say("사진 없음")
     conversation.say("동의해요", "affirm")
     conversation.say(phone)
@@ -110,10 +126,14 @@ def file_pothole(conversation: Conversation, phone: str = "010-1234-5678") -> No
 
 # --- the form ----------------------------------------------------------------------------------------
 
+
 def test_first_message_fills_category_location_and_description():
     talk = Conversation()
-    talk.say("주엽역 2번 출구 앞 도로에 포트홀이 생겼어요", "report_complaint",
-             [POTHOLE, {"entity": "location", "value": "주엽역 2번 출구 앞"}])
+    talk.say(
+        "주엽역 2번 출구 앞 도로에 포트홀이 생겼어요",
+        "report_complaint",
+        [POTHOLE, {"entity": "location", "value": "주엽역 2번 출구 앞"}],
+    )
     assert talk.slots["complaint_category"] == "road_damage"
     assert talk.slots["location"] == "주엽역 2번 출구 앞"
     assert talk.slots["description"] == "주엽역 2번 출구 앞 도로에 포트홀이 생겼어요"
@@ -174,18 +194,32 @@ def test_first_message_without_an_entity_takes_the_category_from_its_words():
 
 
 def test_a_clarification_tap_opens_the_form_with_what_nlu_found():
-    asked = {"text": "주엽역 앞 불법 주정차 단속 좀", "intent": {"name": "civic_info", "confidence": 0.55},
-             "intent_ranking": [{"name": "civic_info", "confidence": 0.55},
-                                {"name": "report_complaint", "confidence": 0.4}], "entities": []}
-    tap = {"text": '/report_complaint{"complaint_category":"illegal_parking","location":"주엽역 앞"}',
-           "intent": {"name": "report_complaint", "confidence": 1.0}, "metadata": {},
-           "entities": [{"entity": "complaint_category", "value": "illegal_parking"},
-                        {"entity": "location", "value": "주엽역 앞"}]}
-    events = [{"event": "session_started"}, {"event": "user", "text": asked["text"], "parse_data": asked},
-              {"event": "bot", "text": None}, {"event": "user", "text": tap["text"], "parse_data": tap}]
+    asked = {
+        "text": "주엽역 앞 불법 주정차 단속 좀",
+        "intent": {"name": "civic_info", "confidence": 0.55},
+        "intent_ranking": [{"name": "civic_info", "confidence": 0.55}, {"name": "report_complaint", "confidence": 0.4}],
+        "entities": [],
+    }
+    tap = {
+        "text": '/report_complaint{"complaint_category":"illegal_parking","location":"주엽역 앞"}',
+        "intent": {"name": "report_complaint", "confidence": 1.0},
+        "metadata": {},
+        "entities": [
+            {"entity": "complaint_category", "value": "illegal_parking"},
+            {"entity": "location", "value": "주엽역 앞"},
+        ],
+    }
+    events = [
+        {"event": "session_started"},
+        {"event": "user", "text": asked["text"], "parse_data": asked},
+        {"event": "bot", "text": None},
+        {"event": "user", "text": tap["text"], "parse_data": tap},
+    ]
     talk = Conversation()
-    talk.run(complaints.ValidateComplaintForm(),
-             Tracker(talk.sender, dict(talk.slots), tap, events, False, None, {}, "action_listen"))
+    talk.run(
+        complaints.ValidateComplaintForm(),
+        Tracker(talk.sender, dict(talk.slots), tap, events, False, None, {}, "action_listen"),
+    )
     assert talk.slots["complaint_category"] == "illegal_parking" and talk.slots["location"] == "주엽역 앞"
     assert talk.slots["description"] == "주엽역 앞 불법 주정차 단속 좀"  # not the payload
     assert talk.slots["requested_slot"] == "photo_url"
@@ -265,8 +299,10 @@ def test_cancel_at_any_step():
 def test_emergency_during_the_form_rejects_the_form_turn():
     talk = Conversation()
     talk.say("포트홀 신고요", "report_complaint", [POTHOLE])
-    events = talk.run(complaints.ValidateComplaintForm(),
-                      talk.tracker("불이 났어요!", "report_emergency", [{"entity": "emergency_type", "value": "fire"}]))
+    events = talk.run(
+        complaints.ValidateComplaintForm(),
+        talk.tracker("불이 났어요!", "report_emergency", [{"entity": "emergency_type", "value": "fire"}]),
+    )
     assert events[0]["event"] == "action_execution_rejected"
 
 
@@ -277,9 +313,15 @@ def test_duplicate_is_offered_and_joined():
     [ticket] = tickets()
 
     second = Conversation("kakao-user-2")
-    second.say("주엽동 주엽역 2번출구 앞 포트홀", "report_complaint",  # two location mentions, one span
-               [POTHOLE, {"entity": "location", "value": "주엽동", "start": 0, "end": 3},
-                {"entity": "location", "value": "주엽역 2번출구 앞", "start": 4, "end": 14}])
+    second.say(
+        "주엽동 주엽역 2번출구 앞 포트홀",
+        "report_complaint",  # two location mentions, one span
+        [
+            POTHOLE,
+            {"entity": "location", "value": "주엽동", "start": 0, "end": 3},
+            {"entity": "location", "value": "주엽역 2번출구 앞", "start": 4, "end": 14},
+        ],
+    )
     assert second.slots["location"] == "주엽동 주엽역 2번출구 앞"
     assert second.slots["duplicate_ticket_id"] == ticket.number and second.requested == "duplicate_choice"
     assert ticket.number in second.text
@@ -297,8 +339,11 @@ def test_duplicate_declined_files_a_new_ticket():
     first.say("네", "affirm")
     first.submit()
     second = Conversation("kakao-user-2")
-    second.say("주엽동 주엽역 2번출구 앞 포트홀", "report_complaint",
-               [POTHOLE, {"entity": "location", "value": "주엽동 주엽역 2번출구 앞"}])
+    second.say(
+        "주엽동 주엽역 2번출구 앞 포트홀",
+        "report_complaint",
+        [POTHOLE, {"entity": "location", "value": "주엽동 주엽역 2번출구 앞"}],
+    )
     second.say("새로 접수")
     assert second.slots["duplicate_choice"] == "new" and second.requested == "photo_url"
 
@@ -307,6 +352,7 @@ def test_duplicate_declined_files_a_new_ticket():
 
 
 # --- status ------------------------------------------------------------------------------------------
+
 
 def check_status(sender: str, text: str, entities=()) -> str:
     talk = Conversation(sender)

@@ -1,29 +1,29 @@
 """Whole complaint conversations over HTTP (Rasa REST channel) with the action server running,
 then delivery of the ticket to a real local HTTP endpoint.
 """
+
 from __future__ import annotations
 
 import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import List
 
 from sqlalchemy import select, update
 
 from bot.channels.rest import rasa_sender_id
 from bot.city import get_city_config
+from bot.delivery import DeliverySettings, Dispatcher, OutboxEntry, OutboxState
 from bot.privacy.contacts import reveal_phone
-from bot.delivery import Dispatcher, DeliverySettings, OutboxEntry, OutboxState
 from bot.tickets import Ticket, open_database
 
 TICKET_NUMBER = re.compile(r"GY-\d{4}-\d{6}")
 
 
-def texts(replies: List[dict]) -> str:
+def texts(replies: list[dict]) -> str:
     return "\n".join(reply.get("text", "") for reply in replies)
 
 
-def tickets(stack) -> List[Ticket]:
+def tickets(stack) -> list[Ticket]:
     sessions = open_database(stack.database_url)
     with sessions() as session:
         return list(session.execute(select(Ticket).order_by(Ticket.id)).scalars())
@@ -62,12 +62,14 @@ def test_complaint_is_filed_confirmed_and_delivered(rasa_stack):
     try:
         sessions = open_database(rasa_stack.database_url)
         with sessions.begin() as session:  # the test's endpoint stands for the department's
-            session.execute(update(OutboxEntry).values(
-                destination=f"http://127.0.0.1:{server.server_port}/departments/road_management"))
+            session.execute(
+                update(OutboxEntry).values(
+                    destination=f"http://127.0.0.1:{server.server_port}/departments/road_management"
+                )
+            )
         Dispatcher(sessions, DeliverySettings()).run_once()
         with sessions() as session:
-            states = set(session.execute(select(OutboxEntry.state).where(
-                OutboxEntry.ticket_id == ticket.id)).scalars())
+            states = set(session.execute(select(OutboxEntry.state).where(OutboxEntry.ticket_id == ticket.id)).scalars())
         assert states == {OutboxState.DELIVERED}
         assert any(number.encode() in body for body in received)
     finally:

@@ -1,6 +1,7 @@
 """The danger safety net (bot/nlu/danger_override.py, data/city/danger_signs.yml): a clear sign of
 danger to a person or property now makes report_emergency the top intent, whatever DIET said; words
 shared with information questions and ordinary complaints do not."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -92,8 +93,7 @@ def net() -> DangerSignOverride:
 
 def message(text: str, ranking=None) -> Message:
     ranking = [dict(e) for e in (ranking or RANKING)]
-    return Message(data={"text": text, "intent": dict(ranking[0]), "intent_ranking": ranking,
-                         "entities": []})
+    return Message(data={"text": text, "intent": dict(ranking[0]), "intent_ranking": ranking, "entities": []})
 
 
 @pytest.mark.parametrize("text,kind", DANGER)
@@ -111,7 +111,7 @@ def test_a_sign_of_danger_makes_report_emergency_the_top_intent(net, text, kind)
     assert result.get("danger_sign")["replaced_intent"] == "report_complaint"
     [entity] = [e for e in result.get("entities") if e["entity"] == "emergency_type"]
     assert entity["value"] == kind
-    assert text[entity["start"]:entity["end"]] == result.get("danger_sign")["text"]
+    assert text[entity["start"] : entity["end"]] == result.get("danger_sign")["text"]
 
 
 @pytest.mark.parametrize("text", NOT_DANGER)

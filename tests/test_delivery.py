@@ -1,5 +1,6 @@
 """Delivery from the outbox to real local endpoints: an HTTP server in a thread as the
 department, an SMTP server (aiosmtpd) as the mail relay, a real SQLite file as the database."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -17,7 +18,6 @@ from email import message_from_bytes
 from email.policy import default as default_email_policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import List
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -25,9 +25,9 @@ from sqlalchemy import select, text
 
 from bot.city import load_city_config
 from bot.city.loader import DEFAULT_DATA_DIR
-from bot.storage.db import make_engine
-from bot.delivery import Dispatcher, DeliverySettings, OutboxEntry, OutboxState, retry_delay_seconds
+from bot.delivery import DeliverySettings, Dispatcher, OutboxEntry, OutboxState, retry_delay_seconds
 from bot.delivery.dead_letters import list_dead_letters, requeue_dead_letter
+from bot.storage.db import make_engine
 from bot.tickets import ComplaintDraft, EmergencyReport, TicketStore, open_database
 from tests.databases import BACKENDS, database_url_for
 
@@ -43,6 +43,7 @@ def free_port() -> int:
 
 # --- a department endpoint -------------------------------------------------------------------------
 
+
 class DepartmentEndpoint:
     """A real HTTP server that records what it receives and answers with `status`."""
 
@@ -50,15 +51,15 @@ class DepartmentEndpoint:
         self.port = port
         self.status = 200
         self.delay_seconds = 0.0
-        self.received: List[dict] = []  # every request, accepted or not
+        self.received: list[dict] = []  # every request, accepted or not
         self._lock = threading.Lock()
         self._server = None
 
     @property
-    def accepted(self) -> List[dict]:
+    def accepted(self) -> list[dict]:
         return [request for request in self.received if 200 <= request["status"] < 300]
 
-    def start(self) -> "DepartmentEndpoint":
+    def start(self) -> DepartmentEndpoint:
         endpoint = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -67,9 +68,14 @@ class DepartmentEndpoint:
                 time.sleep(endpoint.delay_seconds)
                 status = endpoint.status
                 with endpoint._lock:
-                    endpoint.received.append({"path": self.path, "status": status,
-                                              "key": self.headers.get("Idempotency-Key"),
-                                              "json": json.loads(body)})
+                    endpoint.received.append(
+                        {
+                            "path": self.path,
+                            "status": status,
+                            "key": self.headers.get("Idempotency-Key"),
+                            "json": json.loads(body),
+                        }
+                    )
                 self.send_response(status)
                 self.end_headers()
                 self.wfile.write(b"ok" if status < 300 else b"unavailable")
@@ -79,8 +85,7 @@ class DepartmentEndpoint:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                         daemon=True).start()
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self
 
     def stop(self) -> None:
@@ -97,8 +102,7 @@ class MailRelay:
         self.messages = []
 
     async def handle_DATA(self, server, session, envelope):
-        self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content,
-                                                                    policy=default_email_policy)))
+        self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content, policy=default_email_policy)))
         return "250 Message accepted for delivery"
 
 
@@ -114,6 +118,7 @@ class FakeClock:
 
 
 # --- fixtures --------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def endpoint():
@@ -137,8 +142,10 @@ def city(tmp_path: Path, endpoint: DepartmentEndpoint):
     data_dir = tmp_path / "city"
     shutil.copytree(DEFAULT_DATA_DIR, data_dir)
     for path in data_dir.glob("*.yml"):
-        path.write_text(path.read_text(encoding="utf-8").replace(
-            SAMPLE_ENDPOINT, f"http://127.0.0.1:{endpoint.port}"), encoding="utf-8")
+        path.write_text(
+            path.read_text(encoding="utf-8").replace(SAMPLE_ENDPOINT, f"http://127.0.0.1:{endpoint.port}"),
+            encoding="utf-8",
+        )
     return load_city_config(data_dir)
 
 
@@ -166,9 +173,15 @@ def store(sessions, city, clock) -> TicketStore:
 @pytest.fixture
 def settings(mail_relay) -> DeliverySettings:
     _relay, smtp_port = mail_relay
-    return DeliverySettings(max_attempts=4, backoff_base_seconds=10, backoff_max_seconds=60,
-                            http_timeout_seconds=2, claim_lease_seconds=60, smtp_host="127.0.0.1",
-                            smtp_port=smtp_port)
+    return DeliverySettings(
+        max_attempts=4,
+        backoff_base_seconds=10,
+        backoff_max_seconds=60,
+        http_timeout_seconds=2,
+        claim_lease_seconds=60,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_port,
+    )
 
 
 def dispatcher(sessions, settings, clock) -> Dispatcher:
@@ -176,18 +189,25 @@ def dispatcher(sessions, settings, clock) -> Dispatcher:
 
 
 def file_pothole(store: TicketStore, sender: str = "kakao-user-1"):
-    return store.file_complaint(ComplaintDraft(
-        category="road_damage", location_text="일산서구 주엽동 강선마을 14단지 앞",
-        description="도로에 큰 구멍이 났어요", sender_id=sender,
-        contact_phone="010-1234-5678", consent_given=True))
+    return store.file_complaint(
+        ComplaintDraft(
+            category="road_damage",
+            location_text="일산서구 주엽동 강선마을 14단지 앞",
+            description="도로에 큰 구멍이 났어요",
+            sender_id=sender,
+            contact_phone="010-1234-5678",
+            consent_given=True,
+        )
+    )
 
 
-def outbox(sessions) -> List[OutboxEntry]:
+def outbox(sessions) -> list[OutboxEntry]:
     with sessions() as session:
         return list(session.execute(select(OutboxEntry).order_by(OutboxEntry.id)).scalars())
 
 
 # --- tests -----------------------------------------------------------------------------------------
+
 
 def test_delivered_once_with_idempotency_key(store, sessions, settings, clock, endpoint):
     receipt = file_pothole(store)
@@ -263,10 +283,14 @@ def test_committed_entries_are_sent_by_a_dispatcher_started_later(store, session
     """The ticket's transaction committed but no dispatcher ran (e.g. the server died right after):
     a new dispatcher process finds and sends the entry."""
     receipt = file_pothole(store)
-    result = subprocess.run([sys.executable, "-m", "bot.delivery", "--database-url", database_url, "once"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=60,
-                            env={**os.environ, "PYTHONPATH": str(ROOT),
-                                 "SOTONG_CITY_DATA_DIR": str(tmp_path / "city")})  # it routes by the city data
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.delivery", "--database-url", database_url, "once"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "SOTONG_CITY_DATA_DIR": str(tmp_path / "city")},
+    )  # it routes by the city data
     assert result.returncode == 0, result.stderr
     assert "delivered=1" in result.stdout
     assert [request["json"]["ticket"]["number"] for request in endpoint.accepted] == [receipt.number]
@@ -277,9 +301,17 @@ def test_run_loop_delivers_and_stops_on_sigterm(store, sessions, database_url, e
     file_pothole(store)
     process = subprocess.Popen(
         [sys.executable, "-m", "bot.delivery", "--database-url", database_url, "run"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "SOTONG_DELIVERY_POLL_SECONDS": "0.1",
-             "SOTONG_CITY_DATA_DIR": str(tmp_path / "city")})  # the dispatcher routes by the city data
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "SOTONG_DELIVERY_POLL_SECONDS": "0.1",
+            "SOTONG_CITY_DATA_DIR": str(tmp_path / "city"),
+        },
+    )  # the dispatcher routes by the city data
     try:
         deadline = time.monotonic() + 30
         while not endpoint.accepted and time.monotonic() < deadline:
@@ -318,9 +350,14 @@ def test_dead_letter_after_max_attempts_then_requeue(store, sessions, settings, 
 
 def test_email_department_receives_mail_with_document(store, sessions, settings, clock, mail_relay):
     relay, _port = mail_relay
-    receipt = store.file_complaint(ComplaintDraft(
-        category="noise", location_text="장항동 공사장", description="새벽 공사 소음이 심해요",
-        sender_id="kakao-user-5"))
+    receipt = store.file_complaint(
+        ComplaintDraft(
+            category="noise",
+            location_text="장항동 공사장",
+            description="새벽 공사 소음이 심해요",
+            sender_id="kakao-user-5",
+        )
+    )
     assert dispatcher(sessions, settings, clock).run_once().delivered == 1
 
     [(recipients, message)] = relay.messages
@@ -334,8 +371,9 @@ def test_email_department_receives_mail_with_document(store, sessions, settings,
 
 
 def test_mail_relay_down_is_retried(store, sessions, settings, clock):
-    store.file_complaint(ComplaintDraft(category="noise", location_text="장항동", description="소음",
-                                        sender_id="kakao-user-5"))
+    store.file_complaint(
+        ComplaintDraft(category="noise", location_text="장항동", description="소음", sender_id="kakao-user-5")
+    )
     closed_port = free_port()
     unreachable = dataclasses.replace(settings, smtp_port=closed_port)
     assert dispatcher(sessions, unreachable, clock).run_once().retried == 1
@@ -358,7 +396,8 @@ def test_two_dispatchers_never_send_an_entry_twice(store, sessions, settings, cl
 
 
 def test_contact_numbers_are_encrypted_at_rest_and_sent_in_plain_to_the_department(
-        store, sessions, database_url, settings, clock, endpoint):
+    store, sessions, database_url, settings, clock, endpoint
+):
     """Neither the ticket row nor the outbox payload holds the number (read with plain SQL); the
     department's endpoint receives it decrypted; dead-letter listings never show it."""
     receipt = file_pothole(store)
@@ -380,14 +419,21 @@ def test_contact_numbers_are_encrypted_at_rest_and_sent_in_plain_to_the_departme
     assert all(request["json"]["ticket"]["contact"]["phone"] == "010-1234-5678" for request in endpoint.received)
     [dead] = list_dead_letters(sessions)
     assert "1234-5678" not in json.dumps(dead.payload) + (dead.last_error or "")
-    listing = subprocess.run([sys.executable, "-m", "bot.delivery", "--database-url", database_url, "dead"],
-                             cwd=ROOT, capture_output=True, text=True, timeout=60)
+    listing = subprocess.run(
+        [sys.executable, "-m", "bot.delivery", "--database-url", database_url, "dead"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert listing.returncode == 0 and receipt.number in listing.stdout and "5678" not in listing.stdout
     endpoint.status = 200
     assert requeue_dead_letter(sessions, dead.id, now=clock.now) and worker.run_once().delivered == 1
     assert endpoint.accepted[-1]["json"]["ticket"]["contact"] == {
-        "anonymous": False, "phone": "010-1234-5678",
-        "consent": endpoint.accepted[-1]["json"]["ticket"]["contact"]["consent"]}
+        "anonymous": False,
+        "phone": "010-1234-5678",
+        "consent": endpoint.accepted[-1]["json"]["ticket"]["contact"]["consent"],
+    }
 
 
 def test_retry_delay_grows_with_jitter_and_is_capped():

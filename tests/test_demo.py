@@ -1,12 +1,12 @@
 """`make demo` (issue 15 point 13): `python -m bot.ops.demo` as a real process on a fresh SQLite
 file, then a real staff console signed into with the printed passwords, and the real dispatcher
 delivering the sample tickets to the console's local inbox."""
+
 from __future__ import annotations
 
 import re
 import subprocess
 
-import pytest
 from sqlalchemy import func, select
 
 from bot.delivery import OutboxEntry
@@ -22,8 +22,13 @@ TICKET_LINE = re.compile(r"^  (GY-\d{4}-\d{6})  .+, (filed now|filed before)$", 
 
 
 def demo(database_url: str, *args: str, **env) -> subprocess.CompletedProcess:
-    result = subprocess.run([str(VENV_BIN / "python"), "-m", "bot.ops.demo", "--database-url", database_url, *args],
-                            env=base_env(**env), capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [str(VENV_BIN / "python"), "-m", "bot.ops.demo", "--database-url", database_url, *args],
+        env=base_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     return result
 
 
@@ -55,8 +60,11 @@ def test_demo_accounts_and_tickets_once_then_reset(tmp_path):
         assert session.execute(select(func.count()).select_from(Ticket)).scalar() == len(TICKETS)
         assert session.execute(select(func.count()).select_from(OutboxEntry)).scalar() == len(TICKETS)
 
-    console = StaffServer(database_url, tmp_path, env_extra={"SOTONG_LOCAL_INBOX_TOKEN": TOKEN,
-                                                            "SOTONG_LOCAL_INBOX_DIR": str(tmp_path / "inbox")}).start()
+    console = StaffServer(
+        database_url,
+        tmp_path,
+        env_extra={"SOTONG_LOCAL_INBOX_TOKEN": TOKEN, "SOTONG_LOCAL_INBOX_DIR": str(tmp_path / "inbox")},
+    ).start()
     try:
         supervisor = sign_in(console, "demo.supervisor", passwords["demo.supervisor"])
         listing = supervisor.get("/tickets").text
@@ -67,8 +75,9 @@ def test_demo_accounts_and_tickets_once_then_reset(tmp_path):
         sign_in(console, "demo.trainer", passwords["demo.trainer"])
 
         # The sample tickets reach the local inbox through the real dispatcher.
-        assert f"delivered={len(TICKETS)} retried=0" in dispatch_once(database_url,
-                                                                      f"{console.url}/local-inbox/deliveries")
+        assert f"delivered={len(TICKETS)} retried=0" in dispatch_once(
+            database_url, f"{console.url}/local-inbox/deliveries"
+        )
         inbox = supervisor.get("/local-inbox").text
         assert all(number in inbox for number, _state in tickets) and "환경관리과" in inbox
 

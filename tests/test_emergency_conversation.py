@@ -1,11 +1,12 @@
 """Whole emergency conversations over the Kakao skill endpoint of the running stack (issue 16):
 guidance first, the kind read from the message, the place asked when missing, the alert in the
 outbox with kind, place and the citizen's words, follow-ups and several citizens in one incident."""
+
 from __future__ import annotations
 
 import re
 import uuid
-from typing import Any, Dict, List
+from typing import Any
 
 from sqlalchemy import select
 
@@ -22,20 +23,24 @@ class Citizen:
         self.stack = stack
         self.user = f"{name}-{uuid.uuid4().hex[:8]}"
 
-    def say(self, text: str, extra: Dict[str, Any] = None) -> Dict[str, Any]:
-        response = post_skill(self.stack.kakao_url, skill_payload(text, self.user, client_extra=extra),
-                              self.stack.kakao_secret, timeout=30)
+    def say(self, text: str, extra: dict[str, Any] = None) -> dict[str, Any]:
+        response = post_skill(
+            self.stack.kakao_url,
+            skill_payload(text, self.user, client_extra=extra),
+            self.stack.kakao_secret,
+            timeout=30,
+        )
         assert response.status_code == 200, response.text
         body = response.json()
         assert_valid_skill_response(body)
         return body
 
-    def tap(self, body: Dict[str, Any], label: str) -> Dict[str, Any]:
+    def tap(self, body: dict[str, Any], label: str) -> dict[str, Any]:
         [reply] = [reply for reply in body["template"].get("quickReplies", []) if reply["label"] == label]
         return self.say(reply["messageText"], reply.get("extra"))
 
 
-def texts(body: Dict[str, Any]) -> List[str]:
+def texts(body: dict[str, Any]) -> list[str]:
     return [output["simpleText"]["text"] for output in body["template"]["outputs"] if "simpleText" in output]
 
 
@@ -43,19 +48,25 @@ def incident(stack: Any, number: str):
     sessions = open_database(stack.database_url)
     with sessions() as session:
         ticket = session.execute(select(Ticket).where(Ticket.number == number)).scalar_one()
-        entries = list(session.execute(select(OutboxEntry).where(OutboxEntry.ticket_id == ticket.id)
-                                       .order_by(OutboxEntry.id)).scalars())
-        reports = list(session.execute(select(IncidentReport).where(IncidentReport.ticket_id == ticket.id)
-                                       .order_by(IncidentReport.id)).scalars())
+        entries = list(
+            session.execute(
+                select(OutboxEntry).where(OutboxEntry.ticket_id == ticket.id).order_by(OutboxEntry.id)
+            ).scalars()
+        )
+        reports = list(
+            session.execute(
+                select(IncidentReport).where(IncidentReport.ticket_id == ticket.id).order_by(IncidentReport.id)
+            ).scalars()
+        )
         session.expunge_all()
         return ticket, entries, reports
 
 
-def alerts(entries: List[OutboxEntry]) -> List[Dict[str, Any]]:
+def alerts(entries: list[OutboxEntry]) -> list[dict[str, Any]]:
     return [entry.payload for entry in entries if "/ticket.created/agency/" in entry.idempotency_key]
 
 
-def updates(entries: List[OutboxEntry]) -> List[Dict[str, Any]]:
+def updates(entries: list[OutboxEntry]) -> list[dict[str, Any]]:
     return [entry.payload for entry in entries if "/incident.updated/" in entry.idempotency_key]
 
 
@@ -87,7 +98,8 @@ def test_flood_without_a_place_asks_where_then_alerts_with_the_place(rasa_stack)
     assert [report.kind for report in reports] == ["report", "follow_up"]
     forwarded = updates(entries)
     assert {p["recipient"]["id"] for p in forwarded if p["recipient"]["kind"] == "agency"} == {
-        p["recipient"]["id"] for p in sent}
+        p["recipient"]["id"] for p in sent
+    }
     assert all(p["update"]["text"] == "차 안에 아이가 한 명 더 있어요 010-****-5678" for p in forwarded)
     assert "고마워요" in " ".join(texts(citizen.say("더 없어요")))
     assert len(alerts(incident(rasa_stack, number)[1])) == len(sent)  # still one alert each

@@ -1,6 +1,7 @@
 """Emergency incidents below the conversation (issue 16): many citizens at once make one incident on
 a real SQLite file; agencies acknowledge alerts over HTTP on a running console; unacknowledged
 alerts are escalated by e-mail to a real local SMTP server (aiosmtpd); the dashboard shows it."""
+
 from __future__ import annotations
 
 import threading
@@ -15,12 +16,12 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from bot.city import get_city_config
-from bot.delivery import Dispatcher, DeliverySettings, OutboxEntry, OutboxState
+from bot.delivery import DeliverySettings, Dispatcher, OutboxEntry, OutboxState
 from bot.delivery.escalation import escalate_unacknowledged
 from bot.delivery.senders import EmailSender
 from bot.staff.accounts import Account, Role
 from bot.staff.dashboard import DashboardFigures
-from bot.tickets.incidents import IncidentInput, IncidentStore, UNKNOWN_LOCATION
+from bot.tickets.incidents import UNKNOWN_LOCATION, IncidentInput, IncidentStore
 from bot.tickets.models import AlertEscalation, IncidentReport
 from bot.tickets.store import TicketStore, open_database
 from tests.kakao_helpers import free_port
@@ -52,7 +53,9 @@ def incidents(database_url, clock):
     return IncidentStore(TicketStore(open_database(database_url), get_city_config(), clock=clock))
 
 
-def flood(sender: str, place: str = "일산동구 백석동 백석지하차도", text: str = "지하차도에 물이 차요") -> IncidentInput:
+def flood(
+    sender: str, place: str = "일산동구 백석동 백석지하차도", text: str = "지하차도에 물이 차요"
+) -> IncidentInput:
     return IncidentInput("flood", sender, text, place)
 
 
@@ -68,8 +71,9 @@ def test_fifty_simultaneous_reports_make_one_incident_alerted_once(incidents):
 
     def report(index: int):
         start.wait()
-        return incidents.report(flood(f"kakao-{index}", "백석동 백석지하차도" if index % 2 else
-                                      "일산동구 백석1동 지하차도 입구"))
+        return incidents.report(
+            flood(f"kakao-{index}", "백석동 백석지하차도" if index % 2 else "일산동구 백석1동 지하차도 입구")
+        )
 
     with ThreadPoolExecutor(50) as pool:
         receipts = list(pool.map(report, range(50)))
@@ -84,7 +88,9 @@ def test_fifty_simultaneous_reports_make_one_incident_alerted_once(incidents):
 
 def test_other_kind_other_dong_unknown_place_and_an_old_incident_are_separate(incidents, clock):
     first = incidents.report(flood("kakao-1"))
-    assert incidents.report(IncidentInput("fire", "kakao-2", "불이 났어요", "백석동 백석지하차도")).number != first.number
+    assert (
+        incidents.report(IncidentInput("fire", "kakao-2", "불이 났어요", "백석동 백석지하차도")).number != first.number
+    )
     assert incidents.report(flood("kakao-3", "일산동구 마두동 지하차도")).number != first.number
     unknown = incidents.report(flood("kakao-4", ""))
     assert unknown.location_text == UNKNOWN_LOCATION and unknown.number != first.number
@@ -110,6 +116,7 @@ def test_follow_up_only_from_a_reporter_of_the_incident(incidents):
 
 # --- acknowledgement over HTTP, dashboard, escalation by e-mail ------------------------------------------
 
+
 class MailRelay:
     def __init__(self):
         self.messages = []
@@ -129,8 +136,12 @@ def console(tmp_path, database_url):
 
 
 def acknowledge(url: str, token: str, key) -> requests.Response:
-    return requests.post(f"{url}/open311/agency/acknowledge", json={"idempotency_key": key},
-                         headers={"X-Sotong-Agency-Token": token}, timeout=30)
+    return requests.post(
+        f"{url}/open311/agency/acknowledge",
+        json={"idempotency_key": key},
+        headers={"X-Sotong-Agency-Token": token},
+        timeout=30,
+    )
 
 
 def test_agencies_acknowledge_and_the_silent_one_is_escalated_by_email(database_url, console):
@@ -139,7 +150,6 @@ def test_agencies_acknowledge_and_the_silent_one_is_escalated_by_email(database_
     store = IncidentStore(TicketStore(open_database(database_url), get_city_config(), clock=clock))
     receipt = store.report(flood("kakao-1"))
     fire_key = f"{receipt.number}/ticket.created/agency/ilsan_fire_station"
-    umc_key = f"{receipt.number}/ticket.created/agency/goyang_urban_management"
 
     assert acknowledge(console, "wrong-token-0123456789", fire_key).status_code == 401
     assert acknowledge(console, TOKENS["goyang_urban_management"], fire_key).status_code == 404  # not theirs
@@ -153,8 +163,12 @@ def test_agencies_acknowledge_and_the_silent_one_is_escalated_by_email(database_
     controller = Controller(relay, hostname="127.0.0.1", port=free_port())
     controller.start()
     try:
-        settings = DeliverySettings(smtp_host="127.0.0.1", smtp_port=controller.port, alert_ack_minutes=5,
-                                    escalation_email="situation-room@goyang.example")
+        settings = DeliverySettings(
+            smtp_host="127.0.0.1",
+            smtp_port=controller.port,
+            alert_ack_minutes=5,
+            escalation_email="situation-room@goyang.example",
+        )
         assert escalate_unacknowledged(store.sessions, settings, clock) == 0  # not overdue yet
         later = lambda: clock.now + timedelta(minutes=6)  # noqa: E731
         alerted = [row.target_id for row in entries(store) if row.target_kind == "agency"]
@@ -163,8 +177,9 @@ def test_agencies_acknowledge_and_the_silent_one_is_escalated_by_email(database_
         Dispatcher(store.sessions, settings, senders={"email": EmailSender(settings)}, clock=later).run_once()
         with store.sessions() as session:
             escalated = set(session.execute(select(AlertEscalation.agency_id)).scalars())
-            states = set(session.execute(select(OutboxEntry.state).where(
-                OutboxEntry.target_kind == "escalation")).scalars())
+            states = set(
+                session.execute(select(OutboxEntry.state).where(OutboxEntry.target_kind == "escalation")).scalars()
+            )
         assert escalated == set(alerted) - {"ilsan_fire_station"} and states == {OutboxState.DELIVERED}
         escalations = [(to, message) for to, message in relay.messages if "미확인 경보" in message["Subject"]]
         assert len(escalations) == len(alerted) - 1  # (agencies served by e-mail got their alert too)
@@ -174,7 +189,8 @@ def test_agencies_acknowledge_and_the_silent_one_is_escalated_by_email(database_
         controller.stop()
 
     figures = DashboardFigures(store.sessions, get_city_config, clock=later).snapshot(
-        Account(1, "chief", "총괄", Role.SUPERVISOR, None, True, clock.now))
+        Account(1, "chief", "총괄", Role.SUPERVISOR, None, True, clock.now)
+    )
     [shown] = figures["incidents"]
     assert shown["number"] == receipt.number and shown["reports"] == 1
     by_agency = {agency["agency_id"]: agency for agency in shown["agencies"]}

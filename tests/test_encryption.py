@@ -1,4 +1,5 @@
 """Encryption at rest of contact numbers (bot/privacy/encryption.py)."""
+
 import pytest
 
 from bot.privacy.encryption import PREFIX, DataKeyError, FieldCipher, new_key

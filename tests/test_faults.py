@@ -13,6 +13,7 @@ The stack tests need SOTONG_TEST_POSTGRES_URL/SOTONG_TEST_REDIS_URL (they skip w
 nginx (installed by scripts/install_nginx.sh when apt-get is there) and PostgreSQL's server
 binaries in /usr/lib/postgresql.
 """
+
 from __future__ import annotations
 
 import os
@@ -20,7 +21,6 @@ import threading
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Dict, List
 
 import pytest
 from sqlalchemy import select, update
@@ -41,7 +41,7 @@ class Department:
 
     def __init__(self) -> None:
         self.port = port_block(1)
-        self.received: List[str] = []  # Idempotency-Key of every accepted POST
+        self.received: list[str] = []  # Idempotency-Key of every accepted POST
         self._server = None
 
     @property
@@ -93,9 +93,16 @@ def test_department_down_for_an_hour_then_everything_is_delivered_once(database_
     store = open_ticket_store(get_city_config(), database_url, clock=clock)
     numbers = []
     for index in range(12):
-        numbers.append(store.file_complaint(ComplaintDraft(
-            category="road_damage", location_text=f"일산서구 탄현동 큰마을 {index + 1}단지 앞",
-            description="도로에 구멍이 생겼어요", sender_id=f"citizen-{index}")).number)
+        numbers.append(
+            store.file_complaint(
+                ComplaintDraft(
+                    category="road_damage",
+                    location_text=f"일산서구 탄현동 큰마을 {index + 1}단지 앞",
+                    description="도로에 구멍이 생겼어요",
+                    sender_id=f"citizen-{index}",
+                )
+            ).number
+        )
         clock.advance(45)  # tickets keep arriving while the department is down
     department = Department()
     with store.sessions.begin() as session:  # the test's endpoint stands for the department's
@@ -119,8 +126,9 @@ def test_department_down_for_an_hour_then_everything_is_delivered_once(database_
         while clock.now < deadline:
             dispatcher.run_once()
             with store.sessions() as session:
-                pending = session.execute(select(OutboxEntry.id).where(
-                    OutboxEntry.state != OutboxState.DELIVERED)).first()
+                pending = session.execute(
+                    select(OutboxEntry.id).where(OutboxEntry.state != OutboxState.DELIVERED)
+                ).first()
             if pending is None:
                 break
             clock.advance(30)
@@ -160,8 +168,15 @@ def private_postgres():
 
 @pytest.fixture(scope="module")
 def fault_cluster(trained_model: Path, private_postgres, tmp_path_factory):
-    cluster = Cluster(trained_model, tmp_path_factory.mktemp("faults"), private_postgres.url,
-                      os.environ["SOTONG_TEST_REDIS_URL"], instances=1, action_instances=2, dispatcher=False)
+    cluster = Cluster(
+        trained_model,
+        tmp_path_factory.mktemp("faults"),
+        private_postgres.url,
+        os.environ["SOTONG_TEST_REDIS_URL"],
+        instances=1,
+        action_instances=2,
+        dispatcher=False,
+    )
     try:
         yield cluster.start()
     finally:
@@ -234,8 +249,12 @@ def test_postgres_restart(fault_cluster, private_postgres):
 
 def file_pothole_complaint(cluster: Cluster, user: str, place: str = "일산서구 탄현동 큰마을 앞 도로") -> str:
     """The complaint form from the first message to the receipt; returns the ticket number."""
-    steps = [(f"{place}에 포트홀이 생겼어요", "사진"), ("사진 없음", "개인정보"), ("동의하지 않아요", "확인"),
-             ("네 접수해 주세요", "접수")]
+    steps = [
+        (f"{place}에 포트홀이 생겼어요", "사진"),
+        ("사진 없음", "개인정보"),
+        ("동의하지 않아요", "확인"),
+        ("네 접수해 주세요", "접수"),
+    ]
     reply = ""
     for utterance, expected in steps:
         reply = cluster.kakao(user, utterance)

@@ -1,5 +1,6 @@
 """The civic_info topic is selected for possible civic_info questions only (config.yml's
 GatedResponseSelector): on the served test model, and on messages built by hand."""
+
 from __future__ import annotations
 
 from rasa.shared.nlu.training_data.message import Message
@@ -20,9 +21,13 @@ def test_a_civic_question_gets_a_topic_and_a_greeting_or_form_answer_does_not(ra
 
 
 def test_retrieval_intent_confidence_comes_from_the_intent_or_its_ranking():
-    message = Message(data={"text": "x", "intent": {"name": "nlu_fallback", "confidence": 0.4},
-                            "intent_ranking": [{"name": "greet", "confidence": 0.3},
-                                               {"name": "civic_info", "confidence": 0.2}]})
+    message = Message(
+        data={
+            "text": "x",
+            "intent": {"name": "nlu_fallback", "confidence": 0.4},
+            "intent_ranking": [{"name": "greet", "confidence": 0.3}, {"name": "civic_info", "confidence": 0.2}],
+        }
+    )
     assert retrieval_intent_confidence(message, "civic_info") == 0.2
     assert retrieval_intent_confidence(message, "report_complaint") == 0.0
     message.set("intent", {"name": "civic_info", "confidence": 0.6})

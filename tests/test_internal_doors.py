@@ -7,6 +7,7 @@
 * Rasa's HTTP API needs its token, and a real conversation keeps the citizen's number out of
   the tracker database while the turn still sees it.
 """
+
 from __future__ import annotations
 
 import os
@@ -15,13 +16,12 @@ import sqlite3
 import subprocess
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
 
 import pytest
 import requests
 
-from bot.rasa_ext.action_server import SECRET_ENV, SECRET_HEADER
 from bot.channels.rest import rasa_sender_id
+from bot.rasa_ext.action_server import SECRET_ENV, SECRET_HEADER
 from tests.cluster import _alive
 from tests.stack import ROOT, VENV_BIN, Service, base_env, free_port, load_domain
 
@@ -40,7 +40,7 @@ wait
 """
 
 
-def read_pid(run_dir: Path, name: str, old: Optional[int] = None, timeout: float = 15) -> int:
+def read_pid(run_dir: Path, name: str, old: int | None = None, timeout: float = 15) -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -56,10 +56,16 @@ def read_pid(run_dir: Path, name: str, old: Optional[int] = None, timeout: float
 def test_supervisor_restarts_a_dead_process_and_ctrl_c_stops_everything(tmp_path):
     run_dir = tmp_path / "run"
     run_dir.mkdir()
-    env = base_env(ROOT=str(ROOT), PYTHON=str(VENV_BIN / "python"), RUN_DIR=str(run_dir),
-                   SOTONG_RESTART_DELAY="0.2")
-    script = subprocess.Popen(["bash", "-c", SUPERVISED_SCRIPT], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, start_new_session=True)
+    env = base_env(ROOT=str(ROOT), PYTHON=str(VENV_BIN / "python"), RUN_DIR=str(run_dir), SOTONG_RESTART_DELAY="0.2")
+    script = subprocess.Popen(
+        ["bash", "-c", SUPERVISED_SCRIPT],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         sleeper, other = read_pid(run_dir, "sleeper"), read_pid(run_dir, "other")
         os.kill(sleeper, signal.SIGKILL)  # a crash
@@ -81,20 +87,33 @@ def test_supervisor_restarts_a_dead_process_and_ctrl_c_stops_everything(tmp_path
     assert not _alive(restarted) and not _alive(other)
 
 
-SECRETS = {"KAKAO_SKILL_SECRET": "kakao_secret", "SOTONG_RASA_TOKEN": "rasa_token",
-           "SOTONG_ACTION_SECRET": "action_secret", "SOTONG_REST_TOKEN": "rest_token", "SOTONG_DATA_KEY": "data_key"}
+SECRETS = {
+    "KAKAO_SKILL_SECRET": "kakao_secret",
+    "SOTONG_RASA_TOKEN": "rasa_token",
+    "SOTONG_ACTION_SECRET": "action_secret",
+    "SOTONG_REST_TOKEN": "rest_token",
+    "SOTONG_DATA_KEY": "data_key",
+}
 
 
 def test_secrets_are_generated_once_into_private_files_unless_set(tmp_path):
-    script = ('. "$ROOT/scripts/secrets.sh"; ensure_sotong_secrets "$DIR" "$PYTHON"; '
-              + "; ".join(f'echo "{name}=${name}"' for name in SECRETS))
+    script = '. "$ROOT/scripts/secrets.sh"; ensure_sotong_secrets "$DIR" "$PYTHON"; ' + "; ".join(
+        f'echo "{name}=${name}"' for name in SECRETS
+    )
     env = base_env(ROOT=str(ROOT), PYTHON=str(VENV_BIN / "python"), DIR=str(tmp_path / "var"))
     for name in SECRETS:
         env.pop(name, None)
 
-    def run(**extra: str) -> Dict[str, str]:
-        output = subprocess.run(["bash", "-euc", script], cwd=ROOT, env={**env, **extra}, capture_output=True,
-                                text=True, timeout=60, check=True).stdout
+    def run(**extra: str) -> dict[str, str]:
+        output = subprocess.run(
+            ["bash", "-euc", script],
+            cwd=ROOT,
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout
         return dict(line.split("=", 1) for line in output.splitlines() if "=" in line and line.split("=")[0] in SECRETS)
 
     first = run()
@@ -114,7 +133,7 @@ def test_secrets_are_generated_once_into_private_files_unless_set(tmp_path):
 ACTION_SECRET = "doors-test-action-secret-0123456789"
 
 
-def listening_addresses(port: int) -> List[str]:
+def listening_addresses(port: int) -> list[str]:
     """Local IPv4/IPv6 addresses listening on `port` (from /proc/net/tcp*), as hex."""
     found = []
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
@@ -132,9 +151,13 @@ def action_server(tmp_path_factory):
     port = free_port()
     env = base_env(SOTONG_DATABASE_URL=f"sqlite:///{workdir / 'sotong.db'}", **{SECRET_ENV: ACTION_SECRET})
     env.pop("SANIC_HOST", None)
-    service = Service("action server", [str(VENV_BIN / "python"), "-m", "bot.rasa_ext.action_server", "--actions", "actions",
-                                        "--port", str(port)],
-                      env, workdir / "actions.log", f"http://127.0.0.1:{port}/health")
+    service = Service(
+        "action server",
+        [str(VENV_BIN / "python"), "-m", "bot.rasa_ext.action_server", "--actions", "actions", "--port", str(port)],
+        env,
+        workdir / "actions.log",
+        f"http://127.0.0.1:{port}/health",
+    )
     service.start(timeout=180)
     try:
         yield f"http://127.0.0.1:{port}", workdir / "sotong.db", port
@@ -142,36 +165,63 @@ def action_server(tmp_path_factory):
         service.stop()
 
 
-def forged_complaint(sender: str) -> Dict:
+def forged_complaint(sender: str) -> dict:
     """A hand-written call of the complaint form's last step: files a ticket without any conversation."""
     from actions import complaints as form
 
-    slots = {form.CATEGORY: "road_damage", form.LOCATION: "일산동구 백석동 흰돌마을 5단지 앞",
-             form.DESCRIPTION: "도로에 큰 구멍이 생겼어요", form.PHOTO: form.NO_PHOTO, form.CONSENT: False,
-             form.PHONE: form.ANONYMOUS, form.DECISION: form.SUBMIT}
+    slots = {
+        form.CATEGORY: "road_damage",
+        form.LOCATION: "일산동구 백석동 흰돌마을 5단지 앞",
+        form.DESCRIPTION: "도로에 큰 구멍이 생겼어요",
+        form.PHOTO: form.NO_PHOTO,
+        form.CONSENT: False,
+        form.PHONE: form.ANONYMOUS,
+        form.DECISION: form.SUBMIT,
+    }
     latest = {"text": "네 접수해 주세요", "intent": {"name": "affirm", "confidence": 1.0}, "entities": []}
-    tracker = {"sender_id": sender, "slots": slots, "latest_message": latest,
-               "events": [{"event": "action", "name": "action_listen"},
-                          {"event": "user", "text": latest["text"], "parse_data": latest}],
-               "paused": False, "followup_action": None, "active_loop": {}, "latest_action_name": "action_listen"}
-    return {"next_action": "action_submit_complaint", "sender_id": sender, "tracker": tracker,
-            "domain": load_domain(), "version": "3.6.21"}
+    tracker = {
+        "sender_id": sender,
+        "slots": slots,
+        "latest_message": latest,
+        "events": [
+            {"event": "action", "name": "action_listen"},
+            {"event": "user", "text": latest["text"], "parse_data": latest},
+        ],
+        "paused": False,
+        "followup_action": None,
+        "active_loop": {},
+        "latest_action_name": "action_listen",
+    }
+    return {
+        "next_action": "action_submit_complaint",
+        "sender_id": sender,
+        "tracker": tracker,
+        "domain": load_domain(),
+        "version": "3.6.21",
+    }
 
 
-def row_counts(database: Path) -> Dict[str, int]:
+def row_counts(database: Path) -> dict[str, int]:
     if not database.exists():
         return {"tickets": 0, "outbox": 0}
     with sqlite3.connect(database) as connection:
         tables = {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        return {table: connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0] if table in tables else 0
-                for table in ("tickets", "outbox")}
+        return {
+            table: connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0] if table in tables else 0
+            for table in ("tickets", "outbox")
+        }
 
 
 def test_a_forged_action_call_gets_401_and_files_nothing(action_server):
     url, database, port = action_server
     before = row_counts(database)
-    for headers in ({}, {SECRET_HEADER: "wrong"}, {SECRET_HEADER: ACTION_SECRET[:-1]},
-                    {SECRET_HEADER: ACTION_SECRET + "x"}, {"X-Sotong-Secret": ACTION_SECRET}):
+    for headers in (
+        {},
+        {SECRET_HEADER: "wrong"},
+        {SECRET_HEADER: ACTION_SECRET[:-1]},
+        {SECRET_HEADER: ACTION_SECRET + "x"},
+        {"X-Sotong-Secret": ACTION_SECRET},
+    ):
         response = requests.post(f"{url}/webhook", json=forged_complaint("forger-1"), headers=headers, timeout=30)
         assert response.status_code == 401, (headers, response.text)
         assert response.json() == {"error": "unauthorized"}
@@ -180,8 +230,9 @@ def test_a_forged_action_call_gets_401_and_files_nothing(action_server):
     assert requests.get(f"{url}/health", timeout=10).json() == {"status": "ok"}  # stays open
 
     # What Rasa sends: the header from endpoints.yml. The same call now files the ticket.
-    response = requests.post(f"{url}/webhook", json=forged_complaint("citizen-1"), timeout=60,
-                             headers={SECRET_HEADER: ACTION_SECRET})
+    response = requests.post(
+        f"{url}/webhook", json=forged_complaint("citizen-1"), timeout=60, headers={SECRET_HEADER: ACTION_SECRET}
+    )
     assert response.status_code == 200, response.text
     after = row_counts(database)
     assert after["tickets"] == before["tickets"] + 1 and after["outbox"] > before["outbox"]
@@ -194,11 +245,20 @@ def test_the_action_server_does_not_start_without_a_secret(tmp_path):
     env = base_env(SOTONG_DATABASE_URL=f"sqlite:///{tmp_path / 'sotong.db'}")
     for name in (SECRET_ENV, "SOTONG_ACTIONS_INSECURE"):
         env.pop(name, None)
-    command = [str(VENV_BIN / "python"), "-m", "bot.rasa_ext.action_server", "--actions", "actions", "--port", str(free_port())]
+    command = [
+        str(VENV_BIN / "python"),
+        "-m",
+        "bot.rasa_ext.action_server",
+        "--actions",
+        "actions",
+        "--port",
+        str(free_port()),
+    ]
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and SECRET_ENV in result.stderr
-    result = subprocess.run(command, cwd=ROOT, env={**env, SECRET_ENV: "short"}, capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run(
+        command, cwd=ROOT, env={**env, SECRET_ENV: "short"}, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode != 0 and "too short" in result.stderr
 
 
@@ -206,8 +266,13 @@ def test_the_action_server_does_not_start_without_a_secret(tmp_path):
 
 
 def test_rasas_http_api_needs_the_token(rasa_stack):
-    for method, path in (("get", "/conversations/someone/tracker"), ("post", "/model/parse"), ("get", "/status"),
-                         ("post", "/conversations/someone/trigger_intent"), ("put", "/model")):
+    for method, path in (
+        ("get", "/conversations/someone/tracker"),
+        ("post", "/model/parse"),
+        ("get", "/status"),
+        ("post", "/conversations/someone/trigger_intent"),
+        ("put", "/model"),
+    ):
         response = requests.request(method, f"{rasa_stack.rasa_url}{path}", json={"text": "안녕"}, timeout=10)
         assert response.status_code == 401, (path, response.status_code)
         wrong = requests.request(method, f"{rasa_stack.rasa_url}{path}?token=wrong", json={}, timeout=10)

@@ -1,11 +1,13 @@
 """The continuation stores behind "더 보기" and "답변 보기": in memory, and in Redis (real server
 from SOTONG_TEST_REDIS_URL, which .ci/run sets) so that every Rasa process behind a load balancer
 sees the same answers."""
+
 from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 

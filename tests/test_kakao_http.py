@@ -10,6 +10,7 @@ Two servers are used:
 
 Every 200 answer is validated against the SkillResponse 2.0 JSON Schema.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -17,21 +18,22 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any
 
 import pytest
 import requests
 from rasa.shared.exceptions import RasaException
 
-from bot.ops import simulator
 from bot.channels.kakao import texts
 from bot.channels.kakao.callback_policy import CallbackPolicy
 from bot.channels.kakao.channel import KakaoInput
 from bot.channels.kakao.extra import CONTINUATION_KEY
 from bot.channels.kakao.settings import KAKAO_CALLBACK_HOSTS, KakaoChannelSettings, KakaoSettingsError
+from bot.ops import simulator
 from tests.kakao_helpers import (
     SECRET_HEADER,
     ChannelServer,
@@ -45,8 +47,11 @@ from tests.kakao_helpers import (
 SECRET = "unit-test-secret"
 THRESHOLD = 0.4  # seconds; the channel answers (or defers) after this long
 # The callback receiver of these tests listens on loopback over http: they opt in explicitly.
-LOCAL_CALLBACKS = {"callback_allowed_hosts": ("127.0.0.1",), "callback_allow_http": True,
-                   "callback_allow_private_networks": True}
+LOCAL_CALLBACKS = {
+    "callback_allowed_hosts": ("127.0.0.1",),
+    "callback_allow_http": True,
+    "callback_allow_private_networks": True,
+}
 
 
 # ----------------------------------------------------------------------------- stand-ins
@@ -61,8 +66,8 @@ class ScriptedAgent:
     """
 
     def __init__(self) -> None:
-        self.turns: List[Dict[str, Any]] = []
-        self.started: List[str] = []
+        self.turns: list[dict[str, Any]] = []
+        self.started: list[str] = []
 
     async def __call__(self, message: Any) -> None:
         self.started.append(message.text)
@@ -73,16 +78,25 @@ class ScriptedAgent:
                 time.sleep(float(word[5:]))
         if "fail" in message.text:
             raise RuntimeError("scripted failure")
-        self.turns.append({"sender": message.sender_id, "text": message.text, "metadata": message.metadata,
-                           "channel": message.input_channel})
+        self.turns.append(
+            {
+                "sender": message.sender_id,
+                "text": message.text,
+                "metadata": message.metadata,
+                "channel": message.input_channel,
+            }
+        )
         output = message.output_channel
         if message.text.startswith("long:"):
             for i in range(int(message.text[5:])):
                 await output.send_text_message(message.sender_id, f"[{i}] " + "가" * 900)
             return
         if "menu" in message.text:
-            await output.send_text_with_buttons(message.sender_id, "확인할까요?", [
-                {"title": "네", "payload": "/affirm"}, {"title": "아니요", "payload": "/deny"}])
+            await output.send_text_with_buttons(
+                message.sender_id,
+                "확인할까요?",
+                [{"title": "네", "payload": "/affirm"}, {"title": "아니요", "payload": "/deny"}],
+            )
             return
         await output.send_text_message(message.sender_id, f"답변: {message.text}")
 
@@ -105,9 +119,9 @@ def served() -> Iterator[tuple]:
 class CallbackReceiver:
     """A real local HTTP server standing in for Open Builder's callback endpoint."""
 
-    def __init__(self, statuses: Optional[List[int]] = None) -> None:
+    def __init__(self, statuses: list[int] | None = None) -> None:
         self.statuses = list(statuses or [])
-        self.bodies: List[Any] = []
+        self.bodies: list[Any] = []
         self.received = threading.Event()
         receiver = self
 
@@ -130,7 +144,7 @@ class CallbackReceiver:
         self.url = f"http://127.0.0.1:{self.server.server_port}/callback/one-time-token"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def __enter__(self) -> "CallbackReceiver":
+    def __enter__(self) -> CallbackReceiver:
         self.thread.start()
         return self
 
@@ -143,12 +157,12 @@ def say(server: ChannelServer, text: str, user: str = "user-1", **kwargs: Any) -
     return post_skill(server.webhook_url, skill_payload(text, user, **kwargs), SECRET)
 
 
-def answer_texts(body: Dict[str, Any]) -> List[str]:
+def answer_texts(body: dict[str, Any]) -> list[str]:
     assert_valid_skill_response(body)
     return [o["simpleText"]["text"] for o in body["template"]["outputs"] if "simpleText" in o]
 
 
-def tap(server: ChannelServer, body: Dict[str, Any], user: str = "user-1") -> requests.Response:
+def tap(server: ChannelServer, body: dict[str, Any], user: str = "user-1") -> requests.Response:
     """Taps the (only) quick reply of ``body`` the way KakaoTalk would."""
     (quick_reply,) = body["template"]["quickReplies"]
     return say(server, quick_reply["messageText"], user, client_extra=quick_reply.get("extra"))
@@ -158,14 +172,26 @@ def tap(server: ChannelServer, body: Dict[str, Any], user: str = "user-1") -> re
 
 
 def test_channel_is_built_from_credentials() -> None:
-    channel = KakaoInput.from_credentials({"secret_header": "X-Skill-Key", "secret": "s3cret",
-                                           "callback_threshold_seconds": "2.5", "max_body_bytes": 1024})
+    channel = KakaoInput.from_credentials(
+        {
+            "secret_header": "X-Skill-Key",
+            "secret": "s3cret",
+            "callback_threshold_seconds": "2.5",
+            "max_body_bytes": 1024,
+        }
+    )
     assert KakaoInput.name() == "kakao"
     assert channel.settings.secret_header == "X-Skill-Key"
     assert channel.settings.callback_threshold_seconds == 2.5 and channel.settings.max_body_bytes == 1024
     assert channel.callback_policy == CallbackPolicy(allowed_hosts=KAKAO_CALLBACK_HOSTS)  # Kakao's host, https
-    opted_in = KakaoInput.from_credentials({"secret": "s", "callback_allowed_hosts": ["127.0.0.1"],
-                                            "callback_allow_http": "true", "callback_allow_private_networks": True})
+    opted_in = KakaoInput.from_credentials(
+        {
+            "secret": "s",
+            "callback_allowed_hosts": ["127.0.0.1"],
+            "callback_allow_http": "true",
+            "callback_allow_private_networks": True,
+        }
+    )
     assert opted_in.callback_policy == CallbackPolicy(("127.0.0.1",), allow_http=True, allow_private_networks=True)
     with pytest.raises(RasaException, match="callback_allow_http"):
         KakaoInput.from_credentials({"secret": "s", "callback_allow_http": "maybe"})
@@ -181,7 +207,7 @@ def test_channel_is_built_from_credentials() -> None:
         ({"secret": "s", "max_body_bytes": "lots"}, "max_body_bytes"),
     ],
 )
-def test_bad_channel_settings_stop_the_server_with_a_clear_message(credentials: Dict[str, Any], complaint: str) -> None:
+def test_bad_channel_settings_stop_the_server_with_a_clear_message(credentials: dict[str, Any], complaint: str) -> None:
     with pytest.raises(RasaException, match=complaint):
         KakaoInput.from_credentials(credentials)
 
@@ -196,12 +222,14 @@ def test_settings_reject_a_threshold_at_kakaos_limit() -> None:
 
 def test_health_route(served: tuple) -> None:
     server, _ = served
-    assert requests.get(f"{server.base_url}/webhooks/kakao/", timeout=5).json() == {"status": "ok",
-                                                                                  "continuations": "memory"}
+    assert requests.get(f"{server.base_url}/webhooks/kakao/", timeout=5).json() == {
+        "status": "ok",
+        "continuations": "memory",
+    }
 
 
 @pytest.mark.parametrize("secret", [None, "", "wrong-secret", SECRET + "x", SECRET.upper()])
-def test_missing_or_wrong_secret_is_401(served: tuple, secret: Optional[str]) -> None:
+def test_missing_or_wrong_secret_is_401(served: tuple, secret: str | None) -> None:
     server, agent = served
     response = post_skill(server.webhook_url, skill_payload("안녕하세요"), secret)
     assert response.status_code == 401
@@ -235,8 +263,12 @@ def test_body_over_limit_is_refused_while_streaming(served: tuple) -> None:
         for _ in range(100):
             yield b" " * 1024
 
-    response = requests.post(server.webhook_url, data=chunks(), timeout=10,
-                             headers={SECRET_HEADER: SECRET, "Content-Type": "application/json"})
+    response = requests.post(
+        server.webhook_url,
+        data=chunks(),
+        timeout=10,
+        headers={SECRET_HEADER: SECRET, "Content-Type": "application/json"},
+    )
     assert response.status_code == 413
 
 
@@ -301,8 +333,10 @@ def test_fast_turn_with_callback_url_answers_directly() -> None:
 
 
 def test_callback_is_retried_after_a_server_error() -> None:
-    with channel_server(callback_attempts=2, **LOCAL_CALLBACKS) as (server, _), \
-            CallbackReceiver(statuses=[503, 200]) as receiver:
+    with (
+        channel_server(callback_attempts=2, **LOCAL_CALLBACKS) as (server, _),
+        CallbackReceiver(statuses=[503, 200]) as receiver,
+    ):
         assert say(server, "slow:0.6 재시도", callback_url=receiver.url).json()["useCallback"] is True
         assert receiver.received.wait(5)
         assert len(receiver.bodies) == 2 and receiver.bodies[0] == receiver.bodies[1]
@@ -310,19 +344,25 @@ def test_callback_is_retried_after_a_server_error() -> None:
 
 
 def test_callback_rejected_with_4xx_is_not_retried() -> None:
-    with channel_server(callback_attempts=3, **LOCAL_CALLBACKS) as (server, _), \
-            CallbackReceiver(statuses=[400]) as receiver:
+    with (
+        channel_server(callback_attempts=3, **LOCAL_CALLBACKS) as (server, _),
+        CallbackReceiver(statuses=[400]) as receiver,
+    ):
         say(server, "slow:0.5 한번만", callback_url=receiver.url)
         server.run(server.channel.guard.drain())
         assert len(receiver.bodies) == 1
 
 
-@pytest.mark.parametrize("settings, host", [
-    ({}, "127.0.0.1"),                                           # the default: Kakao's host only, https only
-    ({"callback_allowed_hosts": ("127.0.0.1",), "callback_allow_http": True}, "127.0.0.1"),  # loopback literal
-    ({"callback_allowed_hosts": ("localhost",), "callback_allow_http": True}, "localhost"),  # resolves to loopback
-], ids=["default", "loopback-literal", "name-resolving-to-loopback"])
-def test_refused_callback_url_keeps_the_answer_for_show_answer(settings: Dict[str, Any], host: str) -> None:
+@pytest.mark.parametrize(
+    "settings, host",
+    [
+        ({}, "127.0.0.1"),  # the default: Kakao's host only, https only
+        ({"callback_allowed_hosts": ("127.0.0.1",), "callback_allow_http": True}, "127.0.0.1"),  # loopback literal
+        ({"callback_allowed_hosts": ("localhost",), "callback_allow_http": True}, "localhost"),  # resolves to loopback
+    ],
+    ids=["default", "loopback-literal", "name-resolving-to-loopback"],
+)
+def test_refused_callback_url_keeps_the_answer_for_show_answer(settings: dict[str, Any], host: str) -> None:
     """An SSRF attempt through callbackUrl: nothing is POSTed there, and the citizen's late answer
     is not lost: it waits for "답변 보기" like a request without callback."""
     with channel_server(**settings) as (server, agent), CallbackReceiver() as receiver:
@@ -368,7 +408,7 @@ def test_stored_answer_belongs_to_its_user_and_expires(served: tuple) -> None:
 def test_long_answer_is_paged_with_more_quick_reply(served: tuple) -> None:
     server, agent = served
     body = say(server, "long:7").json()
-    seen: List[str] = []
+    seen: list[str] = []
     for _ in range(5):
         seen += answer_texts(body)
         replies = body["template"].get("quickReplies", [])
@@ -432,6 +472,7 @@ def test_a_saturated_channel_still_answers_every_request_on_time() -> None:
     one step before its handler starts, and for two after its timer expired)."""
     users, step = 12, 0.25
     with channel_server(max_concurrent_turns=1) as (server, agent):
+
         def send(index: int) -> float:
             started = time.monotonic()
             response = say(server, f"busy:{step} 붐비는 시간", f"crowd-{index}")
@@ -451,8 +492,10 @@ def test_long_answer_pages_and_late_answers_are_shared_through_redis() -> None:
     from tests.cluster import redis_url_or_skip
 
     url = redis_url_or_skip()
-    with channel_server(continuation_store_url=url) as (first, _), \
-            channel_server(continuation_store_url=url) as (second, _):
+    with (
+        channel_server(continuation_store_url=url) as (first, _),
+        channel_server(continuation_store_url=url) as (second, _),
+    ):
         body = say(first, "long:5", "roaming-user").json()
         seen = answer_texts(body)
         while body["template"].get("quickReplies"):
@@ -474,8 +517,9 @@ def test_simulator_replays_a_script_and_taps_choices_by_number(served: tuple, tm
     server, agent = served
     script = tmp_path / "dialogue.txt"
     script.write_text("# 메뉴를 열고 2번을 고른다\nmenu 보여 주세요\n2\n7\n", encoding="utf-8")
-    code = simulator.main(["--url", server.webhook_url, "--secret", SECRET, "--user-id", "sim-user",
-                           "--script", str(script)])
+    code = simulator.main(
+        ["--url", server.webhook_url, "--secret", SECRET, "--user-id", "sim-user", "--script", str(script)]
+    )
     transcript = capsys.readouterr().out
     assert code == 0
     assert [t["text"] for t in agent.turns] == ["menu 보여 주세요", "/deny"]
@@ -500,21 +544,30 @@ def stack(rasa_stack: Any) -> Any:
     return rasa_stack
 
 
-def kakao(stack: Any, text: str, user: str, secret: Optional[str] = None, **kwargs: Any) -> requests.Response:
-    return post_skill(stack.kakao_url, skill_payload(text, user, **kwargs),
-                      stack.kakao_secret if secret is None else secret, timeout=30)
+def kakao(stack: Any, text: str, user: str, secret: str | None = None, **kwargs: Any) -> requests.Response:
+    return post_skill(
+        stack.kakao_url,
+        skill_payload(text, user, **kwargs),
+        stack.kakao_secret if secret is None else secret,
+        timeout=30,
+    )
 
 
 def test_rasa_server_rejects_wrong_secret_and_bad_input(stack: Any) -> None:
     assert kakao(stack, "안녕하세요", "e2e-auth", secret="wrong").status_code == 401
     bad = post_skill(stack.kakao_url, None, stack.kakao_secret, raw=b"{oops")
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "malformed_json"
-    assert requests.get(stack.rasa_url + "/webhooks/kakao/", timeout=5).json() == {"status": "ok",
-                                                                                   "continuations": "memory"}
+    assert requests.get(stack.rasa_url + "/webhooks/kakao/", timeout=5).json() == {
+        "status": "ok",
+        "continuations": "memory",
+    }
 
 
-@pytest.mark.parametrize("index, utterance", enumerate(["안녕하세요", "대형 폐기물은 어떻게 버려요?", "가로등이 깜빡거려요", "고마워요"]),
-                         ids=["greeting", "waste", "streetlight", "thanks"])
+@pytest.mark.parametrize(
+    "index, utterance",
+    enumerate(["안녕하세요", "대형 폐기물은 어떻게 버려요?", "가로등이 깜빡거려요", "고마워요"]),
+    ids=["greeting", "waste", "streetlight", "thanks"],
+)
 def test_rasa_server_answers_with_valid_skill_responses(stack: Any, index: int, utterance: str) -> None:
     started = time.monotonic()
     response = kakao(stack, utterance, f"e2e-answer-{index}")
@@ -548,7 +601,7 @@ def test_rasa_server_keeps_one_users_concurrent_messages_in_order(stack: Any) ->
     for response in responses:
         assert response.status_code == 200
         assert_valid_skill_response(response.json())
-    intents: List[str] = []
+    intents: list[str] = []
     deadline = time.monotonic() + 30  # turns deferred by the guard finish in the background
     while time.monotonic() < deadline:
         tracker = requests.get(stack.api_url(f"/conversations/{sender}/tracker"), timeout=10).json()

@@ -1,4 +1,5 @@
 """Parsing and validation of Kakao SkillPayloads (fixtures shaped after Kakao's documentation)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -6,7 +7,7 @@ import copy
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Dict, List
+from typing import Any
 
 import pytest
 
@@ -129,7 +130,7 @@ def test_malformed_extra_falls_back_to_nlu() -> None:
 # ----------------------------------------------------------------------------- bad requests
 
 
-def _with(path: str, value: Any) -> Dict[str, Any]:
+def _with(path: str, value: Any) -> dict[str, Any]:
     payload = copy.deepcopy(load_fixture("skill_payload_text.json"))
     *parents, last = path.split(".")
     target = payload
@@ -170,7 +171,7 @@ _DELETE = object()
         (b"[" * 60_000, 400, "too_deeply_nested", "nested deeper than 32"),
         (b'{"a":' * 33 + b"1" + b"}" * 33, 400, "too_deeply_nested", "nested deeper"),
         (b'{"userRequest": {"utterance": "hi", "user": {"id": "x\\ud800"}}}', 400, "invalid_text", "surrogate"),
-        (b'{"userRequest": {"utterance": 1' + b"0" * 5000 + b'}}', 400, "malformed_json", "not valid JSON"),
+        (b'{"userRequest": {"utterance": 1' + b"0" * 5000 + b"}}", 400, "malformed_json", "not valid JSON"),
         (b'{"userRequest": NaN}', 400, "malformed_json", "NaN"),
         (b"\xed\xa0\x80", 400, "invalid_encoding", "UTF-8"),  # a surrogate encoded as UTF-8 bytes
         (encode(_with("userRequest.user.id", "rest:e2e-user")), 400, "invalid_field", "userRequest.user.id"),
@@ -202,34 +203,67 @@ def test_callback_host_can_be_restricted() -> None:
     assert parse(payload, callback_policy=CallbackPolicy(allowed_hosts=("example.org",))).callback_url is None
 
 
-@pytest.mark.parametrize("url", [
-    "https://127.0.0.1:5055/webhook", "https://10.0.0.1/x", "https://169.254.169.254/latest/meta-data/",
-    "https://[::1]:5005/conversations", "https://localhost/x", "http://bot-api.kakao.com/v1/bots/b/callback/t",
-    "https://bot-api.kakao.com.evil.example/cb", "https://evil.example/bot-api.kakao.com", "ftp://bot-api.kakao.com/x",
-    "https://[::ffff:127.0.0.1]/x", "https://bot-api.kakao.com:99999/x", "https://[broken/x",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://127.0.0.1:5055/webhook",
+        "https://10.0.0.1/x",
+        "https://169.254.169.254/latest/meta-data/",
+        "https://[::1]:5005/conversations",
+        "https://localhost/x",
+        "http://bot-api.kakao.com/v1/bots/b/callback/t",
+        "https://bot-api.kakao.com.evil.example/cb",
+        "https://evil.example/bot-api.kakao.com",
+        "ftp://bot-api.kakao.com/x",
+        "https://[::ffff:127.0.0.1]/x",
+        "https://bot-api.kakao.com:99999/x",
+        "https://[broken/x",
+    ],
+)
 def test_callback_url_refused_by_default_is_not_used_and_the_request_still_served(url: str) -> None:
     """Refused callback URLs are dropped, not errors: a late answer then waits for "답변 보기"."""
     request = parse(_with("userRequest.callbackUrl", url))
     assert request.callback_url is None and request.text == "가로등이 고장났어요"
 
 
-@pytest.mark.parametrize("url, allowed", [
-    ("https://127.0.0.1/x", False), ("https://10.0.0.1/x", False), ("https://169.254.169.254/x", False),
-    ("https://[::1]/x", False), ("https://[fd00:ec2::254]/x", False), ("https://224.0.0.1/x", False),
-    ("https://0.0.0.0/x", False), ("https://100.64.0.1/x", False), ("https://8.8.8.8/x", True),
-])
+@pytest.mark.parametrize(
+    "url, allowed",
+    [
+        ("https://127.0.0.1/x", False),
+        ("https://10.0.0.1/x", False),
+        ("https://169.254.169.254/x", False),
+        ("https://[::1]/x", False),
+        ("https://[fd00:ec2::254]/x", False),
+        ("https://224.0.0.1/x", False),
+        ("https://0.0.0.0/x", False),
+        ("https://100.64.0.1/x", False),
+        ("https://8.8.8.8/x", True),
+    ],
+)
 def test_literal_addresses_are_checked_at_parse_time(url: str, allowed: bool) -> None:
-    everywhere = CallbackPolicy(allowed_hosts=("127.0.0.1", "10.0.0.1", "169.254.169.254", "::1", "fd00:ec2::254",
-                                               "224.0.0.1", "0.0.0.0", "100.64.0.1", "8.8.8.8"))
+    everywhere = CallbackPolicy(
+        allowed_hosts=(
+            "127.0.0.1",
+            "10.0.0.1",
+            "169.254.169.254",
+            "::1",
+            "fd00:ec2::254",
+            "224.0.0.1",
+            "0.0.0.0",
+            "100.64.0.1",
+            "8.8.8.8",
+        )
+    )
     assert (everywhere.refusal(url) is None) is allowed
     assert CallbackPolicy(allowed_hosts=everywhere.allowed_hosts, allow_private_networks=True).refusal(url) is None
 
 
 def test_a_host_resolving_to_loopback_is_refused_after_dns() -> None:
     url = "https://localhost:8443/callback/token"
-    assert asyncio.run(CallbackPolicy(allowed_hosts=("localhost",)).resolved_refusal(url)) == \
-        "host resolves to an address that is not allowed"
+    assert (
+        asyncio.run(CallbackPolicy(allowed_hosts=("localhost",)).resolved_refusal(url))
+        == "host resolves to an address that is not allowed"
+    )
     opted_in = CallbackPolicy(allowed_hosts=("localhost",), allow_private_networks=True)
     assert asyncio.run(opted_in.resolved_refusal(url)) is None
 
@@ -237,7 +271,8 @@ def test_a_host_resolving_to_loopback_is_refused_after_dns() -> None:
 def test_the_posting_connection_resolves_only_to_allowed_addresses() -> None:
     """The resolver of the POST itself drops refused addresses: a name that resolved to a public
     address at the check and to loopback a moment later (DNS rebinding) still cannot connect."""
-    async def resolve(policy: CallbackPolicy) -> List[str]:
+
+    async def resolve(policy: CallbackPolicy) -> list[str]:
         resolver = CheckedResolver(policy)
         try:
             return [entry["host"] for entry in await resolver.resolve("localhost", 443)]
@@ -246,13 +281,14 @@ def test_the_posting_connection_resolves_only_to_allowed_addresses() -> None:
 
     with pytest.raises(OSError, match="no address a callback may be sent to"):
         asyncio.run(resolve(CallbackPolicy(allowed_hosts=("localhost",))))
-    assert "127.0.0.1" in asyncio.run(resolve(CallbackPolicy(allowed_hosts=("localhost",),
-                                                             allow_private_networks=True)))
+    assert "127.0.0.1" in asyncio.run(
+        resolve(CallbackPolicy(allowed_hosts=("localhost",), allow_private_networks=True))
+    )
 
 
 def test_callback_sender_refuses_a_loopback_callback_without_posting() -> None:
     """A real receiver on 127.0.0.1: the default policy's sender never reaches it."""
-    received: List[bytes] = []
+    received: list[bytes] = []
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802
@@ -267,12 +303,16 @@ def test_callback_sender_refuses_a_loopback_callback_without_posting() -> None:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}/callback/t"
     try:
-        refused = CallbackSender(timeout_seconds=2, attempts=1, policy=CallbackPolicy(
-            allowed_hosts=("127.0.0.1",), allow_http=True))
+        refused = CallbackSender(
+            timeout_seconds=2, attempts=1, policy=CallbackPolicy(allowed_hosts=("127.0.0.1",), allow_http=True)
+        )
         assert asyncio.run(refused.deliver(url, {"version": "2.0"})) is False
         assert received == []
-        allowed = CallbackSender(timeout_seconds=2, attempts=1, policy=CallbackPolicy(
-            allowed_hosts=("127.0.0.1",), allow_http=True, allow_private_networks=True))
+        allowed = CallbackSender(
+            timeout_seconds=2,
+            attempts=1,
+            policy=CallbackPolicy(allowed_hosts=("127.0.0.1",), allow_http=True, allow_private_networks=True),
+        )
         assert asyncio.run(allowed.deliver(url, {"version": "2.0"})) is True
         assert len(received) == 1
     finally:
@@ -283,13 +323,16 @@ def test_callback_sender_refuses_a_loopback_callback_without_posting() -> None:
 # ----------------------------------------------------------------------------- text Rasa must never see
 
 
-@pytest.mark.parametrize("path, value", [
-    ("userRequest.utterance", "안녕\ud800"),
-    ("userRequest.params.surface", "\udfff"),
-    ("action.params.x", {"deep": ["\ud800"]}),
-    ("action.clientExtra", {"\udc00key": 1}),
-    ("bot.name", "봇\ud83d"),
-])
+@pytest.mark.parametrize(
+    "path, value",
+    [
+        ("userRequest.utterance", "안녕\ud800"),
+        ("userRequest.params.surface", "\udfff"),
+        ("action.params.x", {"deep": ["\ud800"]}),
+        ("action.clientExtra", {"\udc00key": 1}),
+        ("bot.name", "봇\ud83d"),
+    ],
+)
 def test_a_lone_surrogate_anywhere_is_refused(path: str, value: Any) -> None:
     body = json.dumps(_with(path, value)).encode("ascii")  # ensure_ascii: surrogates as \u escapes
     with pytest.raises(SkillRequestError) as caught:
@@ -302,10 +345,13 @@ def test_a_valid_surrogate_pair_is_an_ordinary_character() -> None:
     assert parse_skill_request(body).text == "가로등 😀"
 
 
-@pytest.mark.parametrize("extra", [
-    '{"payload": "/greet{\\"name\\": \\"\\\\ud800\\"}"}',   # surrogate escaped inside the payload's JSON
-    json.dumps({"payload": "/greet" + '{"a":' * 40 + "1" + "}" * 40}),
-])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        '{"payload": "/greet{\\"name\\": \\"\\\\ud800\\"}"}',  # surrogate escaped inside the payload's JSON
+        json.dumps({"payload": "/greet" + '{"a":' * 40 + "1" + "}" * 40}),
+    ],
+)
 def test_payloads_rasa_would_decode_are_checked_too(extra: str) -> None:
     with pytest.raises(SkillRequestError) as caught:
         parse(_with("action.clientExtra", json.loads(extra)))
@@ -314,12 +360,15 @@ def test_payloads_rasa_would_decode_are_checked_too(extra: str) -> None:
         parse(_with("userRequest.utterance", json.loads(extra)["payload"]))
 
 
-@pytest.mark.parametrize("embedded", [
-    "[" * 20_000,                                              # would be a RecursionError in json.loads
-    '{"payload": "/greet{\\"a\\": \\"\\udc00\\"}"}',
-    '{"payload": "/greet", "x": "\\ud800"}',
-    '{"intent": "greet", "entities": "{\\"name\\": \\"\\ud800\\"}"}',
-])
+@pytest.mark.parametrize(
+    "embedded",
+    [
+        "[" * 20_000,  # would be a RecursionError in json.loads
+        '{"payload": "/greet{\\"a\\": \\"\\udc00\\"}"}',
+        '{"payload": "/greet", "x": "\\ud800"}',
+        '{"intent": "greet", "entities": "{\\"name\\": \\"\\ud800\\"}"}',
+    ],
+)
 def test_json_inside_strings_is_bounded_and_checked(embedded: str) -> None:
     """clientExtra and block parameters may carry JSON as a string: unusable JSON is ignored."""
     request = parse(_with("action.clientExtra", embedded))
@@ -336,10 +385,14 @@ def test_json_inside_strings_is_bounded_and_checked(embedded: str) -> None:
     [
         ({"payload": "/greet"}, "/greet"),
         ({"payload": ' /inform{"district": "ilsanseo"} '}, '/inform{"district": "ilsanseo"}'),
-        ({"intent": "check_complaint_status", "entities": {"ticket_id": "GY-2024-0001"}},
-         '/check_complaint_status{"ticket_id":"GY-2024-0001"}'),
-        ({"intent": "budget_feedback", "entities": {"score": 5, "tags": ["park", "road"]}},
-         '/budget_feedback{"score":5,"tags":["park","road"]}'),
+        (
+            {"intent": "check_complaint_status", "entities": {"ticket_id": "GY-2024-0001"}},
+            '/check_complaint_status{"ticket_id":"GY-2024-0001"}',
+        ),
+        (
+            {"intent": "budget_feedback", "entities": {"score": 5, "tags": ["park", "road"]}},
+            '/budget_feedback{"score":5,"tags":["park","road"]}',
+        ),
         ({"intent": "greet"}, "/greet"),
         ({"intent": "greet", "entities": ""}, "/greet"),
         ({"intent": "greet", "entities": {"nested": {"no": 1}}}, None),

@@ -1,8 +1,9 @@
 """Unit tests of the SkillResponse builder; every response is validated against the JSON Schema."""
+
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -26,7 +27,7 @@ from tests.kakao_helpers import assert_valid_skill_response, skill_response_vali
 TOKEN = "tok_0123456789"
 
 
-def pages_of(messages: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+def pages_of(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Every page of the answer as SkillResponses, each schema-validated."""
     templates = build_templates(messages)
     responses = [page_response(templates, page, TOKEN) for page in range(1, len(templates) + 1)]
@@ -35,11 +36,11 @@ def pages_of(messages: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     return responses
 
 
-def outputs_of(responses: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+def outputs_of(responses: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [output for response in responses for output in response["template"]["outputs"]]
 
 
-def simple_texts(responses: List[Dict[str, Any]]) -> List[str]:
+def simple_texts(responses: list[dict[str, Any]]) -> list[str]:
     return [o["simpleText"]["text"] for o in outputs_of(responses) if "simpleText" in o]
 
 
@@ -47,7 +48,7 @@ def squash(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
-def last_quick_replies(responses: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+def last_quick_replies(responses: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return responses[-1]["template"].get("quickReplies", [])
 
 
@@ -61,22 +62,54 @@ def last_quick_replies(responses: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
         {"version": "2.0", "template": {"outputs": [{"simpleText": {"text": "a"}}] * 4}},
         {"version": "2.0", "template": {"outputs": [{"simpleText": {"text": "가" * 1001}}]}},
         {"version": "1.0", "template": {"outputs": [{"simpleText": {"text": "a"}}]}},
-        {"version": "2.0", "template": {"outputs": [{"simpleText": {"text": "a"}}],
-                                        "quickReplies": [{"label": "a", "action": "message", "messageText": "a"}] * 11}},
-        {"version": "2.0", "template": {"outputs": [{"simpleText": {"text": "a"}}],
-                                        "quickReplies": [{"label": "가" * 15, "action": "message", "messageText": "a"}]}},
-        {"version": "2.0", "template": {"outputs": [{"simpleText": {"text": "a"}}],
-                                        "quickReplies": [{"label": "a", "action": "message"}]}},
+        {
+            "version": "2.0",
+            "template": {
+                "outputs": [{"simpleText": {"text": "a"}}],
+                "quickReplies": [{"label": "a", "action": "message", "messageText": "a"}] * 11,
+            },
+        },
+        {
+            "version": "2.0",
+            "template": {
+                "outputs": [{"simpleText": {"text": "a"}}],
+                "quickReplies": [{"label": "가" * 15, "action": "message", "messageText": "a"}],
+            },
+        },
+        {
+            "version": "2.0",
+            "template": {
+                "outputs": [{"simpleText": {"text": "a"}}],
+                "quickReplies": [{"label": "a", "action": "message"}],
+            },
+        },
         {"version": "2.0", "template": {"outputs": [{"basicCard": {"title": "no picture"}}]}},
-        {"version": "2.0", "template": {"outputs": [{"textCard": {"title": "t", "buttons": [
-            {"label": "b", "action": "message", "messageText": "b"}] * 4}}]}},
-        {"version": "2.0", "template": {"outputs": [{"carousel": {"type": "textCard", "items": [{"title": "t"}] * 11}}]}},
-        {"version": "2.0", "template": {"outputs": [{"listCard": {"header": {"title": "h"}, "items": [{"title": "i"}] * 6}}]}},
+        {
+            "version": "2.0",
+            "template": {
+                "outputs": [
+                    {
+                        "textCard": {
+                            "title": "t",
+                            "buttons": [{"label": "b", "action": "message", "messageText": "b"}] * 4,
+                        }
+                    }
+                ]
+            },
+        },
+        {
+            "version": "2.0",
+            "template": {"outputs": [{"carousel": {"type": "textCard", "items": [{"title": "t"}] * 11}}]},
+        },
+        {
+            "version": "2.0",
+            "template": {"outputs": [{"listCard": {"header": {"title": "h"}, "items": [{"title": "i"}] * 6}}]},
+        },
         {"version": "2.0", "template": {"outputs": [{"fancyCard": {}}]}},
         {"version": "2.0", "useCallback": True, "template": {"outputs": [{"simpleText": {"text": "a"}}]}},
     ],
 )
-def test_schema_rejects_responses_kakao_would_reject(invalid: Dict[str, Any]) -> None:
+def test_schema_rejects_responses_kakao_would_reject(invalid: dict[str, Any]) -> None:
     assert not skill_response_validator().is_valid(invalid)
 
 
@@ -150,26 +183,41 @@ def test_empty_turn_still_gives_a_valid_answer() -> None:
 
 
 def test_buttons_become_quick_replies_with_payload_in_extra() -> None:
-    responses = pages_of([
-        {"text": "어떤 민원인가요?", "buttons": [
-            {"title": "가로등 고장", "payload": '/report_complaint{"complaint_category":"streetlight"}'},
-            {"title": "불법 주차", "payload": '/report_complaint{"complaint_category":"illegal_parking"}'},
-            {"title": "처음으로", "payload": "처음으로 돌아갈래요"},
-        ]}
-    ])
+    responses = pages_of(
+        [
+            {
+                "text": "어떤 민원인가요?",
+                "buttons": [
+                    {"title": "가로등 고장", "payload": '/report_complaint{"complaint_category":"streetlight"}'},
+                    {"title": "불법 주차", "payload": '/report_complaint{"complaint_category":"illegal_parking"}'},
+                    {"title": "처음으로", "payload": "처음으로 돌아갈래요"},
+                ],
+            }
+        ]
+    )
     assert simple_texts(responses) == ["어떤 민원인가요?"]
     assert last_quick_replies(responses) == [
-        {"label": "가로등 고장", "action": "message", "messageText": "가로등 고장",
-         "extra": {"payload": '/report_complaint{"complaint_category":"streetlight"}'}},
-        {"label": "불법 주차", "action": "message", "messageText": "불법 주차",
-         "extra": {"payload": '/report_complaint{"complaint_category":"illegal_parking"}'}},
+        {
+            "label": "가로등 고장",
+            "action": "message",
+            "messageText": "가로등 고장",
+            "extra": {"payload": '/report_complaint{"complaint_category":"streetlight"}'},
+        },
+        {
+            "label": "불법 주차",
+            "action": "message",
+            "messageText": "불법 주차",
+            "extra": {"payload": '/report_complaint{"complaint_category":"illegal_parking"}'},
+        },
         {"label": "처음으로", "action": "message", "messageText": "처음으로 돌아갈래요"},
     ]
 
 
 def test_long_button_title_is_cut_in_the_label_but_kept_in_message_text() -> None:
     title = "주민참여예산 제안서 작성 방법 안내받기"
-    (quick_reply,) = last_quick_replies(pages_of([{"text": "?", "buttons": [{"title": title, "payload": "/budget_propose"}]}]))
+    (quick_reply,) = last_quick_replies(
+        pages_of([{"text": "?", "buttons": [{"title": title, "payload": "/budget_propose"}]}])
+    )
     assert len(quick_reply["label"]) == 14 and quick_reply["label"].endswith("…")
     assert quick_reply["messageText"] == title
 
@@ -184,10 +232,17 @@ def test_more_than_ten_quick_replies_are_listed_as_text() -> None:
 
 
 def test_link_buttons_become_text_lines() -> None:
-    responses = pages_of([{"text": "자세한 내용은 누리집에서 확인해 주세요.", "buttons": [
-        {"title": "고양시청", "url": "https://www.goyang.go.kr"},
-        {"title": "여권 안내", "payload": "https://www.goyang.go.kr/passport"},
-    ]}])
+    responses = pages_of(
+        [
+            {
+                "text": "자세한 내용은 누리집에서 확인해 주세요.",
+                "buttons": [
+                    {"title": "고양시청", "url": "https://www.goyang.go.kr"},
+                    {"title": "여권 안내", "payload": "https://www.goyang.go.kr/passport"},
+                ],
+            }
+        ]
+    )
     assert simple_texts(responses) == [
         "자세한 내용은 누리집에서 확인해 주세요.\n고양시청: https://www.goyang.go.kr\n여권 안내: https://www.goyang.go.kr/passport"
     ]
@@ -199,7 +254,9 @@ def test_link_buttons_become_text_lines() -> None:
 
 def test_image_becomes_simple_image_with_alt_text() -> None:
     responses = pages_of([{"text": "현장 지도예요."}, {"image": "https://example.org/map.png"}])
-    assert outputs_of(responses)[1] == {"simpleImage": {"imageUrl": "https://example.org/map.png", "altText": texts.IMAGE_ALT_TEXT}}
+    assert outputs_of(responses)[1] == {
+        "simpleImage": {"imageUrl": "https://example.org/map.png", "altText": texts.IMAGE_ALT_TEXT}
+    }
 
 
 def test_image_without_http_url_is_shown_as_text() -> None:
@@ -233,8 +290,13 @@ def test_basic_card_buttons_over_three_move_to_quick_replies_or_text() -> None:
 def test_basic_card_without_thumbnail_becomes_text_card() -> None:
     card = {"title": "민원 접수 완료", "description": "접수번호 GY-2024-0001", "buttons": BASIC_CARD["buttons"][:1]}
     (output,) = outputs_of(pages_of([{"custom": {"basicCard": card}}]))
-    assert output == {"textCard": {"title": "민원 접수 완료", "description": "접수번호 GY-2024-0001",
-                                   "buttons": [BASIC_CARD["buttons"][0]]}}
+    assert output == {
+        "textCard": {
+            "title": "민원 접수 완료",
+            "description": "접수번호 GY-2024-0001",
+            "buttons": [BASIC_CARD["buttons"][0]],
+        }
+    }
 
 
 def test_text_card_long_description_is_cut_and_continued_as_text() -> None:
@@ -253,8 +315,10 @@ def test_text_card_with_blank_fields_gets_a_fallback_description() -> None:
 
 
 def test_carousel_over_ten_items_is_split() -> None:
-    items = [{"title": f"{i}번 사업", "description": "설명", "thumbnail": {"imageUrl": f"https://example.org/{i}.jpg"}}
-             for i in range(1, 14)]
+    items = [
+        {"title": f"{i}번 사업", "description": "설명", "thumbnail": {"imageUrl": f"https://example.org/{i}.jpg"}}
+        for i in range(1, 14)
+    ]
     responses = pages_of([{"custom": {"carousel": {"type": "basicCard", "items": items}}}])
     carousels = [o["carousel"] for o in outputs_of(responses)]
     assert [len(c["items"]) for c in carousels] == [10, 3]
@@ -267,9 +331,13 @@ def test_carousel_cards_without_picture_form_their_own_text_card_carousel() -> N
         {"title": "B"},
         {"title": "C", "thumbnail": {"imageUrl": "https://example.org/c.jpg"}},
     ]
-    carousels = [o["carousel"] for o in outputs_of(pages_of([{"custom": {"carousel": {"type": "basicCard", "items": items}}}]))]
+    carousels = [
+        o["carousel"] for o in outputs_of(pages_of([{"custom": {"carousel": {"type": "basicCard", "items": items}}}]))
+    ]
     assert [(c["type"], [i["title"] for i in c["items"]]) for c in carousels] == [
-        ("basicCard", ["A"]), ("textCard", ["B"]), ("basicCard", ["C"])
+        ("basicCard", ["A"]),
+        ("textCard", ["B"]),
+        ("basicCard", ["C"]),
     ]
 
 
@@ -295,8 +363,12 @@ def test_whole_template_in_custom_is_passed_through() -> None:
     template = {
         "outputs": [{"simpleText": {"text": "어느 구에 사세요?"}}],
         "quickReplies": [
-            {"label": "덕양구", "action": "message", "messageText": "덕양구",
-             "extra": {"intent": "inform", "entities": {"district": "deogyang"}}},
+            {
+                "label": "덕양구",
+                "action": "message",
+                "messageText": "덕양구",
+                "extra": {"intent": "inform", "entities": {"district": "deogyang"}},
+            },
             {"label": "일산동구", "action": "message", "messageText": "일산동구"},
         ],
     }
@@ -305,7 +377,9 @@ def test_whole_template_in_custom_is_passed_through() -> None:
 
 
 def test_text_and_custom_of_one_message_keep_their_order() -> None:
-    responses = pages_of([{"text": "결과예요.", "custom": {"simpleImage": {"imageUrl": "https://example.org/r.png", "altText": "결과"}}}])
+    responses = pages_of(
+        [{"text": "결과예요.", "custom": {"simpleImage": {"imageUrl": "https://example.org/r.png", "altText": "결과"}}}]
+    )
     assert [next(iter(o)) for o in outputs_of(responses)] == ["simpleText", "simpleImage"]
 
 
@@ -327,7 +401,7 @@ def test_mixed_rich_outputs_over_three_are_paged_in_order() -> None:
 # ----------------------------------------------------------------------------- replies (bot.replies) of actions
 
 
-def reply_pages(*sent: Reply) -> List[Dict[str, Any]]:
+def reply_pages(*sent: Reply) -> list[dict[str, Any]]:
     """The pages of a turn whose action sent these replies, as Rasa passes them to the channel."""
     dispatcher = CollectingDispatcher()
     for reply in sent:
@@ -336,28 +410,48 @@ def reply_pages(*sent: Reply) -> List[Dict[str, Any]]:
 
 
 def test_a_reply_offers_its_choices_as_quick_replies_and_its_links_as_lines() -> None:
-    responses = reply_pages(Reply("어떤 정보가 필요하세요?", [
-        *replies.answers("사진 없음"),
-        replies.tap("음식물쓰레기 배출 요일과 방법", '/civic_info{"civic_topic":"waste"}', "음쓰 어떻게 버려요?"),
-        replies.tap("처음으로", "/info_menu"),
-        replies.link("고양시청", "https://www.goyang.go.kr"),
-        replies.call("콜센터", "1577-1000"),
-    ]))
+    responses = reply_pages(
+        Reply(
+            "어떤 정보가 필요하세요?",
+            [
+                *replies.answers("사진 없음"),
+                replies.tap(
+                    "음식물쓰레기 배출 요일과 방법", '/civic_info{"civic_topic":"waste"}', "음쓰 어떻게 버려요?"
+                ),
+                replies.tap("처음으로", "/info_menu"),
+                replies.link("고양시청", "https://www.goyang.go.kr"),
+                replies.call("콜센터", "1577-1000"),
+            ],
+        )
+    )
     assert simple_texts(responses) == ["어떤 정보가 필요하세요?\n고양시청: https://www.goyang.go.kr\n콜센터: 1577-1000"]
     assert last_quick_replies(responses) == [
         {"label": "사진 없음", "action": "message", "messageText": "사진 없음"},
-        {"label": "음식물쓰레기 배출 요일과…", "action": "message", "messageText": "음쓰 어떻게 버려요?",
-         "extra": {"payload": '/civic_info{"civic_topic":"waste"}'}},
+        {
+            "label": "음식물쓰레기 배출 요일과…",
+            "action": "message",
+            "messageText": "음쓰 어떻게 버려요?",
+            "extra": {"payload": '/civic_info{"civic_topic":"waste"}'},
+        },
         {"label": "처음으로", "action": "message", "messageText": "처음으로", "extra": {"payload": "/info_menu"}},
     ]
 
 
-CARD_BUTTONS = (replies.link("자세히 보기", "https://www.goyang.go.kr/waste"), replies.call("전화 문의", "031-909-9000"),
-                replies.tap("교통 소식 받기", "/subscribe"), replies.tap("처음으로", "/info_menu"))
+CARD_BUTTONS = (
+    replies.link("자세히 보기", "https://www.goyang.go.kr/waste"),
+    replies.call("전화 문의", "031-909-9000"),
+    replies.tap("교통 소식 받기", "/subscribe"),
+    replies.tap("처음으로", "/info_menu"),
+)
 KAKAO_CARD_BUTTONS = [
     {"action": "webLink", "label": "자세히 보기", "webLinkUrl": "https://www.goyang.go.kr/waste"},
     {"action": "phone", "label": "전화 문의", "phoneNumber": "031-909-9000"},
-    {"action": "message", "label": "교통 소식 받기", "messageText": "교통 소식 받기", "extra": {"payload": "/subscribe"}},
+    {
+        "action": "message",
+        "label": "교통 소식 받기",
+        "messageText": "교통 소식 받기",
+        "extra": {"payload": "/subscribe"},
+    },
 ]
 
 
@@ -366,19 +460,34 @@ def test_a_card_alone_keeps_its_whole_text_and_shows_its_picture_when_the_text_f
     responses = reply_pages(Reply(text="안내예요.", cards=[short], buttons=replies.answers("고마워요")))
     assert outputs_of(responses) == [
         {"simpleText": {"text": "안내예요."}},
-        {"basicCard": {"title": "쓰레기 배출", "description": "요일에 맞춰 내놓아 주세요.", "buttons": KAKAO_CARD_BUTTONS,
-                       "thumbnail": {"imageUrl": "https://example.org/w.png"}}},
+        {
+            "basicCard": {
+                "title": "쓰레기 배출",
+                "description": "요일에 맞춰 내놓아 주세요.",
+                "buttons": KAKAO_CARD_BUTTONS,
+                "thumbnail": {"imageUrl": "https://example.org/w.png"},
+            }
+        },
     ]
     # a fourth button is offered as a quick reply, after the reply's own choices
     assert [reply["label"] for reply in last_quick_replies(responses)] == ["고마워요", "처음으로"]
     long = Card("쓰레기 배출", "가" * 300 + "요.", CARD_BUTTONS[:1], image_url="https://example.org/w.png")
     assert outputs_of(reply_pages(Reply(cards=[long]))) == [
-        {"textCard": {"title": "쓰레기 배출", "description": "가" * 300 + "요.", "buttons": KAKAO_CARD_BUTTONS[:1]}}]
+        {"textCard": {"title": "쓰레기 배출", "description": "가" * 300 + "요.", "buttons": KAKAO_CARD_BUTTONS[:1]}}
+    ]
 
 
 def test_cards_of_a_carousel_keep_their_pictures_and_are_split_by_ten() -> None:
-    cards = [Card(f"{i}번 사업", "가" * 300, [replies.tap("의견 남기기", f'/budget_feedback{{"budget_project":"p{i}"}}')],
-                  image_url=f"https://example.org/{i}.jpg", image_alt=f"{i}번 사업") for i in range(1, 13)]
+    cards = [
+        Card(
+            f"{i}번 사업",
+            "가" * 300,
+            [replies.tap("의견 남기기", f'/budget_feedback{{"budget_project":"p{i}"}}')],
+            image_url=f"https://example.org/{i}.jpg",
+            image_alt=f"{i}번 사업",
+        )
+        for i in range(1, 13)
+    ]
     cards[11] = Card("12번 사업", "사진 없는 사업이에요.")
     responses = reply_pages(Reply("후보 사업 12개예요.", cards=cards, carousel=True))
     carousels = [output["carousel"] for output in outputs_of(responses) if "carousel" in output]
@@ -390,11 +499,18 @@ def test_cards_of_a_carousel_keep_their_pictures_and_are_split_by_ten() -> None:
 
 
 def test_a_reply_survives_the_trip_through_rasa_unchanged() -> None:
-    reply = Reply("안내", [replies.tap("가", "/a", "가요"), Button("나"), replies.link("다", "https://example.org")],
-                  [Card("제목", "내용", CARD_BUTTONS, image_url="https://example.org/c.png", image_alt="그림")], carousel=True)
+    reply = Reply(
+        "안내",
+        [replies.tap("가", "/a", "가요"), Button("나"), replies.link("다", "https://example.org")],
+        [Card("제목", "내용", CARD_BUTTONS, image_url="https://example.org/c.png", image_alt="그림")],
+        carousel=True,
+    )
     message = replies.rasa_message(reply)
     assert [Button.from_rasa(button) for button in message["buttons"]] == [
-        Button("가", payload="/a", message="가요"), Button("나", payload="나"), replies.link("다", "https://example.org")]
+        Button("가", payload="/a", message="가요"),
+        Button("나", payload="나"),
+        replies.link("다", "https://example.org"),
+    ]
     (cards, carousel) = replies.cards_in(message["json_message"])
     assert carousel and cards == list(reply.cards)
 
@@ -415,21 +531,46 @@ def test_channel_responses_are_valid() -> None:
 # ----------------------------------------------------------------------------- property: always valid, nothing lost
 
 _korean_text = st.text(alphabet="가나다라마바사아자차카타파하 .\n0123456789abc", min_size=0, max_size=1500)
-_button = st.fixed_dictionaries({"title": st.one_of(st.text(min_size=1, max_size=30), st.text(alphabet=" \n가", max_size=20)), "payload": st.sampled_from(["/greet", "/deny", "안녕", ""])})
+_button = st.fixed_dictionaries(
+    {
+        "title": st.one_of(st.text(min_size=1, max_size=30), st.text(alphabet=" \n가", max_size=20)),
+        "payload": st.sampled_from(["/greet", "/deny", "안녕", ""]),
+    }
+)
 _message = st.one_of(
     st.fixed_dictionaries({"text": _korean_text}),
     st.fixed_dictionaries({"text": _korean_text, "buttons": st.lists(_button, max_size=14)}),
     st.fixed_dictionaries({"image": st.sampled_from(["https://example.org/a.png", "not-a-url"])}),
-    st.fixed_dictionaries({"custom": st.fixed_dictionaries({"textCard": st.fixed_dictionaries({
-        "title": st.one_of(st.text(max_size=80), st.text(alphabet=" \n가", max_size=60)), "description": _korean_text,
-        "buttons": st.lists(st.fixed_dictionaries({"label": st.text(min_size=1, max_size=20), "action": st.just("message"),
-                                                   "messageText": st.text(min_size=1, max_size=20)}), max_size=6)})})}),
+    st.fixed_dictionaries(
+        {
+            "custom": st.fixed_dictionaries(
+                {
+                    "textCard": st.fixed_dictionaries(
+                        {
+                            "title": st.one_of(st.text(max_size=80), st.text(alphabet=" \n가", max_size=60)),
+                            "description": _korean_text,
+                            "buttons": st.lists(
+                                st.fixed_dictionaries(
+                                    {
+                                        "label": st.text(min_size=1, max_size=20),
+                                        "action": st.just("message"),
+                                        "messageText": st.text(min_size=1, max_size=20),
+                                    }
+                                ),
+                                max_size=6,
+                            ),
+                        }
+                    )
+                }
+            )
+        }
+    ),
 )
 
 
 @settings(max_examples=80, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(_message, max_size=9))
-def test_any_turn_gives_valid_pages(messages: List[Dict[str, Any]]) -> None:
+def test_any_turn_gives_valid_pages(messages: list[dict[str, Any]]) -> None:
     responses = pages_of(messages)
     for response in responses:
         assert len(response["template"]["outputs"]) <= MAX_OUTPUTS
@@ -437,7 +578,7 @@ def test_any_turn_gives_valid_pages(messages: List[Dict[str, Any]]) -> None:
 
 @settings(max_examples=80, deadline=None, database=None)
 @given(st.lists(_korean_text, max_size=8))
-def test_text_content_survives_merging_splitting_and_paging(pieces: List[str]) -> None:
+def test_text_content_survives_merging_splitting_and_paging(pieces: list[str]) -> None:
     responses = pages_of([{"text": piece} for piece in pieces])
     assert squash("".join(simple_texts(responses))) == squash("".join(pieces)) or (
         not squash("".join(pieces)) and simple_texts(responses) == [texts.EMPTY_TURN]

@@ -1,4 +1,5 @@
 """The Korean tokenizer: exact offsets on any text, sensible tokens, one JVM, thread safety."""
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -6,11 +7,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rasa.shared.nlu.training_data.message import Message
 
 from bot.nlu.analyzers import AnalyzerUnavailable, get_analyzer
 from bot.nlu.korean_tokenizer import KoreanTokenizer
 from bot.nlu.segmentation import MAX_ANALYSED_CHARS, MAX_TOKENS, MAX_WORD_CHARS, segment
-from rasa.shared.nlu.training_data.message import Message
 
 ANALYZERS = ["kiwi", "okt", "komoran", "mecab"]
 
@@ -18,10 +19,41 @@ HANGUL = st.characters(min_codepoint=0xAC00, max_codepoint=0xD7A3)
 PIECES = st.one_of(
     st.text(HANGUL, min_size=1, max_size=8),
     st.sampled_from(
-        ["가로등이", "고장났어요", "했어요", "됐나요", "대형폐기물버리는법", "주엽역2번출구", "GY-2026-000123",
-         "gy-2025-004512번", "010-1234-5678", "031.909.9000", "ㅇㅇ", "ㄱㅅ", "ㄴㄴ", "ㅋㅋㅋ", "😀", "👍🏻",
-         "👨‍👩‍👧", "GTX-A", "passport", "3천만원", "1억 2천만 원", "!!", "?", "~", "https://www.goyang.go.kr",
-         "help@goyang.go.kr", "高陽", "  ", "\n", "\t", "ㅠㅠ", "1,000원", "ㅎㅇ요"]
+        [
+            "가로등이",
+            "고장났어요",
+            "했어요",
+            "됐나요",
+            "대형폐기물버리는법",
+            "주엽역2번출구",
+            "GY-2026-000123",
+            "gy-2025-004512번",
+            "010-1234-5678",
+            "031.909.9000",
+            "ㅇㅇ",
+            "ㄱㅅ",
+            "ㄴㄴ",
+            "ㅋㅋㅋ",
+            "😀",
+            "👍🏻",
+            "👨‍👩‍👧",
+            "GTX-A",
+            "passport",
+            "3천만원",
+            "1억 2천만 원",
+            "!!",
+            "?",
+            "~",
+            "https://www.goyang.go.kr",
+            "help@goyang.go.kr",
+            "高陽",
+            "  ",
+            "\n",
+            "\t",
+            "ㅠㅠ",
+            "1,000원",
+            "ㅎㅇ요",
+        ]
     ),
     st.text(max_size=4),
 )

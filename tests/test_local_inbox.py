@@ -1,11 +1,11 @@
 """The local department inbox of `make run` (issue 15 point 12): the real dispatcher command
 delivers department tickets (HTTP and e-mail send methods) to a real staff console, which files
 them and lists them per department; without the setting nothing changes."""
+
 from __future__ import annotations
 
 import json
 import subprocess
-from pathlib import Path
 
 import pytest
 import requests
@@ -14,12 +14,19 @@ from sqlalchemy import select
 from bot.delivery import OutboxEntry, OutboxState
 from bot.delivery.local_inbox import TOKEN_HEADER, LocalInbox
 from bot.settings import SettingsError
+from bot.tickets import ComplaintDraft
 from tests.stack import VENV_BIN, base_env
 from tests.test_staff_support import (
-    PASSWORD, ROAD, StaffClient, StaffServer, close_sessions, file_pothole, seed_accounts, sessions_for,
-    sqlite_url, ticket_store,
+    ROAD,
+    StaffClient,
+    StaffServer,
+    close_sessions,
+    file_pothole,
+    seed_accounts,
+    sessions_for,
+    sqlite_url,
+    ticket_store,
 )
-from bot.tickets import ComplaintDraft
 
 TOKEN = "local-inbox-test-token"
 ENVIRONMENT = "environment_management"  # its send method is e-mail
@@ -29,33 +36,57 @@ ENVIRONMENT = "environment_management"  # its send method is e-mail
 def console(tmp_path):
     database_url = sqlite_url(tmp_path)
     seed_accounts(database_url)
-    server = StaffServer(database_url, tmp_path, env_extra={"SOTONG_LOCAL_INBOX_TOKEN": TOKEN,
-                                                           "SOTONG_LOCAL_INBOX_DIR": str(tmp_path / "inbox")}).start()
+    server = StaffServer(
+        database_url,
+        tmp_path,
+        env_extra={"SOTONG_LOCAL_INBOX_TOKEN": TOKEN, "SOTONG_LOCAL_INBOX_DIR": str(tmp_path / "inbox")},
+    ).start()
     yield server
     server.stop()
     close_sessions(database_url)
 
 
 def dispatch_once(database_url: str, inbox_url: str = None, token: str = TOKEN) -> str:
-    extra = {"SOTONG_DATABASE_URL": database_url, "SOTONG_DELIVERY_LOCAL_INBOX": inbox_url or "",
-             "SOTONG_LOCAL_INBOX_TOKEN": token, "SOTONG_DELIVERY_HTTP_TIMEOUT_SECONDS": "5",
-             "SOTONG_SMTP_PORT": "9", "SOTONG_SMTP_TIMEOUT_SECONDS": "2"}
-    result = subprocess.run([str(VENV_BIN / "python"), "-m", "bot.delivery", "once"], env=base_env(**extra),
-                            capture_output=True, text=True, timeout=120)
+    extra = {
+        "SOTONG_DATABASE_URL": database_url,
+        "SOTONG_DELIVERY_LOCAL_INBOX": inbox_url or "",
+        "SOTONG_LOCAL_INBOX_TOKEN": token,
+        "SOTONG_DELIVERY_HTTP_TIMEOUT_SECONDS": "5",
+        "SOTONG_SMTP_PORT": "9",
+        "SOTONG_SMTP_TIMEOUT_SECONDS": "2",
+    }
+    result = subprocess.run(
+        [str(VENV_BIN / "python"), "-m", "bot.delivery", "once"],
+        env=base_env(**extra),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout + result.stderr
 
 
 def file_dumping(database_url: str) -> str:
-    return ticket_store(database_url).file_complaint(ComplaintDraft(
-        category="illegal_dumping", location_text="일산동구 장항동 공원 입구", description="쓰레기가 쌓여 있어요",
-        sender_id="kakao-owner-9")).number
+    return (
+        ticket_store(database_url)
+        .file_complaint(
+            ComplaintDraft(
+                category="illegal_dumping",
+                location_text="일산동구 장항동 공원 입구",
+                description="쓰레기가 쌓여 있어요",
+                sender_id="kakao-owner-9",
+            )
+        )
+        .number
+    )
 
 
 def outbox_states(database_url: str):
     with sessions_for(database_url)() as session:
-        return {entry.target_id: (entry.state, entry.destination)
-                for entry in session.execute(select(OutboxEntry)).scalars()}
+        return {
+            entry.target_id: (entry.state, entry.destination)
+            for entry in session.execute(select(OutboxEntry)).scalars()
+        }
 
 
 def test_tickets_of_http_and_email_departments_arrive_in_the_console_inbox(console, tmp_path):
@@ -86,8 +117,12 @@ def test_tickets_of_http_and_email_departments_arrive_in_the_console_inbox(conso
     assert pothole in page.text and dumping in page.text and "도로관리과" in page.text
 
     # A repeated delivery (a retry after a lost answer) is filed once.
-    document = {"method": "http", "destination": "x", "idempotency_key": f"{pothole}/ticket.created/department/{ROAD}",
-                "payload": road["payload"]}
+    document = {
+        "method": "http",
+        "destination": "x",
+        "idempotency_key": f"{pothole}/ticket.created/department/{ROAD}",
+        "payload": road["payload"],
+    }
     again = requests.post(f"{console.url}/local-inbox/deliveries", json=document, headers={TOKEN_HEADER: TOKEN})
     assert again.status_code == 200 and again.json()["stored"] is False
     assert len(list((tmp_path / "inbox").glob("*/*.json"))) == 2
@@ -95,8 +130,12 @@ def test_tickets_of_http_and_email_departments_arrive_in_the_console_inbox(conso
 
 def test_the_receiver_wants_its_token(console, tmp_path):
     url = f"{console.url}/local-inbox/deliveries"
-    document = {"method": "http", "destination": "x", "idempotency_key": "k",
-                "payload": {"recipient": {"kind": "department", "id": ROAD, "name": "도로관리과"}}}
+    document = {
+        "method": "http",
+        "destination": "x",
+        "idempotency_key": "k",
+        "payload": {"recipient": {"kind": "department", "id": ROAD, "name": "도로관리과"}},
+    }
     assert requests.post(url, json=document).status_code == 401
     assert requests.post(url, json=document, headers={TOKEN_HEADER: "wrong"}).status_code == 401
     assert requests.post(url, data=b"[1]", headers={TOKEN_HEADER: TOKEN}).status_code == 400
@@ -115,8 +154,10 @@ def test_without_the_setting_the_console_has_no_inbox_and_deliveries_go_to_data_
         url = f"{server.url}/local-inbox/deliveries"
         assert requests.post(url, json={}, headers={TOKEN_HEADER: ""}).status_code == 404
         page = StaffClient.signed_in(server.url, "chief.park").get("/local-inbox")
-        assert page.status_code == 404 and "로컬 수신함" not in StaffClient.signed_in(server.url, "road.kim").get(
-            "/tickets").text
+        assert (
+            page.status_code == 404
+            and "로컬 수신함" not in StaffClient.signed_in(server.url, "road.kim").get("/tickets").text
+        )
         file_pothole(database_url)
         output = dispatch_once(database_url, inbox_url="")  # nothing listens on 127.0.0.1:8081
         assert "delivered=0 retried=1" in output

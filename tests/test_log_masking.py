@@ -1,6 +1,7 @@
 """One log-masking mechanism: the record factory of bot.privacy.log_masking masks every record when it
 is created, so a handler added after installation (Sanic's, rasa_sdk's, basicConfig's) writes masked
 text too, for the message and for an exception's traceback."""
+
 from __future__ import annotations
 
 import io

@@ -4,6 +4,7 @@ PostgreSQL) while the turn works on the original, and in the action server's log
 
 The store runs on Rasa patched by bot.rasa_ext.install(), as in `python -m bot.server run`; the
 module fixture applies the patches (and gives the log-record factory back afterwards)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -16,7 +17,6 @@ import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import List
 
 import pytest
 import requests
@@ -27,9 +27,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import create_engine
 
 import bot.rasa_ext
-from bot.rasa_ext.action_server import SECRET_HEADER
 from bot.privacy.encryption import data_cipher
 from bot.privacy.log_masking import install_record_masking, mask_record
+from bot.rasa_ext.action_server import SECRET_HEADER
 from bot.rasa_ext.tracker_store import MaskingSQLTrackerStore, mask_event
 from tests.databases import BACKENDS, database_url_for
 from tests.stack import ROOT, VENV_BIN, base_env, free_port
@@ -57,7 +57,7 @@ def domain() -> Domain:
 def open_store(url: str, domain: Domain, **options) -> MaskingSQLTrackerStore:
     """A tracker store on a database URL from tests/databases.py (another Rasa process: call again)."""
     if url.startswith("sqlite:///"):
-        path = Path(url[len("sqlite:///"):])
+        path = Path(url[len("sqlite:///") :])
         path.parent.mkdir(parents=True, exist_ok=True)
         return MaskingSQLTrackerStore(domain=domain, dialect="sqlite", db=str(path), **options)
     return MaskingSQLTrackerStore(domain=domain, dialect="postgresql", host=url, **options)
@@ -82,11 +82,14 @@ def conversation(domain: Domain, sender: str) -> DialogueStateTracker:
     kakao_metadata = {"kakao": {"userRequest": {"utterance": UTTERANCE, "user": {"id": "user-key"}}}}
     events = [
         ActionExecuted("action_listen"),
-        UserUttered(UTTERANCE, intent={"name": "report_complaint", "confidence": 0.9},
-                    entities=[{"entity": "location", "value": f"연락처 {PHONE}", "start": 0, "end": 5}],
-                    parse_data={"text": UTTERANCE, "intent": {"name": "report_complaint", "confidence": 0.9},
-                                "entities": []},
-                    metadata=kakao_metadata, message_id="f01012345678a0000000000000000000"),
+        UserUttered(
+            UTTERANCE,
+            intent={"name": "report_complaint", "confidence": 0.9},
+            entities=[{"entity": "location", "value": f"연락처 {PHONE}", "start": 0, "end": 5}],
+            parse_data={"text": UTTERANCE, "intent": {"name": "report_complaint", "confidence": 0.9}, "entities": []},
+            metadata=kakao_metadata,
+            message_id="f01012345678a0000000000000000000",
+        ),
         SlotSet("description", f"가로등 고장, 연락은 {PHONE}"),
         SlotSet("phone", PHONE),  # needed verbatim to file the ticket in a later turn: stored encrypted
         BotUttered(f"연락처 {MASKED_PHONE} 맞나요? 참고로 {PHONE}"),
@@ -95,7 +98,7 @@ def conversation(domain: Domain, sender: str) -> DialogueStateTracker:
     return DialogueStateTracker.from_events(sender, events, domain.slots)
 
 
-def stored_rows(store: MaskingSQLTrackerStore, sender: str) -> List[dict]:
+def stored_rows(store: MaskingSQLTrackerStore, sender: str) -> list[dict]:
     with store.sql.engine.connect() as connection:
         rows = connection.execute(text("SELECT data FROM events WHERE sender_id = :s ORDER BY id"), {"s": sender})
         return [json.loads(row[0]) for row in rows]
@@ -138,8 +141,9 @@ def test_retrieved_tracker_and_later_saves(store, domain):
 
 
 def test_unmasked_slots_are_configurable(tmp_path, domain):
-    store = MaskingSQLTrackerStore(domain=domain, dialect="sqlite", db=str(tmp_path / "t.db"), unmasked_slots=[],
-                                   encrypted_slots=[])
+    store = MaskingSQLTrackerStore(
+        domain=domain, dialect="sqlite", db=str(tmp_path / "t.db"), unmasked_slots=[], encrypted_slots=[]
+    )
     asyncio.run(store.save(conversation(domain, "citizen-3")))
     slots = {row["name"]: row["value"] for row in stored_rows(store, "citizen-3") if row["event"] == "slot"}
     assert slots["phone"] == MASKED_PHONE
@@ -186,9 +190,14 @@ def test_action_server_log_is_masked(tmp_path):
     port = free_port()
     log = tmp_path / "actions.log"
     env = base_env(SOTONG_DATABASE_URL=f"sqlite:///{tmp_path / 'sotong.db'}", SOTONG_ACTION_SECRET=ACTION_SECRET)
-    process = subprocess.Popen([str(VENV_BIN / "python"), "-m", "bot.rasa_ext.action_server", "--actions", "actions",
-                                "--port", str(port)], cwd=ROOT, env=env, stdout=log.open("wb"),
-                               stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        [str(VENV_BIN / "python"), "-m", "bot.rasa_ext.action_server", "--actions", "actions", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 180
         while True:
@@ -200,11 +209,28 @@ def test_action_server_log_is_masked(tmp_path):
                 pass
             assert time.monotonic() < deadline, "action server did not start"
             time.sleep(0.5)
-        tracker = {"sender_id": "citizen-4", "slots": {}, "latest_message": {"text": UTTERANCE}, "events": [],
-                   "paused": False, "followup_action": None, "active_loop": {}, "latest_action_name": None}
-        response = requests.post(f"http://127.0.0.1:{port}/webhook", timeout=30, json={
-            "next_action": f"action_{PHONE}", "sender_id": "citizen-4", "tracker": tracker, "domain": {},
-            "version": "3.6.21"}, headers={SECRET_HEADER: ACTION_SECRET})
+        tracker = {
+            "sender_id": "citizen-4",
+            "slots": {},
+            "latest_message": {"text": UTTERANCE},
+            "events": [],
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {},
+            "latest_action_name": None,
+        }
+        response = requests.post(
+            f"http://127.0.0.1:{port}/webhook",
+            timeout=30,
+            json={
+                "next_action": f"action_{PHONE}",
+                "sender_id": "citizen-4",
+                "tracker": tracker,
+                "domain": {},
+                "version": "3.6.21",
+            },
+            headers={SECRET_HEADER: ACTION_SECRET},
+        )
         assert response.status_code == 404
         time.sleep(0.5)
     finally:
@@ -250,8 +276,9 @@ def test_database_errors_are_not_hidden_by_rasas_in_memory_fallback(tmp_path, do
     from sqlalchemy.exc import OperationalError
 
     def broken(strict: bool) -> FailSafeTrackerStore:
-        store = MaskingSQLTrackerStore(domain=domain, dialect="sqlite", db=str(tmp_path / f"{strict}.db"),
-                                       strict=strict)
+        store = MaskingSQLTrackerStore(
+            domain=domain, dialect="sqlite", db=str(tmp_path / f"{strict}.db"), strict=strict
+        )
         store.sql.engine = create_engine(f"sqlite:///{tmp_path / 'missing' / 'dir' / 'x.db'}")
         store.sql.sessionmaker.configure(bind=store.sql.engine)
         return FailSafeTrackerStore(store)
@@ -280,8 +307,10 @@ class ActionServer:
                 self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 server.calls += 1
                 status, body = {
-                    "ok": (200, {"events": [{"event": "slot", "name": "description", "value": "가로등"}],
-                                 "responses": []}),
+                    "ok": (
+                        200,
+                        {"events": [{"event": "slot", "name": "description", "value": "가로등"}], "responses": []},
+                    ),
                     "error": (500, {"error": "boom"}),
                     "invalid": (200, {"events": "not a list"}),
                     "reject": (400, {"action_name": "action_check_complaint_status", "error": "not this one"}),
@@ -342,8 +371,13 @@ def test_a_turn_whose_action_server_call_fails_is_not_saved(store, domain, actio
             tracker = await wrapped.retrieve(sender) or conversation(domain, sender)
             tracker.update(UserUttered("가로등이 꺼졌어요", intent={"name": "inform", "confidence": 1.0}))
             prediction = PolicyPrediction.for_action_name(domain, action.name())
-            await processor._run_action(action, tracker, CollectingOutputChannel(),
-                                        TemplatedNaturalLanguageGenerator(domain.responses), prediction)
+            await processor._run_action(
+                action,
+                tracker,
+                CollectingOutputChannel(),
+                TemplatedNaturalLanguageGenerator(domain.responses),
+                prediction,
+            )
             await wrapped.save(tracker)
             return tracker
         finally:
@@ -375,8 +409,9 @@ def test_a_failed_turn_is_saved_when_the_store_is_told_so(tmp_path, domain):
     failed action's events."""
     from bot.rasa_ext import failed_turns
 
-    store = MaskingSQLTrackerStore(domain=domain, dialect="sqlite", db=str(tmp_path / "t.db"),
-                                   fail_turn_on_action_error="false")
+    store = MaskingSQLTrackerStore(
+        domain=domain, dialect="sqlite", db=str(tmp_path / "t.db"), fail_turn_on_action_error="false"
+    )
 
     async def turn() -> None:
         tracker = await store.retrieve("citizen-6b") or conversation(domain, "citizen-6b")
@@ -421,8 +456,9 @@ def test_callback_numbers_are_encrypted_in_the_database_and_the_broker_copy(tmp_
     from rasa.core.brokers.sql import SQLEventBroker
 
     broker = SQLEventBroker(db=str(tmp_path / "broker.db"))
-    store = MaskingSQLTrackerStore(domain=domain, dialect="sqlite", db=str(tmp_path / "tracker.db"),
-                                   event_broker=broker)
+    store = MaskingSQLTrackerStore(
+        domain=domain, dialect="sqlite", db=str(tmp_path / "tracker.db"), event_broker=broker
+    )
     try:
         tracker = conversation(domain, "citizen-7")
         tracker.update(SlotSet("budget_phone", OTHER_PHONE))
@@ -447,7 +483,7 @@ def test_callback_numbers_are_encrypted_in_the_database_and_the_broker_copy(tmp_
 # ------------------------------------------------------------------ conversation cache
 
 
-def texts_of(tracker: DialogueStateTracker) -> List[str]:
+def texts_of(tracker: DialogueStateTracker) -> list[str]:
     return [event.text for event in tracker.events if isinstance(event, UserUttered)]
 
 
@@ -485,8 +521,9 @@ def test_cached_turns_equal_uncached_ones_and_other_writers_are_seen(database_ur
         assert len(stored_rows(cached, sender)) == len(asyncio.run(other.retrieve(sender)).events)
 
         with cached.sql.engine.begin() as connection:  # an older row deleted, the newest kept
-            connection.execute(text("DELETE FROM events WHERE id = (SELECT min(id) FROM events WHERE sender_id = :s)"),
-                               {"s": sender})
+            connection.execute(
+                text("DELETE FROM events WHERE id = (SELECT min(id) FROM events WHERE sender_id = :s)"), {"s": sender}
+            )
         assert len(asyncio.run(cached.retrieve(sender)).events) == len(stored_rows(cached, sender))
     finally:
         cached.sql.engine.dispose()

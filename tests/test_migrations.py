@@ -1,6 +1,7 @@
 """Alembic migrations: the migrated schema is exactly the models' metadata, on SQLite and on
 PostgreSQL (SOTONG_TEST_POSTGRES_URL; skipped without it), and the upgrade path of databases
 that `create_schema` made before migrations existed."""
+
 from __future__ import annotations
 
 import pytest
@@ -122,14 +123,15 @@ def test_migrated_audit_log_is_append_only(database_url, made_by_create_schema):
     engine = make_engine(database_url)
     try:
         with engine.begin() as connection:
-            connection.execute(text(
-                "INSERT INTO staff_audit_log (at, actor, action, detail_json) "
-                "VALUES (CURRENT_TIMESTAMP, 'cli:test', 'ticket.status', '{}')"
-            ))
+            connection.execute(
+                text(
+                    "INSERT INTO staff_audit_log (at, actor, action, detail_json) "
+                    "VALUES (CURRENT_TIMESTAMP, 'cli:test', 'ticket.status', '{}')"
+                )
+            )
         for statement in ("UPDATE staff_audit_log SET actor = 'someone else'", "DELETE FROM staff_audit_log"):
-            with pytest.raises(Exception, match="append-only"):
-                with engine.begin() as connection:
-                    connection.execute(text(statement))
+            with pytest.raises(Exception, match="append-only"), engine.begin() as connection:
+                connection.execute(text(statement))
         with engine.connect() as connection:
             assert connection.execute(text("SELECT actor FROM staff_audit_log")).scalar_one() == "cli:test"
     finally:
@@ -146,16 +148,24 @@ def test_upgrade_encrypts_contact_numbers_stored_in_plain_text(database_url):
     payload = '{"ticket": {"contact": {"anonymous": false, "phone": "010-2345-6789"}, "number": "GY-2026-000001"}}'
     try:
         with engine.begin() as connection:
-            connection.execute(text(
-                "INSERT INTO tickets (id, number, category, department_id, location_text, place_key, description, "
-                "contact_phone, consent_given, sender_id, status, urgent, created_at, updated_at) VALUES "
-                "(1, 'GY-2026-000001', 'road_damage', 'road_management', '주엽동', '', '포트홀', '010-2345-6789', "
-                ":yes, 'kakao-1', 'received', :no, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"), {"yes": True, "no": False})
-            connection.execute(text(
-                "INSERT INTO outbox (ticket_id, target_kind, target_id, send_method, destination, payload_json, "
-                "idempotency_key, state, attempts, next_attempt_at, created_at) VALUES (1, 'department', "
-                "'road_management', 'http', 'http://127.0.0.1:9/', :payload, 'k1', 'pending', 0, "
-                "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"), {"payload": payload})
+            connection.execute(
+                text(
+                    "INSERT INTO tickets (id, number, category, department_id, location_text, place_key, description, "
+                    "contact_phone, consent_given, sender_id, status, urgent, created_at, updated_at) VALUES "
+                    "(1, 'GY-2026-000001', 'road_damage', 'road_management', '주엽동', '', '포트홀', '010-2345-6789', "
+                    ":yes, 'kakao-1', 'received', :no, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                ),
+                {"yes": True, "no": False},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO outbox (ticket_id, target_kind, target_id, send_method, destination, payload_json, "
+                    "idempotency_key, state, attempts, next_attempt_at, created_at) VALUES (1, 'department', "
+                    "'road_management', 'http', 'http://127.0.0.1:9/', :payload, 'k1', 'pending', 0, "
+                    "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                ),
+                {"payload": payload},
+            )
         assert upgrade(database_url) == head_revision()
         with engine.connect() as connection:
             phone = connection.execute(text("SELECT contact_phone FROM tickets")).scalar_one()
@@ -179,11 +189,15 @@ def test_upgrade_encrypts_budget_proposal_contact_numbers(database_url):
     engine = make_engine(database_url)
     try:
         with engine.begin() as connection:
-            connection.execute(text(
-                "INSERT INTO budget_proposals (id, number, cycle_id, title, category, location_text, description, "
-                "expected_benefit, estimated_cost_won, contact_phone, consent_given, sender_id, created_at) VALUES "
-                "(1, 'PB-2026-0001', 'pb-2027', '그늘막', 'environment', '', '설명', '효과', 30000000, "
-                "'010-2345-6789', :yes, 'kakao-1', CURRENT_TIMESTAMP)"), {"yes": True})
+            connection.execute(
+                text(
+                    "INSERT INTO budget_proposals (id, number, cycle_id, title, category, location_text, description, "
+                    "expected_benefit, estimated_cost_won, contact_phone, consent_given, sender_id, created_at) VALUES "
+                    "(1, 'PB-2026-0001', 'pb-2027', '그늘막', 'environment', '', '설명', '효과', 30000000, "
+                    "'010-2345-6789', :yes, 'kakao-1', CURRENT_TIMESTAMP)"
+                ),
+                {"yes": True},
+            )
         assert upgrade(database_url) == head_revision()
         with engine.connect() as connection:
             phone = connection.execute(text("SELECT contact_phone FROM budget_proposals")).scalar_one()
@@ -191,6 +205,8 @@ def test_upgrade_encrypts_budget_proposal_contact_numbers(database_url):
         assert schema_differences(database_url) == []
         command.downgrade(alembic_config(database_url), "b7c4e19a2d03")
         with engine.connect() as connection:
-            assert connection.execute(text("SELECT contact_phone FROM budget_proposals")).scalar_one() == "010-2345-6789"
+            assert (
+                connection.execute(text("SELECT contact_phone FROM budget_proposals")).scalar_one() == "010-2345-6789"
+            )
     finally:
         engine.dispose()

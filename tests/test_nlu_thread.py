@@ -1,5 +1,6 @@
 """Rasa's NLU graph runs off the event loop (bot/rasa_ext/speedups.py, issue 13 finding 6), once
 bot.rasa_ext.install() (what `python -m bot.server` calls) has applied the speed-ups."""
+
 from __future__ import annotations
 
 import asyncio

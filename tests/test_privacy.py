@@ -1,4 +1,5 @@
 """Masking of phone numbers and resident registration numbers (the log records: tests/test_log_masking.py)."""
+
 from __future__ import annotations
 
 import pytest

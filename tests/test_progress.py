@@ -1,5 +1,6 @@
 """`python -m bot.ops.progress train` (issue 15 point 11) around a real process that prints what
 `rasa train` prints: component log lines and tqdm epoch bars redrawn with carriage returns."""
+
 from __future__ import annotations
 
 import os
@@ -39,13 +40,26 @@ CONFIG = "pipeline:\n  - name: bot.x.DIETClassifier\n    epochs: 5\n  - name: Co
 def progress_command(tmp_path: Path, *fake_args: str):
     (tmp_path / "fake_train.py").write_text(FAKE_TRAINER)
     (tmp_path / "config.yml").write_text(CONFIG)
-    return [str(VENV_BIN / "python"), "-m", "bot.ops.progress", "train", "--log", str(tmp_path / "log" / "train.log"),
-            "--config", str(tmp_path / "config.yml"), "--", sys.executable, str(tmp_path / "fake_train.py"), *fake_args]
+    return [
+        str(VENV_BIN / "python"),
+        "-m",
+        "bot.ops.progress",
+        "train",
+        "--log",
+        str(tmp_path / "log" / "train.log"),
+        "--config",
+        str(tmp_path / "config.yml"),
+        "--",
+        sys.executable,
+        str(tmp_path / "fake_train.py"),
+        *fake_args,
+    ]
 
 
 def test_a_line_per_component_when_not_on_a_terminal_and_everything_in_the_log(tmp_path):
-    result = subprocess.run(progress_command(tmp_path), cwd=ROOT, env=base_env(), capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run(
+        progress_command(tmp_path), cwd=ROOT, env=base_env(), capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == f"training: starting (full log: {tmp_path / 'log' / 'train.log'})"
@@ -58,8 +72,7 @@ def test_a_line_per_component_when_not_on_a_terminal_and_everything_in_the_log(t
 
 def test_on_a_terminal_one_line_is_redrawn_with_the_epoch_and_time_left(tmp_path):
     primary, secondary = pty.openpty()
-    process = subprocess.Popen(progress_command(tmp_path), cwd=ROOT, env=base_env(), stdout=secondary,
-                               stderr=secondary)
+    process = subprocess.Popen(progress_command(tmp_path), cwd=ROOT, env=base_env(), stdout=secondary, stderr=secondary)
     os.close(secondary)
     output = b""
     while True:
@@ -79,8 +92,9 @@ def test_on_a_terminal_one_line_is_redrawn_with_the_epoch_and_time_left(tmp_path
 
 
 def test_a_failure_shows_the_end_of_the_log_and_where_it_is(tmp_path):
-    result = subprocess.run(progress_command(tmp_path, "3"), cwd=ROOT, env=base_env(), capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        progress_command(tmp_path, "3"), cwd=ROOT, env=base_env(), capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 3
     assert "training: failed after" in result.stdout
     assert "Traceback: something broke" in result.stdout
@@ -109,12 +123,16 @@ def test_the_estimate_counts_the_epochs_still_to_run_at_the_measured_pace(tmp_pa
 
 # --- the stages of make run (scripts/stage.sh) and the supervisor's logs (scripts/supervise.sh) ---
 
+
 def test_a_stage_is_one_line_and_a_failed_one_shows_the_end_of_its_log(tmp_path):
-    script = ('. scripts/stage.sh; run_stage "first: fine" "$DIR/log/a.log" echo hidden; '
-              'run_stage "second: breaks" "$DIR/log/b.log" bash -c \'for i in $(seq 1 40); do echo line $i; done; exit 4\'; '
-              'echo "not reached"')
-    result = subprocess.run(["bash", "-euc", script], cwd=ROOT, env=base_env(DIR=str(tmp_path)), capture_output=True,
-                            text=True, timeout=30)
+    script = (
+        '. scripts/stage.sh; run_stage "first: fine" "$DIR/log/a.log" echo hidden; '
+        'run_stage "second: breaks" "$DIR/log/b.log" bash -c \'for i in $(seq 1 40); do echo line $i; done; exit 4\'; '
+        'echo "not reached"'
+    )
+    result = subprocess.run(
+        ["bash", "-euc", script], cwd=ROOT, env=base_env(DIR=str(tmp_path)), capture_output=True, text=True, timeout=30
+    )
     assert result.returncode == 4
     assert result.stdout.splitlines() == ["first: fine ... done (0 s)", "second: breaks ... failed (status 4)"]
     assert "hidden" in (tmp_path / "log" / "a.log").read_text()
@@ -136,13 +154,13 @@ def test_supervised_output_goes_to_its_log_and_the_first_crash_shows_its_end(tmp
     (tmp_path / "run").mkdir()
     (tmp_path / "log").mkdir()
     env = base_env(RUN_DIR=str(tmp_path / "run"), LOG_DIR=str(tmp_path / "log"), SOTONG_RESTART_DELAY="0.3")
-    result = subprocess.run(["bash", "-euc", SUPERVISED], cwd=ROOT, env=env, capture_output=True, text=True,
-                            timeout=30)
+    result = subprocess.run(["bash", "-euc", SUPERVISED], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30)
     assert result.stdout == ""
     log = (tmp_path / "log" / "crasher.log").read_text()
     assert log.count("supervise: starting crasher") >= 2 and log.count("crasher output") >= 2
-    restarts = [line for line in result.stderr.splitlines() if "exited with status 3" in line
-                and not line.startswith("  ")]  # not the lines of the log's end
+    restarts = [
+        line for line in result.stderr.splitlines() if "exited with status 3" in line and not line.startswith("  ")
+    ]  # not the lines of the log's end
     assert len(restarts) >= 2 and all(line.endswith(f"(log: {tmp_path}/log/crasher.log)") for line in restarts)
     assert result.stderr.count("Last 30 lines of") == 1  # the first crash only
     assert "crasher output" in result.stderr

@@ -1,6 +1,7 @@
 """bot.rasa_ext: every patch of Rasa applied by one install() from `python -m bot.server`, only on
 a verified Rasa version; the stores patch nothing, and the tracker store refuses to run without
 the patches and reads its options from an endpoints file strictly."""
+
 from __future__ import annotations
 
 import subprocess
@@ -16,8 +17,14 @@ STORE_TYPE = "bot.rasa_ext.tracker_store.MaskingSQLTrackerStore"
 
 
 def python(code: str, *args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(VENV_BIN / "python"), "-c", textwrap.dedent(code), *args], cwd=ROOT,
-                          env=base_env(**env), capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [str(VENV_BIN / "python"), "-c", textwrap.dedent(code), *args],
+        cwd=ROOT,
+        env=base_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 # ------------------------------------------------------------------------------ Rasa's version
@@ -134,7 +141,9 @@ def test_options_from_environment_variables_are_parsed_once(tmp_path, monkeypatc
     from bot.rasa_ext.tracker_store import MaskingSQLTrackerStore, TrackerStoreOptions
 
     for type_path in (STORE_TYPE, "bot.tracker_store.MaskingSQLTrackerStore"):  # and the deprecated alias
-        store = store_from_endpoints(tmp_path, f"""\
+        store = store_from_endpoints(
+            tmp_path,
+            f"""\
             type: {type_path}
             dialect: sqlite
             db: ${{T_DB}}
@@ -145,24 +154,35 @@ def test_options_from_environment_variables_are_parsed_once(tmp_path, monkeypatc
             cache_conversations: ${{T_CACHE}}
             encrypted_slots: [phone]
             unmasked_slots: ${{T_EMPTY}}
-        """, monkeypatch, T_DB=str(tmp_path / "t.db"), T_EMPTY="", T_NO="off", T_YES="Yes", T_CACHE="7")
+        """,
+            monkeypatch,
+            T_DB=str(tmp_path / "t.db"),
+            T_EMPTY="",
+            T_NO="off",
+            T_YES="Yes",
+            T_CACHE="7",
+        )
         assert isinstance(store, MaskingSQLTrackerStore)  # Rasa uses it as it is (async methods)
-        assert store.options == TrackerStoreOptions(db=str(tmp_path / "t.db"), strict=False, cache_conversations=7,
-                                                    encrypted_slots=frozenset({"phone"}))
+        assert store.options == TrackerStoreOptions(
+            db=str(tmp_path / "t.db"), strict=False, cache_conversations=7, encrypted_slots=frozenset({"phone"})
+        )
         assert store.strict is False and store.cache.max_conversations == 7
         assert store.sql.encrypted_slots == {"phone"} and store.sql.unmasked_slots == {"photo_url"}
         store.sql.engine.dispose()
     assert "secret-pw" not in repr(TrackerStoreOptions(password="secret-pw"))
 
 
-@pytest.mark.parametrize("option, value, expected", [
-    ("strict", "ture", "tracker_store.strict='ture': expected one of"),
-    ("fail_turn_on_action_error", "maybe", "tracker_store.fail_turn_on_action_error='maybe'"),
-    ("cache_conversations", "-1", "tracker_store.cache_conversations='-1': expected a number of at least 0"),
-    ("port", "fivefourthreetwo", "tracker_store.port='fivefourthreetwo': expected a whole number"),
-    ("encrypted_slot", "phone", "tracker_store.encrypted_slot='…': expected one of the known options: "),
-    ("pasword", "s3cret", "tracker_store.pasword='…'"),
-])
+@pytest.mark.parametrize(
+    "option, value, expected",
+    [
+        ("strict", "ture", "tracker_store.strict='ture': expected one of"),
+        ("fail_turn_on_action_error", "maybe", "tracker_store.fail_turn_on_action_error='maybe'"),
+        ("cache_conversations", "-1", "tracker_store.cache_conversations='-1': expected a number of at least 0"),
+        ("port", "fivefourthreetwo", "tracker_store.port='fivefourthreetwo': expected a whole number"),
+        ("encrypted_slot", "phone", "tracker_store.encrypted_slot='…': expected one of the known options: "),
+        ("pasword", "s3cret", "tracker_store.pasword='…'"),
+    ],
+)
 def test_a_bad_option_stops_the_start_naming_it(tmp_path, installed, option, value, expected):
     from bot.rasa_ext.tracker_store import MaskingSQLTrackerStore
 

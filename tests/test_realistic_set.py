@@ -1,10 +1,10 @@
 """The realistic development set (tests/nlu_realistic.yml): complete, labelled with known values,
 and independent of the training data."""
+
 from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import List
 
 import pytest
 from rasa.shared.nlu.training_data.loading import load_data
@@ -20,12 +20,12 @@ CIVIC_SHAPES = {"heading", "question"}
 
 
 @pytest.fixture(scope="module")
-def realistic() -> List[Message]:
+def realistic() -> list[Message]:
     return list(load_data(str(REALISTIC), language="ko").intent_examples)
 
 
 @pytest.fixture(scope="module")
-def training() -> List[Message]:
+def training() -> list[Message]:
     return list(nlu_data.load_nlu().intent_examples)
 
 
@@ -39,9 +39,7 @@ def same_text_key(text: str) -> str:
     return lint.loose_form(text) or text.strip()
 
 
-def test_realistic_set_covers_every_intent_topic_and_shape(
-    realistic: List[Message], training: List[Message]
-) -> None:
+def test_realistic_set_covers_every_intent_topic_and_shape(realistic: list[Message], training: list[Message]) -> None:
     assert len(realistic) >= MIN_EXAMPLES
     intents = Counter(m.get("intent") for m in realistic)
     required = {*lint.TAXONOMY_INTENTS, "subscribe", "unsubscribe", "list_subscriptions"}
@@ -58,7 +56,7 @@ def test_realistic_set_covers_every_intent_topic_and_shape(
     assert intents["smalltalk"] >= 0.08 * len(realistic)
 
 
-def test_realistic_labels_are_known_values(realistic: List[Message]) -> None:
+def test_realistic_labels_are_known_values(realistic: list[Message]) -> None:
     categories = lint.city_complaint_categories()
     annotated = Counter()
     for message in realistic:
@@ -71,9 +69,7 @@ def test_realistic_labels_are_known_values(realistic: List[Message]) -> None:
     assert set(annotated) == set(categories), set(categories) - set(annotated)
 
 
-def test_no_realistic_example_is_a_training_example(
-    realistic: List[Message], training: List[Message]
-) -> None:
+def test_no_realistic_example_is_a_training_example(realistic: list[Message], training: list[Message]) -> None:
     trained = {same_text_key(m.get("text")): m.get("text") for m in training}
     copies = [
         (m.get("text"), trained[same_text_key(m.get("text"))])
@@ -88,9 +84,7 @@ def test_same_text_key_ignores_spacing_punctuation_and_emoji() -> None:
     assert same_text_key("😭😭") != same_text_key("👍")
 
 
-def test_training_tools_never_read_the_realistic_set(
-    realistic: List[Message], training: List[Message]
-) -> None:
+def test_training_tools_never_read_the_realistic_set(realistic: list[Message], training: list[Message]) -> None:
     path = REALISTIC.resolve()
     # the lint (make validate) reads data/nlu only
     assert not path.is_relative_to(nlu_data.NLU_DIR.resolve())

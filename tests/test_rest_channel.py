@@ -5,11 +5,13 @@
 * the real Rasa stack (``rasa_stack``: the project's credentials.yml with this channel in place of
   Rasa's stock one) for the finding-1 probes and the sender namespace end to end.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any
 
 import pytest
 import requests
@@ -27,7 +29,7 @@ class RecordingAgent:
     """Stands in for ``agent.handle_message``: records each message, answers like a bot would."""
 
     def __init__(self) -> None:
-        self.messages: List[Any] = []
+        self.messages: list[Any] = []
 
     async def __call__(self, message: Any) -> None:
         self.messages.append(message)
@@ -35,7 +37,8 @@ class RecordingAgent:
             raise RuntimeError("scripted failure")
         await message.output_channel.send_text_message(message.sender_id, f"답변: {message.text}")
         await message.output_channel.send_text_with_buttons(
-            message.sender_id, "더 도와드릴까요?", [{"title": "네", "payload": "/affirm"}])
+            message.sender_id, "더 도와드릴까요?", [{"title": "네", "payload": "/affirm"}]
+        )
 
 
 @contextmanager
@@ -51,8 +54,14 @@ def served() -> Iterator[tuple]:
         yield served
 
 
-def post(server: ChannelServer, body: Any = None, *, raw: Optional[bytes] = None, token: Optional[str] = TOKEN,
-         headers: Optional[Dict[str, str]] = None) -> requests.Response:
+def post(
+    server: ChannelServer,
+    body: Any = None,
+    *,
+    raw: bytes | None = None,
+    token: str | None = TOKEN,
+    headers: dict[str, str] | None = None,
+) -> requests.Response:
     data = raw if raw is not None else json.dumps(body, ensure_ascii=False).encode("utf-8")
     sent = {"Content-Type": "application/json", **(headers or {})}
     if token is not None:
@@ -74,7 +83,7 @@ def test_channel_replaces_rasas_rest_channel_at_the_same_url() -> None:
 
 
 @pytest.mark.parametrize("credentials", [None, {}, {"token": None}, {"token": ""}, {"token": "   "}])
-def test_without_a_token_every_request_is_refused(credentials: Optional[Dict[str, Any]]) -> None:
+def test_without_a_token_every_request_is_refused(credentials: dict[str, Any] | None) -> None:
     agent = RecordingAgent()
     with ChannelServer(RestInput.from_credentials(credentials), agent) as server:
         for token in (None, "", "anything"):
@@ -86,14 +95,15 @@ def test_without_a_token_every_request_is_refused(credentials: Optional[Dict[str
     assert agent.messages == []
 
 
-@pytest.mark.parametrize("token", [None, "", "wrong", TOKEN + "x", TOKEN.upper(), "토큰".encode("utf-8")])
+@pytest.mark.parametrize("token", [None, "", "wrong", TOKEN + "x", TOKEN.upper(), "토큰".encode()])
 def test_missing_or_wrong_token_is_401(served: tuple, token: Any) -> None:
     server, agent = served
     before = len(agent.messages)
     response = post(server, {"sender": "dev", "message": "안녕하세요"}, token=token)
     assert response.status_code == 401
-    assert response.json() == {"error": {"code": "unauthorized",
-                                          "message": f"missing or wrong '{TOKEN_HEADER}' header"}}
+    assert response.json() == {
+        "error": {"code": "unauthorized", "message": f"missing or wrong '{TOKEN_HEADER}' header"}
+    }
     assert len(agent.messages) == before
 
 
@@ -117,7 +127,10 @@ def test_a_rest_sender_named_like_a_kakao_user_is_not_that_user(served: tuple) -
     """Kakao ids cannot contain ':' (kakao_request.KAKAO_USER_ID), every REST id starts with 'rest:'."""
     server, agent = served
     kakao_user = "a1b2c3d4e5f60718293a4b5c6d7e8f901234567890abcdef1234567890abcd"
-    post(server, {"sender": kakao_user, "message": "내 민원 처리 상황", "metadata": {"kakao": {"user": {"id": kakao_user}}}})
+    post(
+        server,
+        {"sender": kakao_user, "message": "내 민원 처리 상황", "metadata": {"kakao": {"user": {"id": kakao_user}}}},
+    )
     message = agent.messages[-1]
     assert message.sender_id == SENDER_PREFIX + kakao_user != kakao_user
     assert "kakao" not in message.metadata  # Kakao's context comes only from the Kakao channel
@@ -133,30 +146,35 @@ def test_failing_turn_gets_a_polite_apology(served: tuple) -> None:
 # ----------------------------------------------------------------------------- what never reaches Rasa
 
 
-@pytest.mark.parametrize("raw, status, code", [
-    (b"", 400, "empty_body"),
-    (b"{broken", 400, "malformed_json"),
-    (b"[]", 400, "wrong_type"),
-    (b"\xff\xfe{}", 400, "invalid_encoding"),
-    (b'{"sender": "x\\ud800", "message": "hi"}', 400, "invalid_text"),      # the finding-1 probe
-    (b'{"sender": "dev", "message": "hi \\udfff"}', 400, "invalid_text"),
-    (b'{"sender": "dev", "message": "hi", "metadata": {"\\ud800": 1}}', 400, "invalid_text"),
-    (b'{"sender": "dev", "message": "/greet{\\"name\\": \\"\\\\ud800\\"}"}', 400, "invalid_text"),
-    (b"[" * 60_000, 400, "too_deeply_nested"),
-    (b'{"sender": "dev", "message": "/greet' + b"{" * 40 + b'"}', 400, "too_deeply_nested"),
-    (b" " * 70_000, 413, "body_too_large"),
-    (json.dumps({"message": "hi"}).encode(), 400, "missing_field"),
-    (json.dumps({"sender": 7, "message": "hi"}).encode(), 400, "wrong_type"),
-    (json.dumps({"sender": "a b", "message": "hi"}).encode(), 400, "invalid_field"),
-    (json.dumps({"sender": "x" * 129, "message": "hi"}).encode(), 400, "invalid_field"),
-    (json.dumps({"sender": "dev"}).encode(), 400, "missing_field"),
-    (json.dumps({"sender": "dev", "message": ["hi"]}).encode(), 400, "wrong_type"),
-    (json.dumps({"sender": "dev", "message": "  "}).encode(), 400, "empty_message"),
-    (json.dumps({"sender": "dev", "message": "가" * 2001}).encode(), 413, "utterance_too_long"),
-    (json.dumps({"sender": "dev", "message": "hi", "metadata": "x"}).encode(), 400, "wrong_type"),
-], ids=lambda value: value[:40] if isinstance(value, bytes) else str(value))
-def test_bad_input_gets_a_4xx_json_error_and_never_reaches_rasa(served: tuple, raw: bytes, status: int,
-                                                                  code: str) -> None:
+@pytest.mark.parametrize(
+    "raw, status, code",
+    [
+        (b"", 400, "empty_body"),
+        (b"{broken", 400, "malformed_json"),
+        (b"[]", 400, "wrong_type"),
+        (b"\xff\xfe{}", 400, "invalid_encoding"),
+        (b'{"sender": "x\\ud800", "message": "hi"}', 400, "invalid_text"),  # the finding-1 probe
+        (b'{"sender": "dev", "message": "hi \\udfff"}', 400, "invalid_text"),
+        (b'{"sender": "dev", "message": "hi", "metadata": {"\\ud800": 1}}', 400, "invalid_text"),
+        (b'{"sender": "dev", "message": "/greet{\\"name\\": \\"\\\\ud800\\"}"}', 400, "invalid_text"),
+        (b"[" * 60_000, 400, "too_deeply_nested"),
+        (b'{"sender": "dev", "message": "/greet' + b"{" * 40 + b'"}', 400, "too_deeply_nested"),
+        (b" " * 70_000, 413, "body_too_large"),
+        (json.dumps({"message": "hi"}).encode(), 400, "missing_field"),
+        (json.dumps({"sender": 7, "message": "hi"}).encode(), 400, "wrong_type"),
+        (json.dumps({"sender": "a b", "message": "hi"}).encode(), 400, "invalid_field"),
+        (json.dumps({"sender": "x" * 129, "message": "hi"}).encode(), 400, "invalid_field"),
+        (json.dumps({"sender": "dev"}).encode(), 400, "missing_field"),
+        (json.dumps({"sender": "dev", "message": ["hi"]}).encode(), 400, "wrong_type"),
+        (json.dumps({"sender": "dev", "message": "  "}).encode(), 400, "empty_message"),
+        (json.dumps({"sender": "dev", "message": "가" * 2001}).encode(), 413, "utterance_too_long"),
+        (json.dumps({"sender": "dev", "message": "hi", "metadata": "x"}).encode(), 400, "wrong_type"),
+    ],
+    ids=lambda value: value[:40] if isinstance(value, bytes) else str(value),
+)
+def test_bad_input_gets_a_4xx_json_error_and_never_reaches_rasa(
+    served: tuple, raw: bytes, status: int, code: str
+) -> None:
     server, agent = served
     before = len(agent.messages)
     response = post(server, raw=raw)
@@ -169,16 +187,19 @@ def test_bad_input_gets_a_4xx_json_error_and_never_reaches_rasa(served: tuple, r
 def test_body_over_limit_is_refused_while_streaming(served: tuple) -> None:
     server, _ = served
     chunks = (b" " * 1024 for _ in range(100))  # chunked: no Content-Length to trust
-    response = requests.post(server.webhook_url, data=chunks, timeout=10,
-                             headers={TOKEN_HEADER: TOKEN, "Content-Type": "application/json"})
+    response = requests.post(
+        server.webhook_url, data=chunks, timeout=10, headers={TOKEN_HEADER: TOKEN, "Content-Type": "application/json"}
+    )
     assert response.status_code == 413
 
 
 def test_limits_come_from_the_channel_settings() -> None:
     with rest_server(max_utterance_chars=10, max_nesting_depth=3) as (server, agent):
         assert post(server, {"sender": "d", "message": "가" * 11}).status_code == 413
-        assert post(server, {"sender": "d", "message": "hi", "metadata": {"a": {"b": {}}}}).json()[
-            "error"]["code"] == "too_deeply_nested"
+        assert (
+            post(server, {"sender": "d", "message": "hi", "metadata": {"a": {"b": {}}}}).json()["error"]["code"]
+            == "too_deeply_nested"
+        )
         assert post(server, {"sender": "d", "message": "가" * 10}).status_code == 200
         assert len(agent.messages) == 1
 
@@ -189,8 +210,9 @@ def test_limits_come_from_the_channel_settings() -> None:
 def test_rasa_server_refuses_bad_text_on_both_channels_and_keeps_serving(rasa_stack: Any) -> None:
     """Finding 1: a lone surrogate in a sender id ended the server; now 400 at the channel."""
     rest = {"Content-Type": "application/json", TOKEN_HEADER: rasa_stack.rest_token}
-    bad_rest = requests.post(rasa_stack.rest_url, data=b'{"sender": "x\\ud800", "message": "hi"}', headers=rest,
-                             timeout=10)
+    bad_rest = requests.post(
+        rasa_stack.rest_url, data=b'{"sender": "x\\ud800", "message": "hi"}', headers=rest, timeout=10
+    )
     assert bad_rest.status_code == 400 and bad_rest.json()["error"]["code"] == "invalid_text"
     kakao_body = json.dumps(skill_payload("안녕하세요", "x\ud800")).encode("ascii")
     bad_kakao = post_skill(rasa_stack.kakao_url, None, rasa_stack.kakao_secret, raw=kakao_body)
@@ -204,13 +226,17 @@ def test_rasa_server_refuses_bad_text_on_both_channels_and_keeps_serving(rasa_st
 
 def test_rest_and_kakao_senders_of_the_same_name_are_different_conversations(rasa_stack: Any) -> None:
     name = "e2e-namespace-1"
-    kakao = post_skill(rasa_stack.kakao_url, skill_payload("버튼", name, client_extra={"payload": "/greet"}),
-                       rasa_stack.kakao_secret, timeout=30)
+    kakao = post_skill(
+        rasa_stack.kakao_url,
+        skill_payload("버튼", name, client_extra={"payload": "/greet"}),
+        rasa_stack.kakao_secret,
+        timeout=30,
+    )
     assert kakao.status_code == 200
     replies = rasa_stack.say(name, "/thank")
     assert replies and all(reply["recipient_id"] == name for reply in replies)
 
-    def user_texts(conversation: str) -> List[str]:
+    def user_texts(conversation: str) -> list[str]:
         tracker = requests.get(rasa_stack.api_url(f"/conversations/{conversation}/tracker"), timeout=10).json()
         return [event["text"] for event in tracker["events"] if event["event"] == "user"]
 

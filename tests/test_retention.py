@@ -1,5 +1,6 @@
 """Retention (PIPA): conversations older than N days leave the tracker store; tickets and their
 consent records stay. SQLite and PostgreSQL; the CLI once, with an endpoints file and scheduled."""
+
 from __future__ import annotations
 
 import json
@@ -13,11 +14,11 @@ from rasa.shared.core.domain import Domain
 from sqlalchemy import select, text
 from sqlalchemy.engine import create_engine
 
-from bot.privacy.contacts import reveal_phone
 from bot.city import get_city_config
+from bot.privacy.contacts import reveal_phone
 from bot.privacy.retention import SECONDS_PER_DAY, delete_old_conversations
-from bot.tickets import ComplaintDraft, Ticket, open_ticket_store
 from bot.rasa_ext.sql_store import MaskingSQLStore
+from bot.tickets import ComplaintDraft, Ticket, open_ticket_store
 from tests.databases import BACKENDS, database_url_for
 from tests.stack import ROOT, VENV_BIN, base_env
 
@@ -35,9 +36,11 @@ def tracker_url(request, tmp_path):
 def make_events_table(url: str) -> None:
     """The tracker store's own table, as Rasa creates it."""
     domain = Domain.load(str(ROOT / "domain.yml"))
-    store = MaskingSQLStore(domain=domain, dialect=url.split(":")[0], host=url) \
-        if not url.startswith("sqlite") else \
-        MaskingSQLStore(domain=domain, dialect="sqlite", db=url[len("sqlite:///"):])
+    store = (
+        MaskingSQLStore(domain=domain, dialect=url.split(":")[0], host=url)
+        if not url.startswith("sqlite")
+        else MaskingSQLStore(domain=domain, dialect="sqlite", db=url[len("sqlite:///") :])
+    )
     store.engine.dispose()
 
 
@@ -48,10 +51,15 @@ def add_events(url: str, sender: str, *events) -> None:
         with engine.begin() as connection:
             for type_name, days_ago in events:
                 timestamp = NOW - days_ago * DAY
-                connection.execute(text(
-                    "INSERT INTO events (sender_id, type_name, timestamp, data) VALUES (:s, :t, :ts, :d)"),
-                    {"s": sender, "t": type_name, "ts": timestamp,
-                     "d": json.dumps({"event": type_name, "timestamp": timestamp})})
+                connection.execute(
+                    text("INSERT INTO events (sender_id, type_name, timestamp, data) VALUES (:s, :t, :ts, :d)"),
+                    {
+                        "s": sender,
+                        "t": type_name,
+                        "ts": timestamp,
+                        "d": json.dumps({"event": type_name, "timestamp": timestamp}),
+                    },
+                )
     finally:
         engine.dispose()
 
@@ -120,9 +128,16 @@ def test_tickets_and_their_consent_stay(tracker_url):
     populate(tracker_url)
     created = datetime.fromtimestamp(NOW - 100 * DAY, timezone.utc)
     store = open_ticket_store(get_city_config(), tracker_url, clock=lambda: created)
-    receipt = store.file_complaint(ComplaintDraft(
-        category="streetlight", location_text="일산동구 백석동 흰돌마을 5단지", description="가로등이 꺼졌어요",
-        sender_id="idle-long-ago", contact_phone="010-1234-5678", consent_given=True))
+    receipt = store.file_complaint(
+        ComplaintDraft(
+            category="streetlight",
+            location_text="일산동구 백석동 흰돌마을 5단지",
+            description="가로등이 꺼졌어요",
+            sender_id="idle-long-ago",
+            contact_phone="010-1234-5678",
+            consent_given=True,
+        )
+    )
     engine = create_engine(tracker_url, future=True)
     try:
         delete_old_conversations(engine, days=30, now=NOW)
@@ -136,8 +151,14 @@ def test_tickets_and_their_consent_stay(tracker_url):
 
 
 def run_cli(*args: str, env=None, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([str(VENV_BIN / "python"), "-m", "bot.privacy.retention", *args], cwd=ROOT,
-                          env=env or base_env(), capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [str(VENV_BIN / "python"), "-m", "bot.privacy.retention", *args],
+        cwd=ROOT,
+        env=env or base_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def test_cli_with_tracker_url(tmp_path):
@@ -147,8 +168,10 @@ def test_cli_with_tracker_url(tmp_path):
     engine = create_engine(url, future=True)
     with engine.begin() as connection:
         for sender, age in (("old", 40), ("new", 1)):
-            connection.execute(text("INSERT INTO events (sender_id, type_name, timestamp, data) "
-                                    "VALUES (:s, 'user', :t, '{}')"), {"s": sender, "t": now - age * DAY})
+            connection.execute(
+                text("INSERT INTO events (sender_id, type_name, timestamp, data) VALUES (:s, 'user', :t, '{}')"),
+                {"s": sender, "t": now - age * DAY},
+            )
     engine.dispose()
     result = run_cli("--days", "30", "--tracker-url", url)
     assert result.returncode == 0, result.stderr
@@ -159,8 +182,10 @@ def test_cli_reads_the_tracker_store_from_an_endpoints_file(tmp_path):
     db = tmp_path / "tracker.db"
     make_events_table(f"sqlite:///{db}")
     endpoints = tmp_path / "endpoints.yml"
-    endpoints.write_text("tracker_store:\n  type: bot.rasa_ext.tracker_store.MaskingSQLTrackerStore\n"
-                         "  dialect: sqlite\n  db: ${RETENTION_TEST_DB}\n")
+    endpoints.write_text(
+        "tracker_store:\n  type: bot.rasa_ext.tracker_store.MaskingSQLTrackerStore\n"
+        "  dialect: sqlite\n  db: ${RETENTION_TEST_DB}\n"
+    )
     env = base_env(RETENTION_TEST_DB=str(db))
     result = run_cli("--days", "7", "--endpoints", str(endpoints), env=env)
     assert result.returncode == 0, result.stderr
@@ -174,9 +199,23 @@ def test_scheduled_mode_runs_at_once_and_stops_on_sigterm(tmp_path):
     url = f"sqlite:///{tmp_path / 'tracker.db'}"
     make_events_table(url)
     log = tmp_path / "retention.log"
-    process = subprocess.Popen([str(VENV_BIN / "python"), "-m", "bot.privacy.retention", "--days", "30",
-                                "--tracker-url", url, "--every-hours", "24"], cwd=ROOT, env=base_env(),
-                               stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [
+            str(VENV_BIN / "python"),
+            "-m",
+            "bot.privacy.retention",
+            "--days",
+            "30",
+            "--tracker-url",
+            url,
+            "--every-hours",
+            "24",
+        ],
+        cwd=ROOT,
+        env=base_env(),
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 60
         while "Retention (30 days" not in log.read_text() and time.monotonic() < deadline:

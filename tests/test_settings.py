@@ -1,11 +1,23 @@
 """bot.settings: one meaning for numbers, yes/no and URLs in every process."""
+
 import pytest
 
 from bot.settings import SettingsError, env_bool, env_float, env_int, env_list, env_str, env_url
 
 
-@pytest.mark.parametrize("text,expected", [("1", True), ("TRUE", True), (" yes ", True), ("on", True),
-                                           ("0", False), ("false", False), ("No", False), ("off", False)])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("1", True),
+        ("TRUE", True),
+        (" yes ", True),
+        ("on", True),
+        ("0", False),
+        ("false", False),
+        ("No", False),
+        ("off", False),
+    ],
+)
 def test_yes_and_no_words(text, expected):
     assert env_bool("X", default=not expected, env={"X": text}) is expected
 

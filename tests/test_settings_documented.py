@@ -1,11 +1,12 @@
 """config/sotong.env.example documents every environment variable Sotong reads: a SOTONG_* name used
 in the code, scripts or configuration must be listed there, and a name listed there must still be
 used (issue 15 point 5)."""
+
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Dict, Iterator, Set
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "config" / "sotong.env.example"
@@ -22,18 +23,22 @@ def scanned_files() -> Iterator[Path]:
     yield from sorted(ROOT.glob("*.yml"))
     for directory in SCANNED_DIRS:
         for path in sorted((ROOT / directory).rglob("*")):
-            if (path.is_file() and path.suffix in SCANNED_SUFFIXES and "__pycache__" not in path.parts
-                    and path != EXAMPLE):
+            if (
+                path.is_file()
+                and path.suffix in SCANNED_SUFFIXES
+                and "__pycache__" not in path.parts
+                and path != EXAMPLE
+            ):
                 yield path
 
 
-def scanned_texts() -> Dict[Path, str]:
+def scanned_texts() -> dict[Path, str]:
     return {path: path.read_text(encoding="utf-8", errors="replace") for path in scanned_files()}
 
 
-def used_sotong_names(texts: Dict[Path, str]) -> Dict[str, Path]:
+def used_sotong_names(texts: dict[Path, str]) -> dict[str, Path]:
     """SOTONG_* name → the first file naming it; prefixes written as SOTONG_STAFF_* are not names."""
-    names: Dict[str, Path] = {}
+    names: dict[str, Path] = {}
     for path, text in texts.items():
         for name in SOTONG_NAME.findall(text):
             if not name.endswith("_"):
@@ -41,7 +46,7 @@ def used_sotong_names(texts: Dict[Path, str]) -> Dict[str, Path]:
     return names
 
 
-def documented_names() -> Set[str]:
+def documented_names() -> set[str]:
     return set(DOCUMENTED.findall(EXAMPLE.read_text(encoding="utf-8")))
 
 
@@ -49,19 +54,21 @@ def test_every_sotong_variable_in_use_is_documented():
     used = used_sotong_names(scanned_texts())
     missing = sorted(set(used) - documented_names())
     assert not missing, "add to config/sotong.env.example (# meaning, then #NAME=default):\n" + "\n".join(
-        f"  {name}  (used in {used[name].relative_to(ROOT)})" for name in missing)
+        f"  {name}  (used in {used[name].relative_to(ROOT)})" for name in missing
+    )
 
 
 def test_every_documented_variable_is_still_used():
     texts = scanned_texts()
-    unused = sorted(name for name in documented_names()
-                    if not any(re.search(rf"\b{name}\b", text) for text in texts.values()))
+    unused = sorted(
+        name for name in documented_names() if not any(re.search(rf"\b{name}\b", text) for text in texts.values())
+    )
     assert not unused, "no longer read anywhere; remove from config/sotong.env.example: " + ", ".join(unused)
 
 
 def test_each_documented_variable_is_listed_once_with_a_comment():
     lines = EXAMPLE.read_text(encoding="utf-8").splitlines()
-    seen: Set[str] = set()
+    seen: set[str] = set()
     for number, line in enumerate(lines):
         match = DOCUMENTED.match(line)
         if not match:

@@ -1,6 +1,7 @@
 """Access rules of the staff console on a real server: department scope (403 by URL, API and CSV
 export alike), roles, CSRF, login throttling, session cookies, logout and disabled accounts,
 security headers, and the logged reveal of a citizen's phone number."""
+
 from __future__ import annotations
 
 import json
@@ -46,11 +47,16 @@ def ticket_status(database_url: str, number: str) -> TicketStatus:
 
 def audit_actions(database_url: str, actor: str):
     with open_database(database_url)() as session:
-        return [row.action for row in session.execute(
-            select(AuditEntry).where(AuditEntry.actor == actor).order_by(AuditEntry.id)).scalars()]
+        return [
+            row.action
+            for row in session.execute(
+                select(AuditEntry).where(AuditEntry.actor == actor).order_by(AuditEntry.id)
+            ).scalars()
+        ]
 
 
 # --- department scope ----------------------------------------------------------------------------------
+
 
 def test_staff_see_only_their_department_in_list_and_api(world, road):
     page = road.get("/tickets")
@@ -60,17 +66,33 @@ def test_staff_see_only_their_department_in_list_and_api(world, road):
     assert [row["number"] for row in api["tickets"]] == [world["road"]]
 
 
-@pytest.mark.parametrize("path", ["/tickets/{park}", "/api/tickets/{park}", "/tickets/export.csv?department=parks",
-                                  "/api/tickets?department=parks", "/tickets?department=parks"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/tickets/{park}",
+        "/api/tickets/{park}",
+        "/tickets/export.csv?department=parks",
+        "/api/tickets?department=parks",
+        "/tickets?department=parks",
+    ],
+)
 def test_another_departments_ticket_is_forbidden_by_url_api_and_export(world, road, path):
     response = road.get(path.format(park=world["park"]))
     assert response.status_code == 403
     assert world["park"] not in response.text
 
 
-@pytest.mark.parametrize("action, data", [("status", {"status": "in_progress"}), ("reply", {"body": "안녕하세요"}),
-                                          ("note", {"body": "메모"}), ("accept", {}), ("contact", {}),
-                                          ("transfer", {"department": "road_management", "reason": "우리 일"})])
+@pytest.mark.parametrize(
+    "action, data",
+    [
+        ("status", {"status": "in_progress"}),
+        ("reply", {"body": "안녕하세요"}),
+        ("note", {"body": "메모"}),
+        ("accept", {}),
+        ("contact", {}),
+        ("transfer", {"department": "road_management", "reason": "우리 일"}),
+    ],
+)
 def test_another_departments_ticket_cannot_be_changed(world, road, action, data):
     response = road.post(f"/tickets/{world['park']}/{action}", data)
     assert response.status_code == 403
@@ -78,8 +100,12 @@ def test_another_departments_ticket_cannot_be_changed(world, road, action, data)
 
 
 def test_another_departments_ticket_cannot_be_changed_through_the_api(world, road):
-    response = road.http.post(f"{world['server'].url}/api/tickets/{world['park']}/status",
-                              json={"status": "resolved"}, headers={"X-CSRF-Token": road.csrf}, timeout=30)
+    response = road.http.post(
+        f"{world['server'].url}/api/tickets/{world['park']}/status",
+        json={"status": "resolved"},
+        headers={"X-CSRF-Token": road.csrf},
+        timeout=30,
+    )
     assert response.status_code == 403
     assert ticket_status(world["db"], world["park"]) is TicketStatus.RECEIVED
 
@@ -103,13 +129,23 @@ def test_supervisor_sees_every_department(world):
     assert world["park"] in csv_text and world["road"] not in csv_text
 
 
-@pytest.mark.parametrize("username, path, status", [
-    ("road.kim", "/notices", 403), ("road.kim", "/budget", 403), ("road.kim", "/admin/accounts", 403),
-    ("road.kim", "/admin/audit", 403), ("chief.park", "/notices", 200), ("chief.park", "/budget", 200),
-    ("chief.park", "/admin/accounts", 403), ("admin.jung", "/admin/accounts", 200),
-    ("admin.jung", "/admin/routing", 200), ("admin.jung", "/admin/audit", 200), ("road.kim", "/dashboard", 200),
-    ("road.kim", "/deliveries/dead", 200),
-])
+@pytest.mark.parametrize(
+    "username, path, status",
+    [
+        ("road.kim", "/notices", 403),
+        ("road.kim", "/budget", 403),
+        ("road.kim", "/admin/accounts", 403),
+        ("road.kim", "/admin/audit", 403),
+        ("chief.park", "/notices", 200),
+        ("chief.park", "/budget", 200),
+        ("chief.park", "/admin/accounts", 403),
+        ("admin.jung", "/admin/accounts", 200),
+        ("admin.jung", "/admin/routing", 200),
+        ("admin.jung", "/admin/audit", 200),
+        ("road.kim", "/dashboard", 200),
+        ("road.kim", "/deliveries/dead", 200),
+    ],
+)
 def test_role_pages(world, username, path, status):
     assert StaffClient.signed_in(world["server"].url, username).get(path).status_code == status
 
@@ -126,8 +162,9 @@ def test_each_role_starts_on_a_page_it_may_open(world):
 def test_admin_only_actions_are_refused_to_a_supervisor(world):
     chief = StaffClient.signed_in(world["server"].url, "chief.park")
     assert chief.post("/admin/routing/reload").status_code == 403
-    assert chief.post("/admin/accounts", {"username": "mallory", "password": "x" * 12, "role": "admin"}
-                      ).status_code == 403
+    assert (
+        chief.post("/admin/accounts", {"username": "mallory", "password": "x" * 12, "role": "admin"}).status_code == 403
+    )
 
 
 def test_not_signed_in_pages_redirect_and_api_answers_401(world):
@@ -139,6 +176,7 @@ def test_not_signed_in_pages_redirect_and_api_answers_401(world):
 
 
 # --- CSRF --------------------------------------------------------------------------------------------
+
 
 def test_forms_without_or_with_a_wrong_csrf_token_are_rejected(world, road):
     number = world["road"]
@@ -157,8 +195,7 @@ def test_api_needs_the_csrf_header(world, road):
 
 
 def test_cross_origin_post_is_rejected_even_with_the_token(world, road):
-    response = road.post(f"/tickets/{world['road']}/note", {"body": "x"},
-                         headers={"Origin": "https://evil.example"})
+    response = road.post(f"/tickets/{world['road']}/note", {"body": "x"}, headers={"Origin": "https://evil.example"})
     assert response.status_code == 403
 
 
@@ -173,13 +210,17 @@ def test_login_form_needs_its_csrf_cookie(world):
 
 # --- sessions and cookies ------------------------------------------------------------------------------
 
+
 def test_session_cookie_is_httponly_and_samesite_lax(world):
     client = StaffClient(world["server"].url)
     login_page = client.get("/login")
     assert "HttpOnly" in login_page.headers["set-cookie"] and "SameSite=Strict" in login_page.headers["set-cookie"]
     response = client.post("/login", {"username": "road.kim", "password": PASSWORD})
-    session_cookie = next(part for part in response.headers["set-cookie"].split(", sotong")
-                          if part.lstrip().startswith(("sotong_staff=", "_staff=")))
+    session_cookie = next(
+        part
+        for part in response.headers["set-cookie"].split(", sotong")
+        if part.lstrip().startswith(("sotong_staff=", "_staff="))
+    )
     assert "HttpOnly" in session_cookie and "SameSite=Lax" in session_cookie and "Path=/" in session_cookie
     assert "Secure" not in session_cookie  # plain HTTP here; SOTONG_STAFF_COOKIE_SECURE=1 behind TLS
     assert "strict-transport-security" not in response.headers
@@ -214,6 +255,7 @@ def test_security_headers(world, road):
 
 # --- throttling ---------------------------------------------------------------------------------------
 
+
 def test_five_failures_lock_the_username_from_that_address(world):
     seed_accounts(world["db"], {"target.user": ("staff", "road_management")})
     attacker = StaffClient(world["server"].url)
@@ -239,6 +281,7 @@ def test_a_success_clears_the_failures(world):
 
 # --- the citizen's phone number --------------------------------------------------------------------------
 
+
 def test_contact_is_masked_and_revealing_it_is_audited(world, road):
     page = road.get(f"/tickets/{world['road']}")
     assert "연락처 있음" in page.text and "6789" not in page.text  # stored encrypted, never decrypted for pages
@@ -246,14 +289,16 @@ def test_contact_is_masked_and_revealing_it_is_audited(world, road):
     revealed = road.post(f"/tickets/{world['road']}/contact")
     assert revealed.status_code == 200 and "010-2345-6789" in revealed.text
     with open_database(world["db"])() as session:
-        entry = session.execute(select(AuditEntry).where(AuditEntry.action == "ticket.contact_revealed")
-                                ).scalars().first()
+        entry = (
+            session.execute(select(AuditEntry).where(AuditEntry.action == "ticket.contact_revealed")).scalars().first()
+        )
     assert entry.actor == "road.kim" and entry.ticket_number == world["road"] and entry.ip == "127.0.0.1"
     assert "010-2345-6789" not in json.dumps(entry.detail) + entry.detail_json
     assert "2345-6789" not in world["server"].log.read_text(encoding="utf-8", errors="replace")
 
 
 # --- supervisor and admin pages -------------------------------------------------------------------------
+
 
 def test_budget_results_page_and_csv_for_supervisors(world):
     chief = StaffClient.signed_in(world["server"].url, "chief.park")
@@ -286,10 +331,24 @@ def test_dead_letters_are_scoped_and_requeued(world):
     page = road.get("/deliveries/dead")
     assert world["road"] in page.text and world["park"] not in page.text
     with sessions() as session:
-        park_entry = session.execute(select(OutboxEntry).join(Ticket, Ticket.id == OutboxEntry.ticket_id)
-                                     .where(Ticket.number == world["park"])).scalars().first()
-        road_entry = session.execute(select(OutboxEntry).join(Ticket, Ticket.id == OutboxEntry.ticket_id)
-                                     .where(Ticket.number == world["road"])).scalars().first()
+        park_entry = (
+            session.execute(
+                select(OutboxEntry)
+                .join(Ticket, Ticket.id == OutboxEntry.ticket_id)
+                .where(Ticket.number == world["park"])
+            )
+            .scalars()
+            .first()
+        )
+        road_entry = (
+            session.execute(
+                select(OutboxEntry)
+                .join(Ticket, Ticket.id == OutboxEntry.ticket_id)
+                .where(Ticket.number == world["road"])
+            )
+            .scalars()
+            .first()
+        )
     assert road.post(f"/deliveries/{park_entry.id}/requeue").status_code == 403
     assert road.post(f"/deliveries/{road_entry.id}/requeue").status_code == 302
     with sessions() as session:
@@ -303,21 +362,36 @@ def test_admin_reloads_routing_data_and_manages_accounts(world):
     reloaded = admin.post("/admin/routing/reload")
     assert reloaded.status_code == 302 and reloaded.headers["location"] == "/admin/routing?done=reloaded"
     admin.get("/admin/accounts")
-    created = admin.post("/admin/accounts", {"username": "new.parks", "display_name": "신공원", "role": "staff",
-                                             "department": "parks", "password": "a-long-password"})
+    created = admin.post(
+        "/admin/accounts",
+        {
+            "username": "new.parks",
+            "display_name": "신공원",
+            "role": "staff",
+            "department": "parks",
+            "password": "a-long-password",
+        },
+    )
     assert created.status_code == 302
-    refused = admin.post("/admin/accounts", {"username": "no.department", "role": "staff",
-                                             "password": "a-long-password"})
+    refused = admin.post(
+        "/admin/accounts", {"username": "no.department", "role": "staff", "password": "a-long-password"}
+    )
     assert refused.status_code == 400 and "department" in refused.text
     assert StaffClient(world["server"].url).login("new.parks", "a-long-password").status_code == 302
     assert {"account.created", "routing.reloaded"} <= set(audit_actions(world["db"], "admin.jung"))
 
 
-@pytest.mark.parametrize("target, expected", [
-    ("/tickets?category=road_damage&q=%EC%A3%BC", "/tickets?category=road_damage&q=%EC%A3%BC"),
-    ("//evil.example", "/"), ("/\t/evil.example", "/"), ("/\\evil.example", "/"), ("https://evil.example", "/"),
-    (None, "/"),
-])
+@pytest.mark.parametrize(
+    "target, expected",
+    [
+        ("/tickets?category=road_damage&q=%EC%A3%BC", "/tickets?category=road_damage&q=%EC%A3%BC"),
+        ("//evil.example", "/"),
+        ("/\t/evil.example", "/"),
+        ("/\\evil.example", "/"),
+        ("https://evil.example", "/"),
+        (None, "/"),
+    ],
+)
 def test_login_goes_back_only_to_local_pages(target, expected):
     from bot.staff.web.security import safe_next
 
@@ -328,6 +402,7 @@ def test_login_returns_to_the_page_asked_for(world):
     client = StaffClient(world["server"].url)
     first = client.get(f"/tickets/{world['road']}")
     client.get(first.headers["location"])
-    response = client.post("/login", {"username": "road.kim", "password": PASSWORD,
-                                      "next": f"/tickets/{world['road']}"})
+    response = client.post(
+        "/login", {"username": "road.kim", "password": PASSWORD, "next": f"/tickets/{world['road']}"}
+    )
     assert response.headers["location"] == f"/tickets/{world['road']}"

@@ -2,12 +2,13 @@
 member logs in, filters the list, opens a ticket, changes its status and replies. Then the citizen
 asks for the status in chat — the real action server's webhook, as Rasa calls it — and hears
 both. Screenshots of the list, the ticket and the dashboard go to reports/staff_*.png."""
+
 from __future__ import annotations
 
 import re
 import subprocess
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any
 
 import pytest
 import rasa_sdk
@@ -26,8 +27,15 @@ from tests.test_staff_support import (
 )
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 REPORTS = ROOT / "reports"
 CITIZEN = "kakao-citizen-7"
 REPLY = "내일 오전 10시에 보수 작업을 시작할 예정이에요. 불편을 드려 죄송해요."
@@ -39,8 +47,10 @@ def chromium_or_skip() -> None:
         installer = ROOT / "scripts" / "install_browser.sh"
         result = subprocess.run(["bash", str(installer)], capture_output=True, text=True, timeout=600)
         if result.returncode != 0 or not CHROMIUM.exists():
-            pytest.skip(f"Debian's chromium could not be installed by {installer.name}: "
-                        f"{(result.stderr or result.stdout).strip()[-300:]}")
+            pytest.skip(
+                f"Debian's chromium could not be installed by {installer.name}: "
+                f"{(result.stderr or result.stdout).strip()[-300:]}"
+            )
 
 
 @pytest.fixture(scope="module")
@@ -50,17 +60,26 @@ def world(tmp_path_factory):
     database_url = sqlite_url(workdir)
     seed_accounts(database_url)
     number = file_pothole(database_url, sender=CITIZEN)
-    file_pothole(database_url, sender="kakao-other", days_ago=20, category="streetlight",
-                 location_text="덕양구 화정동 화정역 2번 출구", description="가로등이 꺼져 있어요", photo_url=None)
+    file_pothole(
+        database_url,
+        sender="kakao-other",
+        days_ago=20,
+        category="streetlight",
+        location_text="덕양구 화정동 화정역 2번 출구",
+        description="가로등이 꺼져 있어요",
+        photo_url=None,
+    )
     file_park_complaint(database_url)
     report_sinkhole(database_url)
     staff = StaffServer(database_url, workdir).start()
     port = free_port()
-    actions = Service("action server", [str(VENV_BIN / "rasa"), "run", "actions", "--actions", "actions",
-                                        "--port", str(port)],
-                      base_env(SOTONG_DATABASE_URL=database_url, KAKAO_BOT_ID="", KAKAO_REST_API_KEY="",
-                               KAKAO_EVENT_API_URL=""),
-                      workdir / "actions.log", f"http://127.0.0.1:{port}/health").start(timeout=120)
+    actions = Service(
+        "action server",
+        [str(VENV_BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(port)],
+        base_env(SOTONG_DATABASE_URL=database_url, KAKAO_BOT_ID="", KAKAO_REST_API_KEY="", KAKAO_EVENT_API_URL=""),
+        workdir / "actions.log",
+        f"http://127.0.0.1:{port}/health",
+    ).start(timeout=120)
     yield {"staff": staff.url, "actions": f"http://127.0.0.1:{port}/webhook", "number": number, "db": database_url}
     actions.stop()
     staff.stop()
@@ -78,16 +97,32 @@ def page(world):
         browser.close()
 
 
-def check_status_in_chat(url: str, text: str) -> List[str]:
+def check_status_in_chat(url: str, text: str) -> list[str]:
     """action_check_complaint_status over the action server's webhook, as Rasa calls it."""
     latest = {"text": text, "intent": {"name": "check_complaint_status", "confidence": 0.95}, "entities": []}
-    events = [{"event": "action", "name": "action_session_start"}, {"event": "session_started"},
-              {"event": "user", "text": text, "parse_data": latest, "input_channel": "kakao"}]
-    tracker: Dict[str, Any] = {"sender_id": CITIZEN, "slots": {}, "latest_message": latest, "events": events,
-                               "paused": False, "followup_action": None, "active_loop": {},
-                               "latest_action_name": "action_listen", "latest_input_channel": "kakao"}
-    body = {"next_action": "action_check_complaint_status", "sender_id": CITIZEN, "tracker": tracker,
-            "domain": load_domain(), "version": rasa_sdk.__version__}
+    events = [
+        {"event": "action", "name": "action_session_start"},
+        {"event": "session_started"},
+        {"event": "user", "text": text, "parse_data": latest, "input_channel": "kakao"},
+    ]
+    tracker: dict[str, Any] = {
+        "sender_id": CITIZEN,
+        "slots": {},
+        "latest_message": latest,
+        "events": events,
+        "paused": False,
+        "followup_action": None,
+        "active_loop": {},
+        "latest_action_name": "action_listen",
+        "latest_input_channel": "kakao",
+    }
+    body = {
+        "next_action": "action_check_complaint_status",
+        "sender_id": CITIZEN,
+        "tracker": tracker,
+        "domain": load_domain(),
+        "version": rasa_sdk.__version__,
+    }
     response = requests.post(url, json=body, timeout=60)
     assert response.status_code == 200, response.text
     return [message.get("text") or "" for message in response.json()["responses"]]

@@ -1,4 +1,5 @@
 """`python -m bot.staff users …` and `apikeys …` as an operator runs them."""
+
 from __future__ import annotations
 
 import subprocess
@@ -16,20 +17,50 @@ def run(tmp_path):
     database_url = sqlite_url(tmp_path)
 
     def command(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
-        return subprocess.run([str(VENV_BIN / "python"), "-m", "bot.staff", *args], cwd=ROOT, input=stdin,
-                              env=base_env(SOTONG_DATABASE_URL=database_url), capture_output=True, text=True,
-                              timeout=60)
+        return subprocess.run(
+            [str(VENV_BIN / "python"), "-m", "bot.staff", *args],
+            cwd=ROOT,
+            input=stdin,
+            env=base_env(SOTONG_DATABASE_URL=database_url),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
     command.database_url = database_url
     return command
 
 
 def test_add_list_disable_and_enable_accounts(run):
-    added = run("users", "add", "--username", "Road.Kim", "--role", "staff", "--department", "road_management",
-                "--name", "김도로", "--password-stdin", stdin="a-long-password\n")
+    added = run(
+        "users",
+        "add",
+        "--username",
+        "Road.Kim",
+        "--role",
+        "staff",
+        "--department",
+        "road_management",
+        "--name",
+        "김도로",
+        "--password-stdin",
+        stdin="a-long-password\n",
+    )
     assert added.returncode == 0, added.stderr
     assert "added road.kim (staff, department road_management)" in added.stdout
-    assert run("users", "add", "--username", "chief", "--role", "supervisor", "--password-stdin",
-               stdin="another-password\n").returncode == 0
+    assert (
+        run(
+            "users",
+            "add",
+            "--username",
+            "chief",
+            "--role",
+            "supervisor",
+            "--password-stdin",
+            stdin="another-password\n",
+        ).returncode
+        == 0
+    )
     listing = run("users", "list").stdout.splitlines()
     assert listing == ["chief\tsupervisor\t-\tactive\tchief", "road.kim\tstaff\troad_management\tactive\t김도로"]
     sessions = sessions_for(run.database_url)
@@ -42,11 +73,14 @@ def test_add_list_disable_and_enable_accounts(run):
     assert run("users", "disable", "nobody").returncode == 1
 
 
-@pytest.mark.parametrize("args, password, message", [
-    (["--role", "staff"], "a-long-password", "department"),
-    (["--role", "staff", "--department", "no_such"], "a-long-password", "unknown department"),
-    (["--role", "admin"], "short", "password"),
-])
+@pytest.mark.parametrize(
+    "args, password, message",
+    [
+        (["--role", "staff"], "a-long-password", "department"),
+        (["--role", "staff", "--department", "no_such"], "a-long-password", "unknown department"),
+        (["--role", "admin"], "short", "password"),
+    ],
+)
 def test_invalid_accounts_are_refused_with_a_reason(run, args, password, message):
     result = run("users", "add", "--username", "someone", *args, "--password-stdin", stdin=password + "\n")
     assert result.returncode == 1 and message in result.stderr
@@ -54,8 +88,9 @@ def test_invalid_accounts_are_refused_with_a_reason(run, args, password, message
 
 def test_a_username_is_taken_once(run):
     for expected in (0, 1):
-        result = run("users", "add", "--username", "twin", "--role", "admin", "--password-stdin",
-                     stdin="a-long-password\n")
+        result = run(
+            "users", "add", "--username", "twin", "--role", "admin", "--password-stdin", stdin="a-long-password\n"
+        )
         assert result.returncode == expected
     assert "taken" in result.stderr
 

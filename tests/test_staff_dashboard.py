@@ -1,10 +1,11 @@
 """The live dashboard over HTTP: figures as JSON, and the server-sent event stream that pushes
 new figures when a ticket changes and closes when the session ends."""
+
 from __future__ import annotations
 
 import json
 import time
-from typing import Dict, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -22,7 +23,7 @@ def world(tmp_path_factory):
     server.stop()
 
 
-def figure_events(response) -> Iterator[Dict]:
+def figure_events(response) -> Iterator[dict]:
     event, data = None, []
     for line in response.iter_lines(decode_unicode=True):
         if line.startswith("event:"):

@@ -1,5 +1,6 @@
 """Malformed input to the staff console on SQLite and PostgreSQL: text a database cannot store (NUL,
 lone surrogates) and values too long for a column are a 400 with a Korean message, never a 500."""
+
 from __future__ import annotations
 
 import pytest
@@ -36,8 +37,9 @@ def console(request, tmp_path_factory):
 
 
 def raw_post(client: StaffClient, path: str, body: str):
-    return client.http.post(client.base_url + path, data=body.encode("ascii"), headers=FORM, allow_redirects=False,
-                            timeout=30)
+    return client.http.post(
+        client.base_url + path, data=body.encode("ascii"), headers=FORM, allow_redirects=False, timeout=30
+    )
 
 
 def test_nul_and_lone_surrogates_in_queries_and_forms_are_400(console):
@@ -60,41 +62,95 @@ def test_nul_and_lone_surrogates_in_queries_and_forms_are_400(console):
 
 def test_open311_with_the_longest_client_and_device_names_files_a_request(console):
     key = create_key(sessions_for(console["database_url"]), "c" * 60)
-    response = requests.post(f"{console['url']}/open311/v2/requests.json", timeout=30, data={
-        "api_key": key, "service_code": "streetlight", "address_string": "일산서구 주엽동",
-        "description": "가로등이 꺼졌어요", "device_id": "d" * 200})
+    response = requests.post(
+        f"{console['url']}/open311/v2/requests.json",
+        timeout=30,
+        data={
+            "api_key": key,
+            "service_code": "streetlight",
+            "address_string": "일산서구 주엽동",
+            "description": "가로등이 꺼졌어요",
+            "device_id": "d" * 200,
+        },
+    )
     assert response.status_code == 201, response.text
     nul = requests.get(f"{console['url']}/open311/v2/requests.json", params={"service_code": "a\x00"}, timeout=30)
     assert nul.status_code == 400 and nul.json()[0]["code"] == 400
 
 
-@pytest.mark.parametrize("body", [
-    b"{not json", b"[" * 50000 + b"]" * 50000, b'"resolved"', b'{"status": ["resolved"]}',
-    b'{"status": "in_progress", "message": ["x"]}', b'{"status": "rejected", "reason": {"a": 1}}',
-    b'{"status": "rejected", "reason": "\\ud800"}', b'{"status": "rejected", "reason": "a\\u0000b"}',
-    b'{"status": "in_progress", "message": 1e999}', b"\xff\xfe",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{not json",
+        b"[" * 50000 + b"]" * 50000,
+        b'"resolved"',
+        b'{"status": ["resolved"]}',
+        b'{"status": "in_progress", "message": ["x"]}',
+        b'{"status": "rejected", "reason": {"a": 1}}',
+        b'{"status": "rejected", "reason": "\\ud800"}',
+        b'{"status": "rejected", "reason": "a\\u0000b"}',
+        b'{"status": "in_progress", "message": 1e999}',
+        b"\xff\xfe",
+    ],
+)
 def test_the_json_api_answers_malformed_bodies_with_400(console, body):
     staff = StaffClient.signed_in(console["url"], "road.lee")
-    response = staff.http.post(f"{console['url']}/api/tickets/{console['number']}/status", data=body, timeout=30,
-                               headers={"X-CSRF-Token": staff.csrf, "content-type": "application/json"})
+    response = staff.http.post(
+        f"{console['url']}/api/tickets/{console['number']}/status",
+        data=body,
+        timeout=30,
+        headers={"X-CSRF-Token": staff.csrf, "content-type": "application/json"},
+    )
     assert response.status_code == 400 and response.json()["error"] == "error" and response.json()["detail"]
     detail = staff.get(f"/api/tickets/{console['number']}").json()
     assert detail["status"] == "received"  # nothing changed
 
 
-FILTERS = ["status", "category", "district", "department", "q", "overdue", "urgent", "mine", "sort", "page", "next",
-           "done", "actor", "table"]
+FILTERS = [
+    "status",
+    "category",
+    "district",
+    "department",
+    "q",
+    "overdue",
+    "urgent",
+    "mine",
+    "sort",
+    "page",
+    "next",
+    "done",
+    "actor",
+    "table",
+]
 ODD_TEXT = st.text(st.characters(min_codepoint=0, max_codepoint=0x10FFFF), max_size=40)
 
 
-@given(path=st.sampled_from(["/tickets", "/api/tickets", "/tickets/export.csv", "/admin/audit", "/admin/accounts",
-                             "/deliveries/dead", "/notices", "/dashboard"]),
-       params=st.dictionaries(st.sampled_from(FILTERS), st.one_of(
-           ODD_TEXT, st.integers().map(str), st.sampled_from(["road\x00", "\ud800", "\x00", "도로\udfff관리"])),
-           max_size=4))
-@settings(max_examples=120, derandomize=True, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(
+    path=st.sampled_from(
+        [
+            "/tickets",
+            "/api/tickets",
+            "/tickets/export.csv",
+            "/admin/audit",
+            "/admin/accounts",
+            "/deliveries/dead",
+            "/notices",
+            "/dashboard",
+        ]
+    ),
+    params=st.dictionaries(
+        st.sampled_from(FILTERS),
+        st.one_of(ODD_TEXT, st.integers().map(str), st.sampled_from(["road\x00", "\ud800", "\x00", "도로\udfff관리"])),
+        max_size=4,
+    ),
+)
+@settings(
+    max_examples=120,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 def test_generated_console_queries_never_get_a_500(console, path, params):
     admin = console.get("admin") or StaffClient.signed_in(console["url"], "admin.jung")
     console["admin"] = admin  # one signed-in client for every example

@@ -2,19 +2,19 @@
 step, taken before the password is checked (the throttle store on SQLite and PostgreSQL, and a real
 console over HTTP); one address spraying usernames is slowed, not locked, and locks no username;
 admins unlock in the console and with the CLI, audited. Also the session cookie's Secure flag."""
+
 from __future__ import annotations
 
 import subprocess
 import threading
 import time
-from datetime import timedelta
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, List
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from bot.storage.db import utc_now
 from bot.staff.audit import Actor, AuditEntry
 from bot.staff.login_throttle import (
     LOCKED,
@@ -26,6 +26,7 @@ from bot.staff.login_throttle import (
     unlock,
 )
 from bot.staff.settings import StaffSettings
+from bot.storage.db import utc_now
 from bot.tickets.store import open_database
 from tests.databases import BACKENDS, database_url_for
 from tests.stack import ROOT, VENV_BIN, base_env
@@ -43,7 +44,7 @@ def sessions(request, tmp_path):
         factory.kw["bind"].dispose()
 
 
-def in_parallel(count: int, attempt: Callable[[int], object]) -> List[object]:
+def in_parallel(count: int, attempt: Callable[[int], object]) -> list[object]:
     """`count` calls of attempt(i), released at the same moment from their own threads."""
     start = threading.Barrier(count)
 
@@ -55,7 +56,7 @@ def in_parallel(count: int, attempt: Callable[[int], object]) -> List[object]:
         return list(pool.map(run, range(count)))
 
 
-def audit(database_url: str, action: str, actor: str = None) -> List[AuditEntry]:
+def audit(database_url: str, action: str, actor: str = None) -> list[AuditEntry]:
     query = select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)
     if actor:
         query = query.where(AuditEntry.actor == actor)
@@ -64,6 +65,7 @@ def audit(database_url: str, action: str, actor: str = None) -> List[AuditEntry]
 
 
 # --- the throttle store ----------------------------------------------------------------------------------
+
 
 def test_parallel_attempts_on_one_username_and_address_pass_at_most_the_limit(sessions):
     permits = in_parallel(ATTEMPTS, lambda _: reserve_attempt(sessions, "road.kim", "10.0.0.1", SETTINGS))
@@ -89,8 +91,9 @@ def test_spraying_from_one_address_is_slowed_not_locked(sessions):
     assert {permit.reason for permit in permits if not permit.allowed} == {SLOWED}
     assert locked_usernames(sessions, settings) == set()  # nobody behind that address is locked
     assert reserve_attempt(sessions, "user1", "10.0.2.2", settings).allowed  # from elsewhere: fine
-    later = reserve_attempt(sessions, "user1", "10.0.2.1", settings,
-                            now=utc_now() + timedelta(seconds=31))  # after the pause: one more attempt …
+    later = reserve_attempt(
+        sessions, "user1", "10.0.2.1", settings, now=utc_now() + timedelta(seconds=31)
+    )  # after the pause: one more attempt …
     assert later.allowed
     again = reserve_attempt(sessions, "user2", "10.0.2.1", settings, now=utc_now() + timedelta(seconds=32))
     assert not again.allowed and again.reason == SLOWED  # … and then the next pause
@@ -119,7 +122,7 @@ def test_counters_untouched_for_a_day_are_forgotten_at_the_next_success(sessions
 
 def test_unlock_clears_every_counter_of_the_username_and_is_audited(sessions):
     for address in ("10.0.4.1", "10.0.4.2"):
-        in_parallel(6, lambda _: reserve_attempt(sessions, "locked.out", address, SETTINGS))
+        in_parallel(6, lambda _, address=address: reserve_attempt(sessions, "locked.out", address, SETTINGS))
     assert not reserve_attempt(sessions, "locked.out", "10.0.4.1", SETTINGS).allowed
     assert unlock(sessions, Actor("admin.jung", "admin"), "locked.out") == 3  # two pairs and the username
     assert reserve_attempt(sessions, "locked.out", "10.0.4.1", SETTINGS).allowed
@@ -130,24 +133,34 @@ def test_unlock_clears_every_counter_of_the_username_and_is_audited(sessions):
 
 # --- a real console over HTTP --------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def console(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("staff-throttle")
     database_url = sqlite_url(workdir)
-    seed_accounts(database_url, {"target.user": ("staff", "road_management"), "admin.jung": ("admin", None),
-                                 **{f"office{i}": ("staff", "road_management") for i in range(8)}})
-    server = StaffServer(database_url, workdir, {"SOTONG_STAFF_LOGIN_MAX_FAILURES_PER_IP": "12",
-                                                 "SOTONG_STAFF_LOGIN_SLOW_SECONDS": "2"}).start()
+    seed_accounts(
+        database_url,
+        {
+            "target.user": ("staff", "road_management"),
+            "admin.jung": ("admin", None),
+            **{f"office{i}": ("staff", "road_management") for i in range(8)},
+        },
+    )
+    server = StaffServer(
+        database_url, workdir, {"SOTONG_STAFF_LOGIN_MAX_FAILURES_PER_IP": "12", "SOTONG_STAFF_LOGIN_SLOW_SECONDS": "2"}
+    ).start()
     yield {"url": server.url, "db": database_url}
     server.stop()
 
 
-def parallel_logins(url: str, username: str, passwords: List[str]) -> List[int]:
+def parallel_logins(url: str, username: str, passwords: list[str]) -> list[int]:
     clients = [StaffClient(url) for _ in passwords]
     for client in clients:
         client.get("/login")  # each with its login CSRF cookie
-    return in_parallel(len(passwords), lambda i: clients[i].post(
-        "/login", {"username": username, "password": passwords[i]}).status_code)
+    return in_parallel(
+        len(passwords),
+        lambda i: clients[i].post("/login", {"username": username, "password": passwords[i]}).status_code,
+    )
 
 
 def test_parallel_wrong_passwords_over_http_are_verified_at_most_five_times(console):
@@ -199,8 +212,11 @@ def test_session_cookie_is_secure_when_configured(tmp_path):
         client.http.cookies.set("sotong_login_csrf", login_page.cookies["sotong_login_csrf"])
         response = client.post("/login", {"username": "admin.jung", "password": PASSWORD})
         assert response.status_code == 302
-        session_cookie = next(part for part in response.headers["set-cookie"].split(", sotong")
-                              if part.lstrip().startswith(("sotong_staff=", "_staff=")))
+        session_cookie = next(
+            part
+            for part in response.headers["set-cookie"].split(", sotong")
+            if part.lstrip().startswith(("sotong_staff=", "_staff="))
+        )
         assert "Secure" in session_cookie and "HttpOnly" in session_cookie
         assert response.headers["strict-transport-security"] == "max-age=31536000"
     finally:
@@ -212,13 +228,23 @@ def test_cli_unlock(console):
     for _ in range(5):
         reserve_attempt(sessions, "office7", "10.0.5.1", SETTINGS)
     assert not reserve_attempt(sessions, "office7", "10.0.5.1", SETTINGS).allowed
-    result = subprocess.run([str(VENV_BIN / "python"), "-m", "bot.staff", "unlock", "office7"], cwd=ROOT,
-                            env=base_env(SOTONG_DATABASE_URL=console["db"]), capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run(
+        [str(VENV_BIN / "python"), "-m", "bot.staff", "unlock", "office7"],
+        cwd=ROOT,
+        env=base_env(SOTONG_DATABASE_URL=console["db"]),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0 and "office7: unlocked" in result.stdout, result.stderr
     assert reserve_attempt(sessions, "office7", "10.0.5.1", SETTINGS).allowed
     assert audit(console["db"], "account.unlocked")[-1].actor.startswith("cli:")
-    missing = subprocess.run([str(VENV_BIN / "python"), "-m", "bot.staff", "unlock", "nobody"], cwd=ROOT,
-                             env=base_env(SOTONG_DATABASE_URL=console["db"]), capture_output=True, text=True,
-                             timeout=60)
+    missing = subprocess.run(
+        [str(VENV_BIN / "python"), "-m", "bot.staff", "unlock", "nobody"],
+        cwd=ROOT,
+        env=base_env(SOTONG_DATABASE_URL=console["db"]),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert missing.returncode == 1

@@ -1,25 +1,26 @@
 """Shared helpers of the staff console tests (no tests here): a real `python -m bot.staff serve`
 on a free port over a fresh SQLite file, seeded accounts and tickets, and a signed-in HTTP client
 that sends CSRF tokens like the console's forms do."""
+
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Callable, Dict, Optional
 
 import requests
 from sqlalchemy.orm import sessionmaker
 
+import bot.staff.schema  # noqa: F401
 from bot.city import get_city_config
-from bot.storage.db import utc_now
 from bot.staff.accounts import add_account
 from bot.staff.audit import Actor
+from bot.storage.db import utc_now
 from bot.tickets import ComplaintDraft, EmergencyReport, TicketStore
 from bot.tickets.store import open_database
 from tests.stack import VENV_BIN, Service, base_env, free_port
-import bot.staff.schema  # noqa: F401
 
 PASSWORD = "correct-horse-42"
 ROAD = "road_management"
@@ -37,7 +38,7 @@ ACCOUNTS = {
 }
 
 
-_SESSIONS: Dict[str, sessionmaker] = {}
+_SESSIONS: dict[str, sessionmaker] = {}
 
 
 def sqlite_url(tmp_path: Path) -> str:
@@ -57,13 +58,26 @@ def close_sessions(database_url: str) -> None:
         sessions.kw["bind"].dispose()
 
 
-def seed_accounts(database_url: str, accounts: Dict[str, tuple] = ACCOUNTS) -> None:
+def seed_accounts(database_url: str, accounts: dict[str, tuple] = ACCOUNTS) -> None:
     sessions = sessions_for(database_url)
-    names = {"road.kim": "김도로", "road.lee": "이도로", "park.choi": "최공원", "chief.park": "박총괄",
-             "admin.jung": "정관리"}
+    names = {
+        "road.kim": "김도로",
+        "road.lee": "이도로",
+        "park.choi": "최공원",
+        "chief.park": "박총괄",
+        "admin.jung": "정관리",
+    }
     for username, (role, department) in accounts.items():
-        add_account(sessions, get_city_config(), SETUP_ACTOR, username=username, password=PASSWORD, role=role,
-                    department_id=department, display_name=names.get(username))
+        add_account(
+            sessions,
+            get_city_config(),
+            SETUP_ACTOR,
+            username=username,
+            password=PASSWORD,
+            role=role,
+            department_id=department,
+            display_name=names.get(username),
+        )
 
 
 def ticket_store(database_url: str, days_ago: float = 0) -> TicketStore:
@@ -72,31 +86,49 @@ def ticket_store(database_url: str, days_ago: float = 0) -> TicketStore:
 
 
 def file_pothole(database_url: str, sender: str = "kakao-owner-1", days_ago: float = 0, **overrides) -> str:
-    values = dict(category="road_damage", location_text="일산서구 주엽동 강선마을 14단지 앞",
-                  description="도로에 큰 포트홀이 생겼어요", sender_id=sender,
-                  photo_url="https://img.example/pothole.jpg", contact_phone="010-2345-6789", consent_given=True)
+    values = dict(
+        category="road_damage",
+        location_text="일산서구 주엽동 강선마을 14단지 앞",
+        description="도로에 큰 포트홀이 생겼어요",
+        sender_id=sender,
+        photo_url="https://img.example/pothole.jpg",
+        contact_phone="010-2345-6789",
+        consent_given=True,
+    )
     values.update(overrides)
     return ticket_store(database_url, days_ago).file_complaint(ComplaintDraft(**values)).number
 
 
 def file_park_complaint(database_url: str, sender: str = "kakao-owner-2") -> str:
-    return ticket_store(database_url).file_complaint(ComplaintDraft(
-        category="park_facility", location_text="일산동구 장항동 호수공원 놀이터", description="그네가 부서졌어요",
-        sender_id=sender)).number
+    return (
+        ticket_store(database_url)
+        .file_complaint(
+            ComplaintDraft(
+                category="park_facility",
+                location_text="일산동구 장항동 호수공원 놀이터",
+                description="그네가 부서졌어요",
+                sender_id=sender,
+            )
+        )
+        .number
+    )
 
 
 def report_sinkhole(database_url: str, sender: str = "kakao-owner-3") -> str:
-    return ticket_store(database_url).report_emergency(EmergencyReport(
-        "sinkhole", sender, "일산동구 백석동 사거리", "땅이 꺼졌어요")).number
+    return (
+        ticket_store(database_url)
+        .report_emergency(EmergencyReport("sinkhole", sender, "일산동구 백석동 사거리", "땅이 꺼졌어요"))
+        .number
+    )
 
 
 @dataclass
 class StaffServer:
     database_url: str
     workdir: Path
-    env_extra: Optional[Dict[str, str]] = None
+    env_extra: dict[str, str] | None = None
     port: int = 0
-    service: Optional[Service] = None
+    service: Service | None = None
 
     @property
     def url(self) -> str:
@@ -106,14 +138,23 @@ class StaffServer:
     def log(self) -> Path:
         return self.workdir / "staff.log"
 
-    def start(self) -> "StaffServer":
+    def start(self) -> StaffServer:
         self.port = free_port()
-        env = base_env(SOTONG_DATABASE_URL=self.database_url, SOTONG_STAFF_DASHBOARD_REFRESH_SECONDS="0.5",
-                       KAKAO_BOT_ID="", KAKAO_REST_API_KEY="", KAKAO_EVENT_API_URL="",
-                       **(self.env_extra or {}))
-        self.service = Service("staff console", [str(VENV_BIN / "python"), "-m", "bot.staff", "serve",
-                                                 "--port", str(self.port)],
-                               env, self.log, f"{self.url}/health").start(timeout=60)
+        env = base_env(
+            SOTONG_DATABASE_URL=self.database_url,
+            SOTONG_STAFF_DASHBOARD_REFRESH_SECONDS="0.5",
+            KAKAO_BOT_ID="",
+            KAKAO_REST_API_KEY="",
+            KAKAO_EVENT_API_URL="",
+            **(self.env_extra or {}),
+        )
+        self.service = Service(
+            "staff console",
+            [str(VENV_BIN / "python"), "-m", "bot.staff", "serve", "--port", str(self.port)],
+            env,
+            self.log,
+            f"{self.url}/health",
+        ).start(timeout=60)
         return self
 
     def stop(self) -> None:
@@ -127,7 +168,7 @@ class StaffClient:
     def __init__(self, base_url: str):
         self.base_url = base_url
         self.http = requests.Session()
-        self.csrf: Optional[str] = None
+        self.csrf: str | None = None
 
     def get(self, path: str, **kwargs) -> requests.Response:
         response = self.http.get(self.base_url + path, allow_redirects=False, timeout=30, **kwargs)
@@ -136,7 +177,7 @@ class StaffClient:
             self.csrf = match.group(1)
         return response
 
-    def post(self, path: str, data: Optional[dict] = None, csrf: bool = True, **kwargs) -> requests.Response:
+    def post(self, path: str, data: dict | None = None, csrf: bool = True, **kwargs) -> requests.Response:
         form = dict(data or {})
         if csrf:
             form.setdefault("csrf_token", self.csrf or "")
@@ -147,7 +188,7 @@ class StaffClient:
         return self.post("/login", {"username": username, "password": password})
 
     @classmethod
-    def signed_in(cls, base_url: str, username: str) -> "StaffClient":
+    def signed_in(cls, base_url: str, username: str) -> StaffClient:
         client = cls(base_url)
         response = client.login(username)
         assert response.status_code == 302, response.text[:500]

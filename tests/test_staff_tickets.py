@@ -2,9 +2,8 @@
 transitions, assignment, transfer through the outbox, notes versus replies, citizen notices
 (queued for the chat, or sent through a local stand-in of the Kakao Event API), the append-only
 audit log, list filters and the dashboard figures."""
-from __future__ import annotations
 
-from typing import Dict, List
+from __future__ import annotations
 
 import pytest
 from sqlalchemy import select, text, update
@@ -15,13 +14,6 @@ from bot.delivery import DeliverySettings, Dispatcher
 from bot.delivery.outbox import OutboxEntry, OutboxState
 from bot.staff.accounts import Account, list_accounts
 from bot.staff.audit import AuditEntry, AuditLogIsAppendOnly
-from bot.tickets.notices import (
-    CITIZEN_NOTICE_METHOD,
-    CitizenNotice,
-    citizen_notice_senders,
-    pending_notices_text,
-    take_pending_notices,
-)
 from bot.staff.dashboard import DashboardFigures
 from bot.staff.errors import AccessDenied, ActionRefused
 from bot.staff.ticket_actions import StaffMember, TicketDesk
@@ -29,6 +21,13 @@ from bot.staff.ticket_queries import TicketFilters, TicketQueries
 from bot.staff.ticket_records import NoteKind
 from bot.subscriptions.event_api import EventApiSettings
 from bot.tickets.models import Ticket, TicketEvent, TicketStatus
+from bot.tickets.notices import (
+    CITIZEN_NOTICE_METHOD,
+    CitizenNotice,
+    citizen_notice_senders,
+    pending_notices_text,
+    take_pending_notices,
+)
 from tests.databases import BACKENDS, database_url_for
 from tests.kakao_helpers import EventApiStandIn
 from tests.test_staff_support import (
@@ -54,7 +53,7 @@ def db(request, tmp_path) -> str:
         close_sessions(url)
 
 
-def accounts(db: str) -> Dict[str, Account]:
+def accounts(db: str) -> dict[str, Account]:
     return {account.username: account for account in list_accounts(sessions_for(db))}
 
 
@@ -73,6 +72,7 @@ def read(db: str, query):
 
 # --- status ------------------------------------------------------------------------------------------
 
+
 def test_status_moves_are_stored_with_history_audit_and_a_notice(db):
     number = file_pothole(db)
     work = desk(db)
@@ -82,21 +82,28 @@ def test_status_moves_are_stored_with_history_audit_and_a_notice(db):
     assert ticket.status is TicketStatus.RESOLVED
     events = read(db, select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id))
     assert [(e.old_status, e.new_status, e.actor) for e in events[1:]] == [
-        ("received", "in_progress", "road.kim"), ("in_progress", "resolved", "road.kim")]
+        ("received", "in_progress", "road.kim"),
+        ("in_progress", "resolved", "road.kim"),
+    ]
     audit = read(db, select(AuditEntry).where(AuditEntry.ticket_id == ticket.id).order_by(AuditEntry.id))
-    assert [(a.action, a.detail["new"]) for a in audit] == [("ticket.status_changed", "in_progress"),
-                                                           ("ticket.status_changed", "resolved")]
+    assert [(a.action, a.detail["new"]) for a in audit] == [
+        ("ticket.status_changed", "in_progress"),
+        ("ticket.status_changed", "resolved"),
+    ]
     notices = take_pending_notices(sessions_for(db), OWNER)
     assert [n.kind for n in notices] == ["status", "status"]
     assert "처리가 완료되었어요" in notices[1].text and "오늘 오후 보수를 마쳤어요." in notices[1].text
     assert take_pending_notices(sessions_for(db), OWNER) == []  # each is shown once
 
 
-@pytest.mark.parametrize("moves, refused", [
-    ([TicketStatus.RESOLVED, TicketStatus.RESOLVED], "바꿀 수 없어요"),
-    ([TicketStatus.IN_PROGRESS, TicketStatus.RECEIVED], "바꿀 수 없어요"),
-    ([TicketStatus.REJECTED], "사유"),
-])
+@pytest.mark.parametrize(
+    "moves, refused",
+    [
+        ([TicketStatus.RESOLVED, TicketStatus.RESOLVED], "바꿀 수 없어요"),
+        ([TicketStatus.IN_PROGRESS, TicketStatus.RECEIVED], "바꿀 수 없어요"),
+        ([TicketStatus.REJECTED], "사유"),
+    ],
+)
 def test_invalid_moves_and_missing_reasons_are_refused(db, moves, refused):
     number = file_pothole(db)
     work = desk(db)
@@ -135,6 +142,7 @@ def test_another_departments_staff_cannot_act(db):
 
 # --- assignment --------------------------------------------------------------------------------------
 
+
 def test_accept_assigns_and_starts_and_assigning_stays_in_the_department(db):
     number = file_pothole(db)
     work = desk(db)
@@ -154,17 +162,20 @@ def test_accept_assigns_and_starts_and_assigning_stays_in_the_department(db):
 
 # --- transfer ------------------------------------------------------------------------------------------
 
+
 def test_transfer_reroutes_through_the_outbox_and_tells_owner_and_watchers(db):
     number = file_pothole(db)
-    assert ticket_store(db).join(number, "kakao-watcher") .value == "joined"
+    assert ticket_store(db).join(number, "kakao-watcher").value == "joined"
     work = desk(db)
     work.accept(member(db), number)
     work.transfer(member(db), number, "traffic_policy", "신호등 주변 도로라 교통정책과 소관이에요.")
     (ticket,) = read(db, select(Ticket).where(Ticket.number == number))
     assert ticket.department_id == "traffic_policy" and ticket.status is TicketStatus.RECEIVED
     events = read(db, select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id))
-    assert [(e.old_status, e.new_status) for e in events[-2:]] == [("in_progress", "transferred"),
-                                                                   ("transferred", "received")]
+    assert [(e.old_status, e.new_status) for e in events[-2:]] == [
+        ("in_progress", "transferred"),
+        ("transferred", "received"),
+    ]
     entries = read(db, select(OutboxEntry).where(OutboxEntry.ticket_id == ticket.id).order_by(OutboxEntry.id))
     transferred = entries[-1]
     assert (transferred.target_kind, transferred.target_id) == ("department", "traffic_policy")
@@ -190,6 +201,7 @@ def test_transfer_needs_a_reason_and_another_department(db):
 
 
 # --- notes, replies and notices -------------------------------------------------------------------------
+
 
 def test_replies_reach_the_owner_only_and_internal_notes_nobody(db):
     number = file_pothole(db)
@@ -271,28 +283,26 @@ def test_open311_tickets_get_no_kakao_notice(db):
 
 # --- the audit log ------------------------------------------------------------------------------------
 
+
 def test_the_audit_log_is_append_only(db):
     number = file_pothole(db)
     desk(db).change_status(member(db), number, TicketStatus.IN_PROGRESS)
     sessions = sessions_for(db)
     for statement in ("UPDATE staff_audit_log SET actor = 'someone-else'", "DELETE FROM staff_audit_log"):
-        with pytest.raises(DatabaseError):
-            with sessions.begin() as session:
-                session.execute(text(statement))
-    with pytest.raises((AuditLogIsAppendOnly, DatabaseError)):
-        with sessions.begin() as session:
-            session.execute(update(AuditEntry).values(action="edited"))
-    with pytest.raises(AuditLogIsAppendOnly):
-        with sessions.begin() as session:
-            entry = session.execute(select(AuditEntry)).scalars().first()
-            entry.action = "edited"
-    with pytest.raises(AuditLogIsAppendOnly):
-        with sessions.begin() as session:
-            session.delete(session.execute(select(AuditEntry)).scalars().first())
+        with pytest.raises(DatabaseError), sessions.begin() as session:
+            session.execute(text(statement))
+    with pytest.raises((AuditLogIsAppendOnly, DatabaseError)), sessions.begin() as session:
+        session.execute(update(AuditEntry).values(action="edited"))
+    with pytest.raises(AuditLogIsAppendOnly), sessions.begin() as session:
+        entry = session.execute(select(AuditEntry)).scalars().first()
+        entry.action = "edited"
+    with pytest.raises(AuditLogIsAppendOnly), sessions.begin() as session:
+        session.delete(session.execute(select(AuditEntry)).scalars().first())
     assert {entry.actor for entry in read(db, select(AuditEntry))} >= {"road.kim", "test-setup"}
 
 
 # --- list and dashboard -----------------------------------------------------------------------------
+
 
 def test_list_filters_search_sort_and_pages(db):
     old = file_pothole(db, days_ago=20, location_text="덕양구 화정동 화정역 2번 출구", sender="kakao-a")
@@ -302,7 +312,7 @@ def test_list_filters_search_sort_and_pages(db):
     queries = TicketQueries(sessions_for(db), get_city_config)
     road = accounts(db)["road.kim"]
 
-    def numbers(**filters) -> List[str]:
+    def numbers(**filters) -> list[str]:
         return [row.number for row in queries.list_page(road, TicketFilters(**filters), 25).rows]
 
     assert numbers() == [old, emergency, new]  # due date first; the park ticket is not road management's
@@ -325,12 +335,34 @@ def test_list_filters_search_sort_and_pages(db):
 
 def test_filters_from_query_parameters_ignore_unknown_values():
     config = get_city_config()
-    filters = TicketFilters.from_args({"status": "bogus", "category": "road_damage", "overdue": "1", "page": "x",
-                                       "sort": "-created", "q": " 주엽 ", "district": "없는구"}, config)
-    assert (filters.status, filters.category, filters.overdue, filters.page, filters.sort, filters.search,
-            filters.district) == (None, "road_damage", True, 1, "-created", "주엽", None)
-    assert filters.query_args(page=2) == {"category": "road_damage", "overdue": "1", "sort": "-created",
-                                          "q": "주엽", "page": "2"}
+    filters = TicketFilters.from_args(
+        {
+            "status": "bogus",
+            "category": "road_damage",
+            "overdue": "1",
+            "page": "x",
+            "sort": "-created",
+            "q": " 주엽 ",
+            "district": "없는구",
+        },
+        config,
+    )
+    assert (
+        filters.status,
+        filters.category,
+        filters.overdue,
+        filters.page,
+        filters.sort,
+        filters.search,
+        filters.district,
+    ) == (None, "road_damage", True, 1, "-created", "주엽", None)
+    assert filters.query_args(page=2) == {
+        "category": "road_damage",
+        "overdue": "1",
+        "sort": "-created",
+        "q": "주엽",
+        "page": "2",
+    }
 
 
 def test_dashboard_figures_are_scoped_and_complete(db):

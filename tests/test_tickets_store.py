@@ -1,5 +1,6 @@
 """Ticket store on a real SQLite file: numbering, one-transaction outbox, duplicates, watchers,
 owner-only lookups, business-day deadlines and input hygiene."""
+
 from __future__ import annotations
 
 import json
@@ -58,8 +59,11 @@ def clock() -> FakeClock:
 
 
 def make_store(database_url: str, clock=None) -> TicketStore:
-    return TicketStore(open_database(database_url), get_city_config(),
-                       clock=clock or FakeClock(datetime(2026, 3, 10, 10, 0, tzinfo=KST)))
+    return TicketStore(
+        open_database(database_url),
+        get_city_config(),
+        clock=clock or FakeClock(datetime(2026, 3, 10, 10, 0, tzinfo=KST)),
+    )
 
 
 @pytest.fixture
@@ -67,10 +71,17 @@ def store(database_url: str, clock: FakeClock) -> TicketStore:
     return make_store(database_url, clock)
 
 
-def pothole(sender: str = "kakao-user-1", where: str = "일산서구 주엽1동 강선마을 14단지 앞",
-            **changes) -> ComplaintDraft:
-    fields = dict(category="road_damage", location_text=where, description="도로에 큰 구멍이 났어요",
-                  sender_id=sender, contact_phone="010-1234-5678", consent_given=True)
+def pothole(
+    sender: str = "kakao-user-1", where: str = "일산서구 주엽1동 강선마을 14단지 앞", **changes
+) -> ComplaintDraft:
+    fields = dict(
+        category="road_damage",
+        location_text=where,
+        description="도로에 큰 구멍이 났어요",
+        sender_id=sender,
+        contact_phone="010-1234-5678",
+        consent_given=True,
+    )
     fields.update(changes)
     return ComplaintDraft(**fields)
 
@@ -81,6 +92,7 @@ def count(store: TicketStore, model) -> int:
 
 
 # --- numbering -------------------------------------------------------------------------------------
+
 
 def test_numbers_are_sequential_per_year_in_city_time(store, clock):
     assert store.file_complaint(pothole()).number == "GY-2026-000001"
@@ -123,6 +135,7 @@ def test_typed_ticket_numbers_are_normalised():
 
 # --- one transaction -------------------------------------------------------------------------------
 
+
 def test_ticket_and_outbox_are_written_together(store):
     receipt = store.file_complaint(pothole())
     with store.sessions() as session:
@@ -161,6 +174,7 @@ def test_emergency_opens_urgent_ticket_and_alerts_agencies_of_the_district(store
 
 
 # --- duplicates and watchers -----------------------------------------------------------------------
+
 
 def test_open_duplicate_at_same_place_within_window(store, clock):
     filed = store.file_complaint(pothole())
@@ -206,6 +220,7 @@ def test_joining_a_ticket(store):
 
 # --- owner-only lookups ----------------------------------------------------------------------------
 
+
 def test_only_the_owner_sees_a_ticket(store):
     filed = store.file_complaint(pothole())
     own = store.lookup(filed.number.lower(), "kakao-user-1")
@@ -228,6 +243,7 @@ def test_my_tickets_newest_first(store, clock):
 
 
 # --- business days ---------------------------------------------------------------------------------
+
 
 def test_deadline_skips_weekend_and_chuseok():
     calendar = BusinessCalendar()
@@ -254,20 +270,24 @@ def test_receipt_carries_due_date_of_the_category(store):
 
 # --- input hygiene ---------------------------------------------------------------------------------
 
+
 def test_resident_registration_numbers_are_masked_before_storing(store):
     filed = store.file_complaint(pothole(description="제 주민번호는 900101-1234567 이에요"))
     view = store.lookup(filed.number, "kakao-user-1")
     assert "1234567" not in view.description and "900101-1******" in view.description
 
 
-@pytest.mark.parametrize("changes, field", [
-    (dict(description="   "), "description"),
-    (dict(description="가" * 1001), "description"),
-    (dict(location_text=""), "location_text"),
-    (dict(category="ufo_sighting"), "category"),
-    (dict(consent_given=False), "contact_phone"),
-    (dict(sender_id=""), "sender_id"),
-])
+@pytest.mark.parametrize(
+    "changes, field",
+    [
+        (dict(description="   "), "description"),
+        (dict(description="가" * 1001), "description"),
+        (dict(location_text=""), "location_text"),
+        (dict(category="ufo_sighting"), "category"),
+        (dict(consent_given=False), "contact_phone"),
+        (dict(sender_id=""), "sender_id"),
+    ],
+)
 def test_bad_input_is_refused(store, changes, field):
     with pytest.raises(TicketInputError) as raised:
         store.file_complaint(pothole(**changes))
@@ -283,16 +303,19 @@ def test_anonymous_complaint_without_consent(store):
     assert ticket.contact_phone is None and ticket.consent_at is None and not ticket.consent_given
 
 
-@pytest.mark.parametrize("typed, canonical", [
-    ("010-1234-5678", "010-1234-5678"),
-    ("01012345678", "010-1234-5678"),
-    ("010 1234 5678", "010-1234-5678"),
-    ("+82 10-1234-5678", "010-1234-5678"),
-    ("011-123-4567", "011-123-4567"),
-    ("010-123-4567", None),
-    ("02-123-4567", None),
-    ("전화번호", None),
-])
+@pytest.mark.parametrize(
+    "typed, canonical",
+    [
+        ("010-1234-5678", "010-1234-5678"),
+        ("01012345678", "010-1234-5678"),
+        ("010 1234 5678", "010-1234-5678"),
+        ("+82 10-1234-5678", "010-1234-5678"),
+        ("011-123-4567", "011-123-4567"),
+        ("010-123-4567", None),
+        ("02-123-4567", None),
+        ("전화번호", None),
+    ],
+)
 def test_mobile_numbers(typed, canonical):
     assert normalise_mobile_number(typed) == canonical
 
@@ -303,14 +326,24 @@ def test_encrypt_contacts_command_seals_numbers_stored_in_plain_text(store, data
     receipt = store.file_complaint(pothole())
     with store.sessions.begin() as session:  # as a database from before encryption holds it
         session.execute(update(Ticket).values(contact_phone="010-1234-5678"))
-        session.execute(update(OutboxEntry).values(payload_json=json.dumps(
-            open_contacts(session.execute(select(OutboxEntry)).scalar_one().payload), ensure_ascii=False)))
+        session.execute(
+            update(OutboxEntry).values(
+                payload_json=json.dumps(
+                    open_contacts(session.execute(select(OutboxEntry)).scalar_one().payload), ensure_ascii=False
+                )
+            )
+        )
     root = Path(__file__).resolve().parents[1]
 
     def run(**env):
-        return subprocess.run([sys.executable, "-m", "bot.tickets", "--database-url", database_url,
-                               "encrypt-contacts"], cwd=root, capture_output=True, text=True, timeout=60,
-                              env={**os.environ, **env})
+        return subprocess.run(
+            [sys.executable, "-m", "bot.tickets", "--database-url", database_url, "encrypt-contacts"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, **env},
+        )
 
     assert run(SOTONG_DATA_KEY="").returncode == 1
     done = run()
@@ -332,11 +365,15 @@ def test_encrypt_contacts_command_seals_budget_proposal_numbers(database_url):
     create_schema(engine)
     try:
         with engine.begin() as connection:
-            connection.execute(text(
-                "INSERT INTO budget_proposals (id, number, cycle_id, title, category, location_text, description, "
-                "expected_benefit, estimated_cost_won, contact_phone, consent_given, sender_id, created_at) VALUES "
-                "(1, 'PB-2026-0001', 'pb-2027', '그늘막', 'environment', '', '설명', '효과', 30000000, '010-2345-6789', "
-                ":yes, 'kakao-1', CURRENT_TIMESTAMP)"), {"yes": True})
+            connection.execute(
+                text(
+                    "INSERT INTO budget_proposals (id, number, cycle_id, title, category, location_text, description, "
+                    "expected_benefit, estimated_cost_won, contact_phone, consent_given, sender_id, created_at) VALUES "
+                    "(1, 'PB-2026-0001', 'pb-2027', '그늘막', 'environment', '', '설명', '효과', 30000000, '010-2345-6789', "
+                    ":yes, 'kakao-1', CURRENT_TIMESTAMP)"
+                ),
+                {"yes": True},
+            )
             assert encrypt_stored_contacts(connection) == 1
             assert encrypt_stored_contacts(connection) == 0
         with engine.connect() as connection:

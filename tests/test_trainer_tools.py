@@ -1,4 +1,5 @@
 """Trainer tools: the Korean data lint and the held-out evaluation."""
+
 from __future__ import annotations
 
 import json
@@ -62,8 +63,11 @@ nlu:
 
 def test_project_data_passes_the_lint() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "bot.trainer.lint"], cwd=ROOT, env=base_env(),
-        capture_output=True, text=True,
+        [sys.executable, "-m", "bot.trainer.lint"],
+        cwd=ROOT,
+        env=base_env(),
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout[-3000:]
     assert "0 errors" in result.stdout
@@ -71,8 +75,14 @@ def test_project_data_passes_the_lint() -> None:
 
 def prediction(intent: str, predicted: str, confidence: float = 0.9) -> evaluate.Prediction:
     return evaluate.Prediction(
-        text="예문", intent=intent, predicted_intent=predicted, topic=None, predicted_topic=None,
-        entities={}, predicted_entities={}, confidence=confidence,
+        text="예문",
+        intent=intent,
+        predicted_intent=predicted,
+        topic=None,
+        predicted_topic=None,
+        entities={},
+        predicted_entities={},
+        confidence=confidence,
     )
 
 
@@ -123,18 +133,40 @@ def test_evaluation_writes_reports_and_scores(trained_model: Path, tmp_path: Pat
     holdout = ROOT / "tests" / "nlu_holdout.yml"
     realistic = ROOT / "tests" / "nlu_realistic.yml"
     result = subprocess.run(
-        [sys.executable, "-m", "bot.trainer.evaluate", "--model", str(trained_model),
-         str(holdout), str(realistic), "--out", str(tmp_path)],
-        cwd=ROOT, env=base_env(), capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "bot.trainer.evaluate",
+            "--model",
+            str(trained_model),
+            str(holdout),
+            str(realistic),
+            "--out",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        env=base_env(),
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     # one table, both sets side by side, figures only (no Rasa log lines)
     header, *rows = [line for line in result.stdout.splitlines() if not line.startswith(("model:", "reports:"))]
     assert header.split() == ["nlu_holdout", "nlu_realistic"]
     labels = [row[:26].strip() for row in rows]
-    for label in ["intent accuracy", "intent macro-F1", "complaint recall", "civic topic accuracy",
-                  "complaint category acc.", "casual chat -> workflow", "calibration error (ECE)",
-                  "wrong at conf >= 0.95", "fell to nlu_fallback", "title", "heading"]:
+    for label in [
+        "intent accuracy",
+        "intent macro-F1",
+        "complaint recall",
+        "civic topic accuracy",
+        "complaint category acc.",
+        "casual chat -> workflow",
+        "calibration error (ECE)",
+        "wrong at conf >= 0.95",
+        "fell to nlu_fallback",
+        "title",
+        "heading",
+    ]:
         assert label in labels, label
     assert "processor.message.parse" not in result.stdout
     summary = json.loads((tmp_path / "nlu_holdout" / "summary.json").read_text())

@@ -5,6 +5,7 @@ SignalBroker → Sotong database), shows up masked in the trainer's inbox and in
 and labels it; the reviewed YAML gains the example and passes the lint. Department staff get 403
 on the inbox; a trainer gets 403 on tickets. Screenshots: reports/training_inbox.png and
 reports/training_report.png."""
+
 from __future__ import annotations
 
 import json
@@ -47,14 +48,20 @@ def world(rasa_stack, tmp_path_factory):
     chromium_or_skip()
     workdir = tmp_path_factory.mktemp("training-browser")
     database_url = rasa_stack.database_url
-    seed_accounts(database_url, {**{name: ACCOUNTS[name] for name in ("road.kim",)},
-                                 "train.han": ("trainer", None)})
+    seed_accounts(database_url, {**{name: ACCOUNTS[name] for name in ("road.kim",)}, "train.han": ("trainer", None)})
     number = file_pothole(database_url, sender="kakao-owner-9")
     reviewed_dir, held_out = workdir / "reviewed", workdir / "held_out.yml"
     extra = {"SOTONG_REVIEWED_DIR": str(reviewed_dir), "SOTONG_HELD_OUT_FILE": str(held_out)}
     staff = StaffServer(database_url, workdir, env_extra=extra).start()
-    yield {"staff": staff.url, "db": database_url, "stack": rasa_stack, "number": number, "env": extra,
-           "reviewed": reviewed_dir / "inbox.yml", "held_out": held_out}
+    yield {
+        "staff": staff.url,
+        "db": database_url,
+        "stack": rasa_stack,
+        "number": number,
+        "env": extra,
+        "reviewed": reviewed_dir / "inbox.yml",
+        "held_out": held_out,
+    }
     staff.stop()
 
 
@@ -92,8 +99,14 @@ def test_a_misread_kakao_message_is_labelled_into_reviewed_data(world, browser):
     assert {row.kind for row in rows} <= {"fallback", "low_confidence", "denied"}
     assert rows[0].model_id and rows[0].top3_list() and rows[0].predicted_intent
 
-    cli = subprocess.run([str(VENV_BIN / "python"), "-m", "bot.trainer", "inbox", "--json"], cwd=ROOT,
-                         env=base_env(SOTONG_DATABASE_URL=world["db"]), capture_output=True, text=True, timeout=120)
+    cli = subprocess.run(
+        [str(VENV_BIN / "python"), "-m", "bot.trainer", "inbox", "--json"],
+        cwd=ROOT,
+        env=base_env(SOTONG_DATABASE_URL=world["db"]),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert cli.returncode == 0, cli.stderr[-2000:]
     groups = json.loads(cli.stdout)
     assert any(MASKED_PHONE in group["text"] for group in groups)
@@ -124,9 +137,14 @@ def test_a_misread_kakao_message_is_labelled_into_reviewed_data(world, browser):
     assert [(m.get("intent"), m.get("text")) for m in examples] == [(INTENT, rows[0].text)]
     assert [(e["entity"], e["value"]) for e in examples[0].get("entities")] == [("location", first_token)]
     assert not world["held_out"].exists()  # training or held-out, never both
-    check = subprocess.run([str(VENV_BIN / "python"), "-m", "bot.trainer", "check"], cwd=ROOT,
-                           env=base_env(SOTONG_DATABASE_URL=world["db"], **world["env"]),
-                           capture_output=True, text=True, timeout=300)
+    check = subprocess.run(
+        [str(VENV_BIN / "python"), "-m", "bot.trainer", "check"],
+        cwd=ROOT,
+        env=base_env(SOTONG_DATABASE_URL=world["db"], **world["env"]),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert check.returncode == 0, check.stdout[-2000:] + check.stderr[-2000:]
     assert "0 errors" in check.stdout
 
@@ -136,7 +154,9 @@ def test_a_misread_kakao_message_is_labelled_into_reviewed_data(world, browser):
     assert "training.labelled" in actions
 
     page.goto(f"{base}/training/report")
-    expect(page.locator("#report-chart svg rect.bar-unanswered, #report-chart svg rect.bar-misread")).not_to_have_count(0)
+    expect(page.locator("#report-chart svg rect.bar-unanswered, #report-chart svg rect.bar-misread")).not_to_have_count(
+        0
+    )
     expect(page.locator("#report-table")).to_contain_text(MASKED_PHONE)
     page.screenshot(path=str(REPORTS / "training_report.png"), full_page=True)
     csv_text = page.request.get(f"{base}/training/report.csv").text()
@@ -159,7 +179,9 @@ def test_department_staff_cannot_open_the_inbox(world, browser):
     page = new_page(browser)
     log_in(page, base, "road.kim", "/tickets")
     for path in ("/training", "/training/report", "/training/groups.json", "/training/report.csv"):
-        response = page.goto(f"{base}{path}") if not path.endswith((".json", ".csv")) else page.request.get(f"{base}{path}")
+        response = (
+            page.goto(f"{base}{path}") if not path.endswith((".json", ".csv")) else page.request.get(f"{base}{path}")
+        )
         assert response.status == 403, path
     expect(page.locator(".menu")).not_to_contain_text("학습 수신함")
     blocked = page.request.post(f"{base}/training/1/dismiss", form={"csrf_token": "x"})

@@ -13,13 +13,13 @@ not the first one must be below 10,000 ("1억 2천만", not "1억 12000만"), an
 after the last big unit. A unit with nothing before it counts once only at the start ("만원",
 "억"). Decimals are accepted when the result is whole won ("1.5억" → 150,000,000).
 """
+
 from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
-from typing import List, Optional, Tuple
 
-BIG_UNITS = (("조", 10 ** 12), ("억", 10 ** 8), ("만", 10 ** 4))
+BIG_UNITS = (("조", 10**12), ("억", 10**8), ("만", 10**4))
 SMALL_UNITS = {"천": 1000, "백": 100, "십": 10}
 KOREAN_DIGITS = {"일": 1, "이": 2, "삼": 3, "사": 4, "오": 5, "육": 6, "칠": 7, "팔": 8, "구": 9}
 GROUP_LIMIT = 10_000
@@ -33,7 +33,7 @@ _ARABIC = re.compile(r"^(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$")
 _BIG_UNIT_SPLIT = re.compile("(" + "|".join(unit for unit, _ in BIG_UNITS) + ")")
 
 
-def parse_krw(text: Optional[str]) -> Optional[int]:
+def parse_krw(text: str | None) -> int | None:
     """Whole won in `text`, or None when it is not exactly one amount (or is negative/fractional)."""
     if not isinstance(text, str):
         return None
@@ -60,7 +60,7 @@ def format_krw(amount: int) -> str:
     """3500_0000 → "3,500만 원", 120_000_000 → "1억 2,000만 원", 5000 → "5,000원"."""
     if amount < 0:
         raise ValueError("amounts are not negative")
-    parts: List[str] = []
+    parts: list[str] = []
     rest = amount
     for unit, multiplier in BIG_UNITS:
         count, rest = divmod(rest, multiplier)
@@ -74,23 +74,24 @@ def format_krw(amount: int) -> str:
 
 # --- parsing steps -------------------------------------------------------------------------------
 
+
 def _strip_words(text: str) -> str:
     changed = True
     while changed and text:
         changed = False
         for word in LEADING_HEDGES:
             if text.startswith(word) and len(text) > len(word):
-                text, changed = text[len(word):], True
+                text, changed = text[len(word) :], True
         for word in TRAILING_HEDGES + CURRENCY_WORDS:
             if text.endswith(word) and len(text) > len(word):
                 text, changed = text[: -len(word)], True
     return text
 
 
-def _split_big_units(text: str) -> Optional[List[Tuple[str, int]]]:
+def _split_big_units(text: str) -> list[tuple[str, int]] | None:
     """[(group text, multiplier)] in order; None when big units repeat or are out of order."""
     pieces = _BIG_UNIT_SPLIT.split(text)  # group, unit, group, unit, ..., rest
-    sections: List[Tuple[str, int]] = []
+    sections: list[tuple[str, int]] = []
     last_multiplier = None
     multipliers = dict(BIG_UNITS)
     for position in range(1, len(pieces), 2):
@@ -105,7 +106,7 @@ def _split_big_units(text: str) -> Optional[List[Tuple[str, int]]]:
     return sections or None
 
 
-def _group_value(group: str, allow_empty: bool) -> Optional[Decimal]:
+def _group_value(group: str, allow_empty: bool) -> Decimal | None:
     if not group:
         return Decimal(1) if allow_empty else None
     if _ARABIC.match(group):
@@ -116,7 +117,7 @@ def _group_value(group: str, allow_empty: bool) -> Optional[Decimal]:
     return _korean_group_value(group)
 
 
-def _korean_group_value(group: str) -> Optional[Decimal]:
+def _korean_group_value(group: str) -> Decimal | None:
     """삼천오백 / 3천5백 / 천 / 이십오 / 3천500 → the number below 10,000; None if malformed."""
     total = 0
     position = 0
@@ -140,7 +141,7 @@ def _korean_group_value(group: str) -> Optional[Decimal]:
     return Decimal(total)
 
 
-def _read_digit(group: str, position: int) -> Tuple[Optional[int], int]:
+def _read_digit(group: str, position: int) -> tuple[int | None, int]:
     """A Korean digit or an arabic number at `position` (None if there is none) and the next index."""
     char = group[position]
     if char in KOREAN_DIGITS:

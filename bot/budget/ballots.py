@@ -1,7 +1,8 @@
 """The voting rules of a cycle applied to one ballot's selection (pure functions of the data)."""
+
 from __future__ import annotations
 
-from typing import Iterable, Tuple
+from collections.abc import Iterable
 
 from bot.budget.amounts import format_krw
 from bot.budget.definitions import BudgetData, ProjectStatus
@@ -12,7 +13,7 @@ def selection_cost(data: BudgetData, project_ids: Iterable[str]) -> int:
     return sum(data.projects[project_id].cost_won for project_id in project_ids if project_id in data.projects)
 
 
-def check_selection(data: BudgetData, project_ids: Iterable[str], allow_empty: bool = False) -> Tuple[str, ...]:
+def check_selection(data: BudgetData, project_ids: Iterable[str], allow_empty: bool = False) -> tuple[str, ...]:
     """The selection as a tuple if the rules allow it; BallotRuleError says which rule it breaks.
 
     `allow_empty` accepts an empty selection (while a citizen is still choosing)."""
@@ -25,14 +26,15 @@ def check_selection(data: BudgetData, project_ids: Iterable[str], allow_empty: b
     for project_id in selection:
         project = data.projects.get(project_id)
         if project is None or project.status != ProjectStatus.CANDIDATE:
-            raise BallotRuleError(BallotProblem.NOT_A_CANDIDATE, f"'{project_id}' is not a candidate",
-                                  project_id)
+            raise BallotRuleError(BallotProblem.NOT_A_CANDIDATE, f"'{project_id}' is not a candidate", project_id)
     if len(selection) > rules.max_selections:
-        raise BallotRuleError(BallotProblem.TOO_MANY,
-                              f"{len(selection)} projects selected, at most {rules.max_selections} allowed")
+        raise BallotRuleError(
+            BallotProblem.TOO_MANY, f"{len(selection)} projects selected, at most {rules.max_selections} allowed"
+        )
     total = selection_cost(data, selection)
     if rules.budget_ceiling_won is not None and total > rules.budget_ceiling_won:
-        raise BallotRuleError(BallotProblem.OVER_BUDGET,
-                              f"selection costs {format_krw(total)}, the ceiling is "
-                              f"{format_krw(rules.budget_ceiling_won)}")
+        raise BallotRuleError(
+            BallotProblem.OVER_BUDGET,
+            f"selection costs {format_krw(total)}, the ceiling is {format_krw(rules.budget_ceiling_won)}",
+        )
     return selection

@@ -1,10 +1,11 @@
 """Typed, read-only view of the participatory-budget data in data/budget/ (see loader.py)."""
+
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Mapping, Optional, Tuple
 
 from bot.city.models import ConsentText, SendTarget
 
@@ -39,7 +40,7 @@ class Phase:
     kind: PhaseKind
     label: str  # as citizens read it, e.g. 사업 제안 접수
     starts: date  # first day, inclusive, in the city's time zone
-    ends: Optional[date]  # last day, inclusive; None: open-ended (only the results phase)
+    ends: date | None  # last day, inclusive; None: open-ended (only the results phase)
     description: str = ""
 
     def includes(self, day: date) -> bool:
@@ -55,7 +56,7 @@ class Category:
 @dataclass(frozen=True)
 class VotingRules:
     max_selections: int  # projects one ballot may select
-    budget_ceiling_won: Optional[int] = None  # total cost one ballot may select; None: no ceiling
+    budget_ceiling_won: int | None = None  # total cost one ballot may select; None: no ceiling
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ class BudgetCycle:
     about: str  # what participatory budgeting is, for citizens
     info_url: str
     number_prefix: str  # proposal reference numbers: PB-2026-0001
-    phases: Tuple[Phase, ...]  # in PHASE_ORDER
+    phases: tuple[Phase, ...]  # in PHASE_ORDER
     voting: VotingRules
     proposals: ProposalRules
     categories: Mapping[str, Category]
@@ -100,14 +101,14 @@ class Project:
     cost_won: int
     description: str
     status: ProjectStatus
-    district: Optional[str] = None  # None: city-wide
-    dong: Optional[str] = None
-    image_url: Optional[str] = None
+    district: str | None = None  # None: city-wide
+    dong: str | None = None
+    image_url: str | None = None
     feedback_open: bool = True
 
     @property
     def place(self) -> str:
-        """"덕양구 행신동", "일산동구", or "" for a city-wide project."""
+        """ "덕양구 행신동", "일산동구", or "" for a city-wide project."""
         return " ".join(part for part in (self.district, self.dong) if part)
 
 
@@ -116,10 +117,10 @@ class SurveyQuestion:
     id: str
     text: str
     kind: QuestionKind
-    choices: Tuple[str, ...] = ()  # CHOICE only
+    choices: tuple[str, ...] = ()  # CHOICE only
 
     @property
-    def answers(self) -> Tuple[str, ...]:
+    def answers(self) -> tuple[str, ...]:
         return self.choices if self.kind == QuestionKind.CHOICE else SCALE_VALUES
 
 
@@ -128,8 +129,8 @@ class Survey:
     id: str
     title: str
     intro: str
-    questions: Tuple[SurveyQuestion, ...]
-    open_during: Tuple[PhaseKind, ...] = ()  # empty: always open
+    questions: tuple[SurveyQuestion, ...]
+    open_during: tuple[PhaseKind, ...] = ()  # empty: always open
 
 
 @dataclass(frozen=True)
@@ -142,15 +143,15 @@ class BudgetData:
     timezone: str  # the city's, from data/city/city.yml
     city_id: str
     city_name: str
-    warnings: Tuple[str, ...] = field(default=(), compare=False)
+    warnings: tuple[str, ...] = field(default=(), compare=False)
 
-    def projects_with_status(self, status: ProjectStatus) -> Tuple[Project, ...]:
+    def projects_with_status(self, status: ProjectStatus) -> tuple[Project, ...]:
         return tuple(project for project in self.projects.values() if project.status == status)
 
     @property
-    def candidates(self) -> Tuple[Project, ...]:
+    def candidates(self) -> tuple[Project, ...]:
         return self.projects_with_status(ProjectStatus.CANDIDATE)
 
     @property
-    def feedback_projects(self) -> Tuple[Project, ...]:
+    def feedback_projects(self) -> tuple[Project, ...]:
         return tuple(project for project in self.projects.values() if project.feedback_open)

@@ -1,8 +1,9 @@
 """The JSON proposal document sent to the PB office through the outbox (schema
 "sotong.budget_proposal.v1")."""
+
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any
 
 from bot.budget.amounts import format_krw
 from bot.budget.definitions import BudgetData
@@ -13,11 +14,11 @@ PROPOSAL_CREATED = "budget_proposal.created"
 RECIPIENT_KIND = "budget_office"  # outbox target_kind of the PB office
 
 
-def _iso(value) -> Optional[str]:
+def _iso(value) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def proposal_document(data: BudgetData, proposal: BudgetProposal, event: str = PROPOSAL_CREATED) -> Dict[str, Any]:
+def proposal_document(data: BudgetData, proposal: BudgetProposal, event: str = PROPOSAL_CREATED) -> dict[str, Any]:
     """Everything the PB office needs to review the proposal, including the contact the citizen
     consented to give (the consent covers the PB office only)."""
     office = data.cycle.office
@@ -43,8 +44,11 @@ def proposal_document(data: BudgetData, proposal: BudgetProposal, event: str = P
                 "anonymous": proposal.contact_phone is None,
                 # Stored sealed; the outbox keeps it sealed and the dispatcher opens it for the send.
                 "phone": proposal.contact_phone,
-                "consent": {"given": proposal.consent_given, "text_version": proposal.consent_text_version,
-                            "at": _iso(proposal.consent_at)},
+                "consent": {
+                    "given": proposal.consent_given,
+                    "text_version": proposal.consent_text_version,
+                    "at": _iso(proposal.consent_at),
+                },
             },
         },
     }

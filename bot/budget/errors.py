@@ -1,8 +1,8 @@
 """Errors of the budget store: input that cannot be stored, and actions outside their phase."""
+
 from __future__ import annotations
 
 import enum
-from typing import Optional
 
 from bot.budget.definitions import PhaseKind
 from bot.budget.phases import PhaseStatus
@@ -24,7 +24,7 @@ class BallotProblem(str, enum.Enum):
 class BallotRuleError(BudgetInputError):
     """A selection the cycle's voting rules do not allow."""
 
-    def __init__(self, problem: BallotProblem, message: str, project_id: Optional[str] = None):
+    def __init__(self, problem: BallotProblem, message: str, project_id: str | None = None):
         super().__init__("selection", message)
         self.problem = problem
         self.project_id = project_id

@@ -5,12 +5,14 @@ mistakes in one run of `python -m bot.budget validate`. Districts and 동 are ch
 city data (data/city/districts.yml); the PB office's send target is read exactly like a
 department's.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any
 
 from bot.budget.amounts import parse_krw
 from bot.budget.definitions import (
@@ -58,12 +60,12 @@ def default_data_dir() -> Path:
     return env_path(DATA_DIR_ENV, DEFAULT_DATA_DIR)
 
 
-def load_budget_data(city: CityConfig, data_dir: Optional[os.PathLike] = None) -> BudgetData:
+def load_budget_data(city: CityConfig, data_dir: os.PathLike | None = None) -> BudgetData:
     """Read and validate cycle.yml, projects.yml and surveys.yml; raise BudgetDataError listing
     every problem."""
     directory = Path(data_dir) if data_dir is not None else default_data_dir()
-    errors: List[str] = []
-    warnings: List[str] = []
+    errors: list[str] = []
+    warnings: list[str] = []
     cycle = _parse_cycle(_read_yaml(directory / "cycle.yml", errors), city, errors)
     projects = _parse_projects(_read_yaml(directory / "projects.yml", errors), cycle, city, errors)
     surveys = _parse_surveys(_read_yaml(directory / "surveys.yml", errors), errors)
@@ -71,14 +73,23 @@ def load_budget_data(city: CityConfig, data_dir: Optional[os.PathLike] = None) -
         warnings.append("projects.yml: no candidate project: the voting phase would have an empty ballot")
     if errors or cycle is None:
         raise BudgetDataError(errors or ["cycle.yml: could not be read"])
-    return BudgetData(cycle=cycle, projects=projects, surveys=surveys, timezone=city.profile.timezone,
-                      city_id=city.profile.id, city_name=city.profile.name, warnings=tuple(warnings))
+    return BudgetData(
+        cycle=cycle,
+        projects=projects,
+        surveys=surveys,
+        timezone=city.profile.timezone,
+        city_id=city.profile.id,
+        city_name=city.profile.name,
+        warnings=tuple(warnings),
+    )
 
 
 # --- small readers -------------------------------------------------------------------------------
 
-def _items(document: Dict[str, Any], filename: str, list_key: str, kind: str, allowed: set,
-           errors: List[str]) -> Iterator[Tuple[FieldReader, Dict[str, Any]]]:
+
+def _items(
+    document: dict[str, Any], filename: str, list_key: str, kind: str, allowed: set, errors: list[str]
+) -> Iterator[tuple[FieldReader, dict[str, Any]]]:
     """A FieldReader per item of a top-level list, named by its id in messages."""
     top = FieldReader(document, filename, errors, allowed={"sample_data", list_key}) if document else None
     for index, raw in enumerate(top.raw_list(list_key) if top else [], start=1):
@@ -87,7 +98,7 @@ def _items(document: Dict[str, Any], filename: str, list_key: str, kind: str, al
         yield FieldReader(raw, where, errors, allowed=allowed), raw if isinstance(raw, dict) else {}
 
 
-def _read_id(fields: FieldReader) -> Optional[str]:
+def _read_id(fields: FieldReader) -> str | None:
     item_id = fields.text("id")
     if item_id and not ID_PATTERN.match(item_id):
         fields.error(f"id '{item_id}' must be lower-case letters, digits and '_'")
@@ -95,7 +106,7 @@ def _read_id(fields: FieldReader) -> Optional[str]:
     return item_id or None
 
 
-def _read_day(fields: FieldReader, raw: Dict[str, Any], key: str, required: bool = True) -> Optional[date]:
+def _read_day(fields: FieldReader, raw: dict[str, Any], key: str, required: bool = True) -> date | None:
     value = raw.get(key)
     if value is None:
         if required:
@@ -110,7 +121,7 @@ def _read_day(fields: FieldReader, raw: Dict[str, Any], key: str, required: bool
         return None
 
 
-def _read_amount(fields: FieldReader, raw: Dict[str, Any], key: str, required: bool = True) -> Optional[int]:
+def _read_amount(fields: FieldReader, raw: dict[str, Any], key: str, required: bool = True) -> int | None:
     """An amount in won written as a number (500000000) or in Korean ("5억원")."""
     value = raw.get(key)
     if value is None:
@@ -124,7 +135,7 @@ def _read_amount(fields: FieldReader, raw: Dict[str, Any], key: str, required: b
     return amount
 
 
-def _mapping(document: Dict[str, Any], key: str) -> Dict[str, Any]:
+def _mapping(document: dict[str, Any], key: str) -> dict[str, Any]:
     value = document.get(key)
     return value if isinstance(value, dict) else {}
 
@@ -134,7 +145,7 @@ def _mapping(document: Dict[str, Any], key: str) -> Dict[str, Any]:
 CYCLE_SECTIONS = {"sample_data", "cycle", "phases", "voting", "proposals", "categories", "pb_office", "consent"}
 
 
-def _parse_cycle(document: Dict[str, Any], city: CityConfig, errors: List[str]) -> Optional[BudgetCycle]:
+def _parse_cycle(document: dict[str, Any], city: CityConfig, errors: list[str]) -> BudgetCycle | None:
     if not document:
         return None
     top = FieldReader(document, "cycle.yml", errors, allowed=CYCLE_SECTIONS)
@@ -155,40 +166,65 @@ def _parse_cycle(document: Dict[str, Any], city: CityConfig, errors: List[str]) 
     categories = _parse_categories(document, errors)
     office = _parse_office(top)
     consent_fields = top.nested("consent", allowed={"version", "purpose", "items", "retention"})
-    consent = ConsentText(version=consent_fields.text("version"), purpose=consent_fields.text("purpose"),
-                          items=consent_fields.text("items"), retention=consent_fields.text("retention"))
+    consent = ConsentText(
+        version=consent_fields.text("version"),
+        purpose=consent_fields.text("purpose"),
+        items=consent_fields.text("items"),
+        retention=consent_fields.text("retention"),
+    )
     parts = (cycle_id, prefix, phases, voting, proposals, categories, office, all(vars(consent).values()))
     if not all(parts):
         return None
-    return BudgetCycle(id=cycle_id, name=about.text("name"), about=" ".join(about.text("about").split()),
-                       info_url=info_url, number_prefix=prefix, phases=phases, voting=voting,
-                       proposals=proposals, categories=categories, office=office, consent=consent)
+    return BudgetCycle(
+        id=cycle_id,
+        name=about.text("name"),
+        about=" ".join(about.text("about").split()),
+        info_url=info_url,
+        number_prefix=prefix,
+        phases=phases,
+        voting=voting,
+        proposals=proposals,
+        categories=categories,
+        office=office,
+        consent=consent,
+    )
 
 
-def _parse_phases(top: FieldReader, errors: List[str]) -> Tuple[Phase, ...]:
+def _parse_phases(top: FieldReader, errors: list[str]) -> tuple[Phase, ...]:
     raw_phases = top.raw_list("phases")
-    phases = [phase for phase in (_parse_phase(raw, index, errors) for index, raw in enumerate(raw_phases, 1))
-              if phase is not None]
+    phases = [
+        phase
+        for phase in (_parse_phase(raw, index, errors) for index, raw in enumerate(raw_phases, 1))
+        if phase is not None
+    ]
     if len(phases) != len(raw_phases):
         return ()  # each broken phase is reported already
     kinds = tuple(phase.kind for phase in phases)
     if kinds != PHASE_ORDER:
-        top.error(f"phases must be exactly {', '.join(k.value for k in PHASE_ORDER)}, in this order "
-                  f"(got {', '.join(k.value for k in kinds) or 'none'})")
+        top.error(
+            f"phases must be exactly {', '.join(k.value for k in PHASE_ORDER)}, in this order "
+            f"(got {', '.join(k.value for k in kinds) or 'none'})"
+        )
         return ()
     overlapping = False
     for before, after in zip(phases, phases[1:]):
         if before.ends is None or after.starts <= before.ends:
-            top.error(f"phase '{after.kind.value}' starts on {after.starts}, before phase "
-                      f"'{before.kind.value}' ends ({before.ends or 'never'})")
+            top.error(
+                f"phase '{after.kind.value}' starts on {after.starts}, before phase "
+                f"'{before.kind.value}' ends ({before.ends or 'never'})"
+            )
             overlapping = True
     return () if overlapping else tuple(phases)
 
 
-def _parse_phase(raw: Any, index: int, errors: List[str]) -> Optional[Phase]:
+def _parse_phase(raw: Any, index: int, errors: list[str]) -> Phase | None:
     kind_name = raw.get("phase") if isinstance(raw, dict) else None
-    fields = FieldReader(raw, f"cycle.yml: phase '{kind_name or index}'", errors,
-                         allowed={"phase", "label", "starts", "ends", "description"})
+    fields = FieldReader(
+        raw,
+        f"cycle.yml: phase '{kind_name or index}'",
+        errors,
+        allowed={"phase", "label", "starts", "ends", "description"},
+    )
     raw = raw if isinstance(raw, dict) else {}
     try:
         kind = PhaseKind(fields.text("phase"))
@@ -203,11 +239,16 @@ def _parse_phase(raw: Any, index: int, errors: List[str]) -> Optional[Phase]:
         return None
     if not (starts and label) or (ends is None and kind != PhaseKind.RESULTS):
         return None
-    return Phase(kind=kind, label=label, starts=starts, ends=ends,
-                 description=" ".join(fields.text("description", required=False).split()))
+    return Phase(
+        kind=kind,
+        label=label,
+        starts=starts,
+        ends=ends,
+        description=" ".join(fields.text("description", required=False).split()),
+    )
 
 
-def _parse_voting(top: FieldReader, document: Dict[str, Any]) -> Optional[VotingRules]:
+def _parse_voting(top: FieldReader, document: dict[str, Any]) -> VotingRules | None:
     fields = top.nested("voting", allowed={"max_selections", "budget_ceiling"})
     max_selections = fields.integer("max_selections", maximum=MAX_SELECTIONS_LIMIT)
     ceiling = _read_amount(fields, _mapping(document, "voting"), "budget_ceiling", required=False)
@@ -216,7 +257,7 @@ def _parse_voting(top: FieldReader, document: Dict[str, Any]) -> Optional[Voting
     return VotingRules(max_selections=max_selections, budget_ceiling_won=ceiling)
 
 
-def _parse_proposal_rules(top: FieldReader, document: Dict[str, Any]) -> Optional[ProposalRules]:
+def _parse_proposal_rules(top: FieldReader, document: dict[str, Any]) -> ProposalRules | None:
     fields = top.nested("proposals", allowed={"min_cost", "max_cost"})
     raw = _mapping(document, "proposals")
     min_cost, max_cost = _read_amount(fields, raw, "min_cost"), _read_amount(fields, raw, "max_cost")
@@ -228,8 +269,8 @@ def _parse_proposal_rules(top: FieldReader, document: Dict[str, Any]) -> Optiona
     return ProposalRules(min_cost_won=min_cost, max_cost_won=max_cost)
 
 
-def _parse_categories(document: Dict[str, Any], errors: List[str]) -> Dict[str, Category]:
-    categories: Dict[str, Category] = {}
+def _parse_categories(document: dict[str, Any], errors: list[str]) -> dict[str, Category]:
+    categories: dict[str, Category] = {}
     top = FieldReader({"categories": document.get("categories")}, "cycle.yml", errors, allowed={"categories"})
     for index, raw in enumerate(top.raw_list("categories"), start=1):
         fields = FieldReader(raw, f"cycle.yml: category {index}", errors, allowed={"id", "label"})
@@ -241,7 +282,7 @@ def _parse_categories(document: Dict[str, Any], errors: List[str]) -> Dict[str, 
     return categories
 
 
-def _parse_office(top: FieldReader) -> Optional[BudgetOffice]:
+def _parse_office(top: FieldReader) -> BudgetOffice | None:
     fields = top.nested("pb_office", allowed={"id", "name", "phone", "send"})
     office_id, name, phone = _read_id(fields), fields.text("name"), fields.text("phone")
     send = _parse_send_target(fields)
@@ -252,13 +293,24 @@ def _parse_office(top: FieldReader) -> Optional[BudgetOffice]:
 
 # --- projects.yml --------------------------------------------------------------------------------
 
-PROJECT_FIELDS = {"id", "title", "status", "district", "dong", "category", "cost", "description",
-                  "image_url", "feedback"}
+PROJECT_FIELDS = {
+    "id",
+    "title",
+    "status",
+    "district",
+    "dong",
+    "category",
+    "cost",
+    "description",
+    "image_url",
+    "feedback",
+}
 
 
-def _parse_projects(document: Dict[str, Any], cycle: Optional[BudgetCycle], city: CityConfig,
-                    errors: List[str]) -> Dict[str, Project]:
-    projects: Dict[str, Project] = {}
+def _parse_projects(
+    document: dict[str, Any], cycle: BudgetCycle | None, city: CityConfig, errors: list[str]
+) -> dict[str, Project]:
+    projects: dict[str, Project] = {}
     districts = _district_index(city.districts)
     for fields, raw in _items(document, "projects.yml", "projects", "project", PROJECT_FIELDS, errors):
         project = _parse_project(fields, raw, cycle, districts)
@@ -271,14 +323,14 @@ def _parse_projects(document: Dict[str, Any], cycle: Optional[BudgetCycle], city
     return projects
 
 
-def _district_index(districts: Tuple[District, ...]) -> Dict[str, District]:
+def _district_index(districts: tuple[District, ...]) -> dict[str, District]:
     """Every name and alias of a district → the district."""
-    return {name.replace(" ", ""): district
-            for district in districts for name in (district.name, *district.aliases)}
+    return {name.replace(" ", ""): district for district in districts for name in (district.name, *district.aliases)}
 
 
-def _parse_project(fields: FieldReader, raw: Dict[str, Any], cycle: Optional[BudgetCycle],
-                   districts: Dict[str, District]) -> Optional[Project]:
+def _parse_project(
+    fields: FieldReader, raw: dict[str, Any], cycle: BudgetCycle | None, districts: dict[str, District]
+) -> Project | None:
     project_id, title, description = _read_id(fields), fields.text("title"), fields.text("description")
     try:
         status = ProjectStatus(fields.text("status"))
@@ -298,12 +350,21 @@ def _parse_project(fields: FieldReader, raw: Dict[str, Any], cycle: Optional[Bud
         fields.error(f"image_url '{image_url}' is not an http(s) URL")
     if not (project_id and title and description and status and category and cost):
         return None
-    return Project(id=project_id, title=title, category_id=category, cost_won=cost,
-                   description=" ".join(description.split()), status=status, district=district, dong=dong,
-                   image_url=image_url, feedback_open=fields.flag("feedback", default=True))
+    return Project(
+        id=project_id,
+        title=title,
+        category_id=category,
+        cost_won=cost,
+        description=" ".join(description.split()),
+        status=status,
+        district=district,
+        dong=dong,
+        image_url=image_url,
+        feedback_open=fields.flag("feedback", default=True),
+    )
 
 
-def _read_place(fields: FieldReader, districts: Dict[str, District]) -> Tuple[Optional[str], Optional[str]]:
+def _read_place(fields: FieldReader, districts: dict[str, District]) -> tuple[str | None, str | None]:
     district_name = fields.text("district", required=False)
     dong = fields.text("dong", required=False) or None
     district = districts.get(district_name.replace(" ", "")) if district_name else None
@@ -323,10 +384,11 @@ def _read_place(fields: FieldReader, districts: Dict[str, District]) -> Tuple[Op
 
 # --- surveys.yml ---------------------------------------------------------------------------------
 
-def _parse_surveys(document: Dict[str, Any], errors: List[str]) -> Dict[str, Survey]:
-    surveys: Dict[str, Survey] = {}
+
+def _parse_surveys(document: dict[str, Any], errors: list[str]) -> dict[str, Survey]:
+    surveys: dict[str, Survey] = {}
     allowed = {"id", "title", "intro", "open_during", "questions"}
-    for fields, raw in _items(document, "surveys.yml", "surveys", "survey", allowed, errors):
+    for fields, _raw in _items(document, "surveys.yml", "surveys", "survey", allowed, errors):
         survey_id, title, intro = _read_id(fields), fields.text("title"), fields.text("intro")
         open_during = []
         for name in fields.texts("open_during"):
@@ -338,16 +400,22 @@ def _parse_surveys(document: Dict[str, Any], errors: List[str]) -> Dict[str, Sur
         if survey_id in surveys:
             fields.error("duplicate survey id")
         elif survey_id and title and intro and questions:
-            surveys[survey_id] = Survey(id=survey_id, title=title, intro=" ".join(intro.split()),
-                                        questions=questions, open_during=tuple(open_during))
+            surveys[survey_id] = Survey(
+                id=survey_id,
+                title=title,
+                intro=" ".join(intro.split()),
+                questions=questions,
+                open_during=tuple(open_during),
+            )
     return surveys
 
 
-def _parse_questions(survey: FieldReader, errors: List[str]) -> Tuple[SurveyQuestion, ...]:
-    questions: List[SurveyQuestion] = []
+def _parse_questions(survey: FieldReader, errors: list[str]) -> tuple[SurveyQuestion, ...]:
+    questions: list[SurveyQuestion] = []
     for index, raw in enumerate(survey.raw_list("questions"), start=1):
-        fields = FieldReader(raw, f"{survey.where}, question {index}", errors,
-                             allowed={"id", "text", "kind", "choices"})
+        fields = FieldReader(
+            raw, f"{survey.where}, question {index}", errors, allowed={"id", "text", "kind", "choices"}
+        )
         question_id, text = _read_id(fields), fields.text("text")
         try:
             kind = QuestionKind(fields.text("kind"))

@@ -8,11 +8,11 @@ The clock is the real one unless SOTONG_BUDGET_NOW is set (for tests and demos),
 SOTONG_BUDGET_NOW=2026-06-10 (that day, 00:00 in the city's time zone) or
 SOTONG_BUDGET_NOW=2026-06-10T14:30 / 2026-06-10T14:30+09:00.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Optional
 from zoneinfo import ZoneInfo
 
 from bot.budget.definitions import BudgetCycle, Phase, PhaseKind
@@ -44,18 +44,18 @@ def budget_now(timezone: str = DEFAULT_TIMEZONE) -> datetime:
 @dataclass(frozen=True)
 class PhaseStatus:
     today: date  # in the city's time zone
-    current: Optional[Phase]  # None before the cycle, between phases, or after an ending results phase
-    upcoming: Optional[Phase]  # the next phase that starts after today
+    current: Phase | None  # None before the cycle, between phases, or after an ending results phase
+    upcoming: Phase | None  # the next phase that starts after today
 
     @property
-    def kind(self) -> Optional[PhaseKind]:
+    def kind(self) -> PhaseKind | None:
         return self.current.kind if self.current else None
 
     def is_open(self, kind: PhaseKind) -> bool:
         return self.kind == kind
 
     @property
-    def days_left(self) -> Optional[int]:
+    def days_left(self) -> int | None:
         """Days after today until the current phase ends (0: it ends today)."""
         if self.current is None or self.current.ends is None:
             return None

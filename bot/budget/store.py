@@ -6,13 +6,14 @@ is open; what is recorded — timestamps, the outbox schedule, the year in propo
 uses `record_clock` (default: the real clock), so a demo set in another phase still delivers
 proposals now.
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
-from typing import Callable, Mapping, Optional, Sequence, Tuple
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -25,11 +26,11 @@ from bot.budget.documents import RECIPIENT_KIND, idempotency_key, proposal_docum
 from bot.budget.errors import BudgetInputError, PhaseClosedError
 from bot.budget.phases import PhaseStatus, budget_now, local_day, phase_status
 from bot.budget.tables import Ballot, BallotSelection, BudgetProposal, ProjectFeedback, SurveyAnswer
-from bot.privacy.citizen_input import clean_text, require_sender
-from bot.storage.db import create_schema, make_engine, make_session_factory, utc_now
 from bot.delivery import enqueue
-from bot.tickets.numbers import next_ticket_number
+from bot.privacy.citizen_input import clean_text, require_sender
 from bot.privacy.contacts import seal_phone
+from bot.storage.db import create_schema, make_engine, make_session_factory, utc_now
+from bot.tickets.numbers import next_ticket_number
 from bot.tickets.phone import normalise_mobile_number
 
 logger = logging.getLogger(__name__)
@@ -51,9 +52,9 @@ class ProposalDraft:
     description: str
     expected_benefit: str
     estimated_cost_won: int
-    district: Optional[str] = None
-    dong: Optional[str] = None
-    contact_phone: Optional[str] = None  # a mobile number; None: anonymous
+    district: str | None = None
+    dong: str | None = None
+    contact_phone: str | None = None  # a mobile number; None: anonymous
     consent_given: bool = False
 
 
@@ -68,7 +69,7 @@ class ProposalReceipt:
 
 @dataclass(frozen=True)
 class BallotReceipt:
-    project_ids: Tuple[str, ...]
+    project_ids: tuple[str, ...]
     total_cost_won: int
     changed: bool  # True: an earlier ballot of the citizen was replaced
     voting_ends: date  # the ballot can be changed until this day
@@ -85,9 +86,13 @@ def next_proposal_number(session: Session, prefix: str, year: int) -> str:
 
 
 class BudgetStore:
-    def __init__(self, session_factory: sessionmaker, data: BudgetData,
-                 clock: Optional[Callable[[], datetime]] = None,
-                 record_clock: Callable[[], datetime] = utc_now):
+    def __init__(
+        self,
+        session_factory: sessionmaker,
+        data: BudgetData,
+        clock: Callable[[], datetime] | None = None,
+        record_clock: Callable[[], datetime] = utc_now,
+    ):
         self._sessions = session_factory
         self.data = data
         self._clock = clock or partial(budget_now, data.timezone)
@@ -100,7 +105,7 @@ class BudgetStore:
 
     # --- phases ----------------------------------------------------------------------------------
 
-    def phase_status(self, now: Optional[datetime] = None) -> PhaseStatus:
+    def phase_status(self, now: datetime | None = None) -> PhaseStatus:
         return phase_status(self.data.cycle, now or self._clock(), self.data.timezone)
 
     def _require_phase(self, kind: PhaseKind, now: datetime) -> PhaseStatus:
@@ -109,7 +114,7 @@ class BudgetStore:
             raise PhaseClosedError(kind, status)
         return status
 
-    def survey_is_open(self, survey_id: str, now: Optional[datetime] = None) -> bool:
+    def survey_is_open(self, survey_id: str, now: datetime | None = None) -> bool:
         survey = self.data.surveys.get(survey_id)
         if survey is None:
             return False
@@ -128,13 +133,28 @@ class BudgetStore:
             proposal.number = next_proposal_number(session, cycle.number_prefix, year)
             session.add(proposal)
             session.flush()
-            enqueue(session, target_kind=RECIPIENT_KIND, target_id=cycle.office.id, send=cycle.office.send,
-                    payload=proposal_document(self.data, proposal),
-                    idempotency_key=idempotency_key(self.data, proposal), now=now)
-        logger.info("Budget proposal %s stored (category %s, %s)", proposal.number, proposal.category,
-                    "with contact" if proposal.contact_phone else "anonymous")
-        return ProposalReceipt(number=proposal.number, title=proposal.title, office_name=cycle.office.name,
-                               office_phone=cycle.office.phone, review=cycle.phase(PhaseKind.REVIEW))
+            enqueue(
+                session,
+                target_kind=RECIPIENT_KIND,
+                target_id=cycle.office.id,
+                send=cycle.office.send,
+                payload=proposal_document(self.data, proposal),
+                idempotency_key=idempotency_key(self.data, proposal),
+                now=now,
+            )
+        logger.info(
+            "Budget proposal %s stored (category %s, %s)",
+            proposal.number,
+            proposal.category,
+            "with contact" if proposal.contact_phone else "anonymous",
+        )
+        return ProposalReceipt(
+            number=proposal.number,
+            title=proposal.title,
+            office_name=cycle.office.name,
+            office_phone=cycle.office.phone,
+            review=cycle.phase(PhaseKind.REVIEW),
+        )
 
     def _new_proposal(self, draft: ProposalDraft, now: datetime) -> BudgetProposal:
         rules = self.data.cycle.proposals
@@ -170,7 +190,7 @@ class BudgetStore:
 
     # --- feedback and surveys --------------------------------------------------------------------
 
-    def rate_project(self, sender_id: str, project_id: str, rating: int, comment: Optional[str] = None) -> bool:
+    def rate_project(self, sender_id: str, project_id: str, rating: int, comment: str | None = None) -> bool:
         """Record the citizen's rating (1-5) and comment; True when it replaced an earlier one."""
         project = self.data.projects.get(project_id)
         if project is None or not project.feedback_open:
@@ -219,7 +239,7 @@ class BudgetStore:
 
     # --- ballots ---------------------------------------------------------------------------------
 
-    def ballot_of(self, sender_id: str) -> Tuple[str, ...]:
+    def ballot_of(self, sender_id: str) -> tuple[str, ...]:
         """The projects on the citizen's ballot of this cycle (empty when they have not voted)."""
         with self._sessions() as session:
             ballot = self._ballot(session, sender_id)
@@ -244,17 +264,27 @@ class BudgetStore:
                 ballot.changes += 1
             ballot.updated_at = now
             session.flush()
-            session.add_all(BallotSelection(ballot_id=ballot.id, project_id=project_id, position=position)
-                            for position, project_id in enumerate(selection, start=1))
+            session.add_all(
+                BallotSelection(ballot_id=ballot.id, project_id=project_id, position=position)
+                for position, project_id in enumerate(selection, start=1)
+            )
             return changed
 
         changed = self._with_retry_on_conflict(upsert)
-        logger.info("Ballot %s for cycle %s (%d project(s))", "changed" if changed else "cast",
-                    self.data.cycle.id, len(selection))
-        return BallotReceipt(project_ids=selection, total_cost_won=selection_cost(self.data, selection),
-                             changed=changed, voting_ends=status.current.ends)
+        logger.info(
+            "Ballot %s for cycle %s (%d project(s))",
+            "changed" if changed else "cast",
+            self.data.cycle.id,
+            len(selection),
+        )
+        return BallotReceipt(
+            project_ids=selection,
+            total_cost_won=selection_cost(self.data, selection),
+            changed=changed,
+            voting_ends=status.current.ends,
+        )
 
-    def _ballot(self, session: Session, sender_id: str) -> Optional[Ballot]:
+    def _ballot(self, session: Session, sender_id: str) -> Ballot | None:
         return session.execute(
             select(Ballot).where(Ballot.cycle_id == self.data.cycle.id, Ballot.sender_id == sender_id)
         ).scalar_one_or_none()
@@ -273,14 +303,14 @@ class BudgetStore:
                     raise
 
 
-def _clean(field: str, text: Optional[str], max_chars: int, required: bool = True) -> str:
+def _clean(field: str, text: str | None, max_chars: int, required: bool = True) -> str:
     return clean_text(field, text, max_chars, required, error=BudgetInputError, collapse_spaces=True)
 
 
-def open_budget_store(data: BudgetData, database_url: Optional[str] = None,
-                      clock: Optional[Callable[[], datetime]] = None) -> BudgetStore:
+def open_budget_store(
+    data: BudgetData, database_url: str | None = None, clock: Callable[[], datetime] | None = None
+) -> BudgetStore:
     """A store on `database_url` (default: SOTONG_DATABASE_URL), creating missing tables."""
     engine = make_engine(database_url)
     create_schema(engine)
     return BudgetStore(make_session_factory(engine), data, clock=clock)
-

@@ -8,6 +8,7 @@
   constraint), holding the selected projects; changing a ballot replaces its selections, so a
   citizen's vote is never counted twice.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import (
@@ -79,9 +80,7 @@ class SurveyAnswer(Base):
     answer = Column(String(200), nullable=False)
     answered_at = Column(UtcDateTime, nullable=False, default=utc_now)
 
-    __table_args__ = (
-        UniqueConstraint("survey_id", "question_id", "sender_id", name="uq_budget_survey_answer"),
-    )
+    __table_args__ = (UniqueConstraint("survey_id", "question_id", "sender_id", name="uq_budget_survey_answer"),)
 
 
 class Ballot(Base):
@@ -94,8 +93,9 @@ class Ballot(Base):
     updated_at = Column(UtcDateTime, nullable=False, default=utc_now)
     changes = Column(Integer, nullable=False, default=0)  # how often the citizen changed it
 
-    selections = relationship("BallotSelection", back_populates="ballot", cascade="all, delete-orphan",
-                              order_by="BallotSelection.position")
+    selections = relationship(
+        "BallotSelection", back_populates="ballot", cascade="all, delete-orphan", order_by="BallotSelection.position"
+    )
 
     __table_args__ = (UniqueConstraint("cycle_id", "sender_id", name="uq_budget_ballot_per_citizen"),)
 

@@ -14,14 +14,16 @@ their strings, such as Kakao's ``clientExtra``):
 Every refusal is a :class:`RequestError` with an HTTP status, a stable code and a message that
 says what is wrong; nothing else escapes these functions for any input.
 """
+
 from __future__ import annotations
 
 import json
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from itertools import accumulate
-from typing import Any, Dict, List, Mapping, Union
+from typing import Any
 
 from sanic.request import Request
 
@@ -40,7 +42,7 @@ class RequestError(Exception):
         self.code = code
         self.message = message
 
-    def to_json(self) -> Dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         return {"error": {"code": self.code, "message": self.message}}
 
 
@@ -61,7 +63,7 @@ class RequestLimits:
                 raise ValueError(f"'{limit.name}' must be a whole number of at least 1")
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Any]) -> "RequestLimits":
+    def from_settings(cls, settings: Mapping[str, Any]) -> RequestLimits:
         """The limits named in a channel's credentials section (missing ones keep their default)."""
         values = {}
         for limit in fields(cls):
@@ -71,7 +73,7 @@ class RequestLimits:
             try:
                 values[limit.name] = int(value)
             except (TypeError, ValueError):
-                raise ValueError(f"'{limit.name}' must be a whole number of at least 1")
+                raise ValueError(f"'{limit.name}' must be a whole number of at least 1") from None
         return cls(**values)
 
     def too_large(self) -> RequestError:
@@ -84,7 +86,7 @@ async def read_body(request: Request, limits: RequestLimits) -> bytes:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limits.max_body_bytes:
         raise limits.too_large()
-    chunks: List[bytes] = []
+    chunks: list[bytes] = []
     size = 0
     while True:
         chunk = await request.stream.read()
@@ -107,7 +109,7 @@ _STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 _BRACKETS_TEXT = re.compile(r"[\[\]{}]")
 
 
-def nesting_depth(data: Union[bytes, str]) -> int:
+def nesting_depth(data: bytes | str) -> int:
     """The deepest ``[``/``{`` nesting of a JSON text, counted outside strings, in one linear pass.
 
     Meant for text that is then parsed: for malformed text the count may differ from any parse,
@@ -171,13 +173,15 @@ def decode_json(body: bytes, limits: RequestLimits, what: str = "a JSON object")
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
-        raise bad_request("invalid_encoding", "the request body is not UTF-8")
+        raise bad_request("invalid_encoding", "the request body is not UTF-8") from None
     try:
         payload = json.loads(text, parse_constant=_no_constants, parse_float=_finite_float)
     except json.JSONDecodeError as error:
-        raise bad_request("malformed_json", f"the request body is not valid JSON: {error.msg} at position {error.pos}")
+        raise bad_request(
+            "malformed_json", f"the request body is not valid JSON: {error.msg} at position {error.pos}"
+        ) from None
     except (ValueError, RecursionError) as error:  # e.g. a number with more digits than Python converts
-        raise bad_request("malformed_json", f"the request body is not valid JSON: {str(error)[:120]}")
+        raise bad_request("malformed_json", f"the request body is not valid JSON: {str(error)[:120]}") from None
     if holds_lone_surrogate(payload):
         raise _invalid_text()
     return payload
@@ -192,7 +196,7 @@ def loads_embedded(text: str, max_depth: int = MAX_NESTING_DEPTH) -> Any:
     try:
         value = json.loads(text, parse_constant=_no_constants, parse_float=_finite_float)
     except RecursionError:
-        raise ValueError("embedded JSON nested too deeply")
+        raise ValueError("embedded JSON nested too deeply") from None
     if holds_lone_surrogate(value):
         raise ValueError("embedded JSON holds a lone surrogate")
     return value

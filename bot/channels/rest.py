@@ -22,20 +22,21 @@ Unlike the stock channel it
 
 Stream mode (``?stream=true``) is not offered.
 """
+
 from __future__ import annotations
 
 import hmac
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
-
-from sanic import Blueprint, response
-from sanic.request import Request
-from sanic.response import HTTPResponse
+from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from rasa.shared.exceptions import RasaException
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
 
 from bot.channels.kakao import texts
 from bot.channels.kakao.request import KAKAO_METADATA_KEY
@@ -48,8 +49,9 @@ from bot.channels.limits import (
     decode_json,
     read_body,
 )
+from bot.ops.warmup import REST_TOKEN_ENV as TOKEN_VARIABLE
+from bot.ops.warmup import REST_TOKEN_HEADER as TOKEN_HEADER
 from bot.privacy.log_masking import install_record_masking
-from bot.ops.warmup import REST_TOKEN_ENV as TOKEN_VARIABLE, REST_TOKEN_HEADER as TOKEN_HEADER
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +71,7 @@ def rasa_sender_id(sender: str) -> str:
 class RestTurnRequest:
     sender: str  # as the client sent it
     text: str
-    metadata: Dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
 
     @property
     def sender_id(self) -> str:
@@ -115,11 +117,11 @@ class RestInput(InputChannel):
     """Rasa input channel ``rest`` with a token, a sender namespace and input limits."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "rest"
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "RestInput":
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> RestInput:
         credentials = dict(credentials or {})
         token = credentials.pop("token", None)
         unknown = sorted(set(credentials) - {"max_body_bytes", "max_utterance_chars", "max_nesting_depth"})
@@ -135,13 +137,17 @@ class RestInput(InputChannel):
         self._token = token.strip().encode("utf-8")
         self.limits = limits
         if not self._token:
-            logger.warning("rest.channel.disabled: no token configured (set %s); every request gets 401",
-                           TOKEN_VARIABLE)
+            logger.warning(
+                "rest.channel.disabled: no token configured (set %s); every request gets 401", TOKEN_VARIABLE
+            )
 
-    def _refusal(self, request: Request) -> Optional[RequestError]:
+    def _refusal(self, request: Request) -> RequestError | None:
         if not self._token:
-            return RequestError(401, "rest_channel_disabled",
-                                f"the REST channel has no token configured (set {TOKEN_VARIABLE} on the server)")
+            return RequestError(
+                401,
+                "rest_channel_disabled",
+                f"the REST channel has no token configured (set {TOKEN_VARIABLE} on the server)",
+            )
         supplied = request.headers.get(TOKEN_HEADER)
         if supplied is None or not hmac.compare_digest(supplied.encode("utf-8", "replace"), self._token):
             return RequestError(401, "unauthorized", f"missing or wrong '{TOKEN_HEADER}' header")
@@ -176,7 +182,7 @@ class RestInput(InputChannel):
             return _error(bad_request("invalid_request", "the request could not be read"))
         return _json(await self._run_turn(turn, on_new_message))
 
-    async def _run_turn(self, turn: RestTurnRequest, on_new_message: OnNewMessage) -> List[Dict[str, Any]]:
+    async def _run_turn(self, turn: RestTurnRequest, on_new_message: OnNewMessage) -> list[dict[str, Any]]:
         collector = CollectingOutputChannel()
         try:
             await on_new_message(

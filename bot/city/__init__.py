@@ -4,6 +4,7 @@
 with every problem listed when the data is invalid, and renews it within a few seconds when the
 files change (bot/city/live.py; a broken change keeps the last good data).
 """
+
 from __future__ import annotations
 
 from bot.city.live import CITY_DATA, CityDataStatus, follows_city_config, get_city_config
@@ -24,7 +25,23 @@ from bot.city.models import (
 )
 
 __all__ = [
-    "CITY_DATA", "EMAIL", "HTTP", "Agency", "CityConfig", "CityDataError", "CityDataStatus", "CityProfile",
-    "ComplaintCategory", "ConsentText", "Department", "District", "EmergencyType", "SendTarget", "WorkingHours",
-    "default_data_dir", "follows_city_config", "get_city_config", "load_city_config",
+    "CITY_DATA",
+    "EMAIL",
+    "HTTP",
+    "Agency",
+    "CityConfig",
+    "CityDataError",
+    "CityDataStatus",
+    "CityProfile",
+    "ComplaintCategory",
+    "ConsentText",
+    "Department",
+    "District",
+    "EmergencyType",
+    "SendTarget",
+    "WorkingHours",
+    "default_data_dir",
+    "follows_city_config",
+    "get_city_config",
+    "load_city_config",
 ]

@@ -1,4 +1,5 @@
 """`python -m bot.city validate [--data-dir DIR]`: check the city data files, exit 1 on errors."""
+
 from __future__ import annotations
 
 import argparse
@@ -24,10 +25,12 @@ def main(argv=None) -> int:
         return 1
     for warning in config.warnings:
         print(f"warning: {warning}")
-    print(f"{data_dir}: OK — {len(config.departments)} departments, {len(config.agencies)} agencies, "
-          f"{len(config.complaint_categories)} complaint categories, "
-          f"{len(config.emergency_types)} emergency types, {len(config.districts)} districts "
-          f"(version {content_version(Path(data_dir))})")
+    print(
+        f"{data_dir}: OK — {len(config.departments)} departments, {len(config.agencies)} agencies, "
+        f"{len(config.complaint_categories)} complaint categories, "
+        f"{len(config.emergency_types)} emergency types, {len(config.districts)} districts "
+        f"(version {content_version(Path(data_dir))})"
+    )
     return 0
 
 

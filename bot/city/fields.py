@@ -1,7 +1,9 @@
 """Typed reading of YAML mappings that records readable errors instead of raising at once."""
+
 from __future__ import annotations
 
-from typing import Any, Iterable, List, Optional, Tuple
+from collections.abc import Iterable
+from typing import Any
 
 
 class DataFilesError(Exception):
@@ -9,7 +11,7 @@ class DataFilesError(Exception):
 
     kind = "data"
 
-    def __init__(self, errors: List[str]):
+    def __init__(self, errors: list[str]):
         self.errors = list(errors)
         lines = "\n".join(f"  - {error}" for error in self.errors)
         super().__init__(f"invalid {self.kind} data ({len(self.errors)} problem(s)):\n{lines}")
@@ -21,7 +23,7 @@ class FieldReader:
     `where` names the mapping in messages, e.g. "departments.yml: department 'parks'".
     """
 
-    def __init__(self, raw: Any, where: str, errors: List[str], allowed: Iterable[str]):
+    def __init__(self, raw: Any, where: str, errors: list[str], allowed: Iterable[str]):
         self.where = where
         self._errors = errors
         self._raw = raw if isinstance(raw, dict) else {}
@@ -50,8 +52,7 @@ class FieldReader:
             return default
         return str(value).strip()
 
-    def integer(self, key: str, required: bool = True, minimum: int = 1,
-                maximum: int = 10_000) -> Optional[int]:
+    def integer(self, key: str, required: bool = True, minimum: int = 1, maximum: int = 10_000) -> int | None:
         value = self._raw.get(key)
         if value is None:
             if required:
@@ -74,7 +75,7 @@ class FieldReader:
             return default
         return value
 
-    def texts(self, key: str, required: bool = False) -> Tuple[str, ...]:
+    def texts(self, key: str, required: bool = False) -> tuple[str, ...]:
         value = self._raw.get(key)
         if value is None:
             if required:
@@ -98,7 +99,7 @@ class FieldReader:
             return []
         return value
 
-    def nested(self, key: str, allowed: Iterable[str]) -> "FieldReader":
+    def nested(self, key: str, allowed: Iterable[str]) -> FieldReader:
         value = self._raw.get(key)
         if value is None:
             self.error(f"'{key}' is missing")

@@ -16,17 +16,19 @@ invalid data).
 What is derived from the configuration (a matcher, a ticket store with its routing) follows it
 with `follows_city_config`: rebuilt when `get_city_config()` returns a new configuration.
 """
+
 from __future__ import annotations
 
 import hashlib
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from functools import wraps
 from pathlib import Path
-from typing import Callable, Generic, List, Optional, Tuple, TypeVar
+from typing import Generic, TypeVar
 
 from bot.city.loader import CityDataError, default_data_dir, load_city_config
 from bot.city.models import CityConfig
@@ -38,7 +40,7 @@ RELOAD_SECONDS_ENV = "SOTONG_CITY_RELOAD_SECONDS"
 DEFAULT_RELOAD_SECONDS = 2.0
 DATA_FILES = "*.yml"
 
-Signature = Tuple[object, ...]
+Signature = tuple[object, ...]
 T = TypeVar("T")
 
 
@@ -47,13 +49,13 @@ def reload_interval_seconds() -> float:
     return env_float(RELOAD_SECONDS_ENV, DEFAULT_RELOAD_SECONDS, minimum=0)
 
 
-def data_files(directory: Path) -> List[Path]:
+def data_files(directory: Path) -> list[Path]:
     return sorted(directory.glob(DATA_FILES))
 
 
 def files_signature(directory: Path) -> Signature:
     """What changes when a data file is written, added, removed or replaced (a few stat calls)."""
-    parts: List[object] = [str(directory)]
+    parts: list[object] = [str(directory)]
     for path in data_files(directory):
         try:
             stat = path.stat()
@@ -86,8 +88,8 @@ class CityDataStatus:
     version: str  # content_version of the files loaded
     loaded_at: datetime  # UTC
     checked_every_seconds: float
-    refused_version: Optional[str] = None  # newer files that were invalid, still refused
-    problems: Tuple[str, ...] = ()  # their problems
+    refused_version: str | None = None  # newer files that were invalid, still refused
+    problems: tuple[str, ...] = ()  # their problems
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,7 @@ class _Refused:
     error: Exception
 
     @property
-    def problems(self) -> Tuple[str, ...]:
+    def problems(self) -> tuple[str, ...]:
         if isinstance(self.error, CityDataError):
             return tuple(self.error.errors)
         return (f"{type(self.error).__name__}: {self.error}",)
@@ -113,10 +115,13 @@ class _Refused:
 class CityConfigSource:
     """One process's city configuration: loaded once, renewed when the files change."""
 
-    def __init__(self, data_dir: Callable[[], Path] = default_data_dir,
-                 load: Callable[[Path], CityConfig] = load_city_config,
-                 clock: Callable[[], float] = time.monotonic,
-                 interval: Optional[float] = None):
+    def __init__(
+        self,
+        data_dir: Callable[[], Path] = default_data_dir,
+        load: Callable[[Path], CityConfig] = load_city_config,
+        clock: Callable[[], float] = time.monotonic,
+        interval: float | None = None,
+    ):
         self._data_dir = data_dir
         self._load = load
         self._clock = clock
@@ -127,8 +132,8 @@ class CityConfigSource:
     def cache_clear(self) -> None:
         """Forget everything: the next call loads the files again (tests, a changed data directory)."""
         with self._lock:
-            self._loaded: Optional[_Loaded] = None
-            self._refused: Optional[_Refused] = None
+            self._loaded: _Loaded | None = None
+            self._refused: _Refused | None = None
             self._next_check = 0.0
             self._interval = self._fixed_interval
 
@@ -150,7 +155,7 @@ class CityConfigSource:
                 raise _as_city_data_error(self._refused)
             return self._loaded.config
 
-    def status(self) -> Optional[CityDataStatus]:
+    def status(self) -> CityDataStatus | None:
         """Which data this process uses (None before the first load)."""
         with self._lock:
             loaded, refused = self._loaded, self._refused
@@ -187,22 +192,37 @@ class CityConfigSource:
         except Exception as error:  # YAML, validation, unreadable file: keep the last good data
             self._refused = _Refused(signature, version, error)
             if self._loaded is None:
-                logger.error("City data in %s (version %s) cannot be used: %s", directory, version,
-                             "; ".join(self._refused.problems))
+                logger.error(
+                    "City data in %s (version %s) cannot be used: %s",
+                    directory,
+                    version,
+                    "; ".join(self._refused.problems),
+                )
                 raise
-            logger.error("City data in %s changed (version %s) but cannot be used; still using version %s: %s",
-                         directory, version, self._loaded.status.version, "; ".join(self._refused.problems))
+            logger.error(
+                "City data in %s changed (version %s) but cannot be used; still using version %s: %s",
+                directory,
+                version,
+                self._loaded.status.version,
+                "; ".join(self._refused.problems),
+            )
             return
         previous = self._loaded
-        self._loaded = _Loaded(config, signature, CityDataStatus(
-            data_dir=directory, version=version, loaded_at=datetime.now(timezone.utc),
-            checked_every_seconds=self._interval or 0.0))
+        self._loaded = _Loaded(
+            config,
+            signature,
+            CityDataStatus(
+                data_dir=directory,
+                version=version,
+                loaded_at=datetime.now(timezone.utc),
+                checked_every_seconds=self._interval or 0.0,
+            ),
+        )
         self._refused = None
         if previous is None:
             logger.info("City data version %s loaded from %s", version, directory)
         elif previous.status.version != version or previous.status.data_dir != directory:
-            logger.info("City data reloaded from %s: version %s (was %s)", directory, version,
-                        previous.status.version)
+            logger.info("City data reloaded from %s: version %s (was %s)", directory, version, previous.status.version)
 
 
 def _as_city_data_error(refused: _Refused) -> CityDataError:
@@ -221,14 +241,13 @@ class follows_city_config(Generic[T]):
             return CategoryMatcher(config)
     """
 
-    def __init__(self, build: Callable[[CityConfig, Optional[T]], T],
-                 source: Optional[Callable[[], CityConfig]] = None):
+    def __init__(self, build: Callable[[CityConfig, T | None], T], source: Callable[[], CityConfig] | None = None):
         wraps(build)(self)
         self._build = build
         self._source = source
         self._lock = threading.Lock()
-        self._config: Optional[CityConfig] = None
-        self._value: Optional[T] = None
+        self._config: CityConfig | None = None
+        self._value: T | None = None
 
     def __call__(self) -> T:
         config = (self._source or get_city_config)()

@@ -3,13 +3,15 @@
 All problems are collected and raised together as one CityDataError, so a city editor sees every
 mistake in one run of `python -m bot.city validate`.
 """
+
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from datetime import date, time
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -35,8 +37,19 @@ from bot.settings import env_path
 # each must be routable, so each must be present in the data. `other` (기타 생활민원) is the
 # catch-all any complaint can fall back to. A city may add more categories as data.
 NLU_COMPLAINT_CATEGORIES = (
-    "road_damage", "streetlight", "illegal_parking", "noise", "illegal_dumping", "water_leak",
-    "sewer", "park_facility", "traffic_signal", "stray_animal", "sidewalk", "tree", "other",
+    "road_damage",
+    "streetlight",
+    "illegal_parking",
+    "noise",
+    "illegal_dumping",
+    "water_leak",
+    "sewer",
+    "park_facility",
+    "traffic_signal",
+    "stray_animal",
+    "sidewalk",
+    "tree",
+    "other",
 )
 CATCH_ALL_CATEGORY = "other"
 NLU_EMERGENCY_TYPES = ("flood", "fire", "sinkhole", "traffic_accident", "gas", "collapse", "medical")
@@ -64,10 +77,10 @@ def default_data_dir() -> Path:
     return env_path(DATA_DIR_ENV, DEFAULT_DATA_DIR)
 
 
-def load_city_config(data_dir: Optional[os.PathLike] = None) -> CityConfig:
+def load_city_config(data_dir: os.PathLike | None = None) -> CityConfig:
     """Read, validate and cross-check all city files; raise CityDataError listing every problem."""
     directory = Path(data_dir) if data_dir is not None else default_data_dir()
-    errors: List[str] = []
+    errors: list[str] = []
     profile = _parse_profile(_read_yaml(directory / "city.yml", errors), errors)
     districts, _ = _load_list(directory, "districts", _parse_district, errors, key=lambda item: item.name)
     departments, _ = _load_list(directory, "departments", _parse_department, errors)
@@ -77,10 +90,10 @@ def load_city_config(data_dir: Optional[os.PathLike] = None) -> CityConfig:
 
     _check_districts(districts, errors)
     _check_references(departments, agencies, categories, emergencies, districts, errors)
-    _check_contract_values("complaint_categories.yml", "complaint category", NLU_COMPLAINT_CATEGORIES,
-                           category_ids, errors)
-    _check_contract_values("emergency_types.yml", "emergency type", NLU_EMERGENCY_TYPES,
-                           emergency_ids, errors)
+    _check_contract_values(
+        "complaint_categories.yml", "complaint category", NLU_COMPLAINT_CATEGORIES, category_ids, errors
+    )
+    _check_contract_values("emergency_types.yml", "emergency type", NLU_EMERGENCY_TYPES, emergency_ids, errors)
     if errors or profile is None:
         raise CityDataError(errors or ["city.yml: could not be read"])
     return CityConfig(
@@ -96,7 +109,8 @@ def load_city_config(data_dir: Optional[os.PathLike] = None) -> CityConfig:
 
 # --- files ---------------------------------------------------------------------------------------
 
-def _read_yaml(path: Path, errors: List[str]) -> Dict[str, Any]:
+
+def _read_yaml(path: Path, errors: list[str]) -> dict[str, Any]:
     if not path.is_file():
         errors.append(f"{path.name}: file not found in {path.parent}")
         return {}
@@ -111,8 +125,13 @@ def _read_yaml(path: Path, errors: List[str]) -> Dict[str, Any]:
     return content
 
 
-def _load_list(directory: Path, list_key: str, parse_item: Callable[[FieldReader], Optional[T]],
-               errors: List[str], key: Callable[[T], str] = lambda item: item.id) -> Tuple[Dict[str, T], set]:
+def _load_list(
+    directory: Path,
+    list_key: str,
+    parse_item: Callable[[FieldReader], T | None],
+    errors: list[str],
+    key: Callable[[T], str] = lambda item: item.id,
+) -> tuple[dict[str, T], set]:
     """Parse the list `list_key` of <list_key>.yml item by item, reporting duplicate ids.
 
     Returns the valid items by id and every id written in the file, valid or not (so that one
@@ -122,7 +141,7 @@ def _load_list(directory: Path, list_key: str, parse_item: Callable[[FieldReader
     top = FieldReader(document, filename, errors, allowed={"sample_data", list_key}) if document else None
     raw_items = top.raw_list(list_key) if top else []
     kind, id_field = _ITEM_KINDS[list_key]
-    parsed: Dict[str, T] = {}
+    parsed: dict[str, T] = {}
     declared_ids = {raw.get(id_field) for raw in raw_items if isinstance(raw, dict)}
     for index, raw in enumerate(raw_items, start=1):
         declared_id = raw.get(id_field) if isinstance(raw, dict) else None
@@ -147,18 +166,26 @@ _ITEM_KINDS = {
 _ALLOWED_FIELDS = {
     "departments": {"id", "name", "phone", "working_hours", "send"},
     "agencies": {"id", "name", "kind", "phone", "districts", "send"},
-    "complaint_categories": {"id", "label", "department", "synonyms", "processing_days",
-                             "petition_type", "needs_photo", "needs_exact_location",
-                             "duplicate_window_hours"},
-    "emergency_types": {"id", "label", "synonyms", "call_numbers", "guidance", "department",
-                        "agencies"},
+    "complaint_categories": {
+        "id",
+        "label",
+        "department",
+        "synonyms",
+        "processing_days",
+        "petition_type",
+        "needs_photo",
+        "needs_exact_location",
+        "duplicate_window_hours",
+    },
+    "emergency_types": {"id", "label", "synonyms", "call_numbers", "guidance", "department", "agencies"},
     "districts": {"name", "aliases", "dongs"},
 }
 
 
 # --- items ---------------------------------------------------------------------------------------
 
-def _read_id(fields: FieldReader) -> Optional[str]:
+
+def _read_id(fields: FieldReader) -> str | None:
     item_id = fields.text("id")
     if item_id and not ID_PATTERN.match(item_id):
         fields.error(f"id '{item_id}' must be lower-case letters, digits and '_'")
@@ -166,7 +193,7 @@ def _read_id(fields: FieldReader) -> Optional[str]:
     return item_id or None
 
 
-def _parse_send_target(fields: FieldReader) -> Optional[SendTarget]:
+def _parse_send_target(fields: FieldReader) -> SendTarget | None:
     send = fields.nested("send", allowed={"method", "url", "address"})
     method = send.text("method")
     if not method:
@@ -187,7 +214,7 @@ def _parse_send_target(fields: FieldReader) -> Optional[SendTarget]:
     return SendTarget(method=method, destination=destination)
 
 
-def _parse_working_hours(fields: FieldReader) -> Optional[WorkingHours]:
+def _parse_working_hours(fields: FieldReader) -> WorkingHours | None:
     text = fields.text("working_hours")
     match = WORKING_HOURS_PATTERN.match(text)
     if not match:
@@ -206,7 +233,7 @@ def _parse_working_hours(fields: FieldReader) -> Optional[WorkingHours]:
     return WorkingHours(opens=opens, closes=closes)
 
 
-def _parse_department(fields: FieldReader) -> Optional[Department]:
+def _parse_department(fields: FieldReader) -> Department | None:
     department_id = _read_id(fields)
     name, phone = fields.text("name"), fields.text("phone")
     hours, send = _parse_working_hours(fields), _parse_send_target(fields)
@@ -215,7 +242,7 @@ def _parse_department(fields: FieldReader) -> Optional[Department]:
     return Department(id=department_id, name=name, phone=phone, working_hours=hours, send=send)
 
 
-def _parse_agency(fields: FieldReader) -> Optional[Agency]:
+def _parse_agency(fields: FieldReader) -> Agency | None:
     agency_id = _read_id(fields)
     name, kind, phone = fields.text("name"), fields.text("kind"), fields.text("phone")
     districts, send = fields.texts("districts"), _parse_send_target(fields)
@@ -224,7 +251,7 @@ def _parse_agency(fields: FieldReader) -> Optional[Agency]:
     return Agency(id=agency_id, name=name, kind=kind, phone=phone, send=send, districts=districts)
 
 
-def _parse_category(fields: FieldReader) -> Optional[ComplaintCategory]:
+def _parse_category(fields: FieldReader) -> ComplaintCategory | None:
     category_id = _read_id(fields)
     label, department_id = fields.text("label"), fields.text("department")
     processing_days = fields.integer("processing_days", minimum=1, maximum=90)
@@ -243,7 +270,7 @@ def _parse_category(fields: FieldReader) -> Optional[ComplaintCategory]:
     return category if (category_id and label and department_id and processing_days) else None
 
 
-def _parse_emergency(fields: FieldReader) -> Optional[EmergencyType]:
+def _parse_emergency(fields: FieldReader) -> EmergencyType | None:
     emergency_id = _read_id(fields)
     emergency = EmergencyType(
         id=emergency_id or "",
@@ -254,12 +281,18 @@ def _parse_emergency(fields: FieldReader) -> Optional[EmergencyType]:
         department_id=fields.text("department"),
         agency_ids=fields.texts("agencies", required=True),
     )
-    required = (emergency.id, emergency.label, emergency.call_numbers, emergency.guidance,
-                emergency.department_id, emergency.agency_ids)
+    required = (
+        emergency.id,
+        emergency.label,
+        emergency.call_numbers,
+        emergency.guidance,
+        emergency.department_id,
+        emergency.agency_ids,
+    )
     return emergency if all(required) else None
 
 
-def _parse_district(fields: FieldReader) -> Optional[District]:
+def _parse_district(fields: FieldReader) -> District | None:
     name = fields.text("name")
     dongs = fields.texts("dongs", required=True)
     for dong in dongs:
@@ -270,7 +303,7 @@ def _parse_district(fields: FieldReader) -> Optional[District]:
     return District(name=name, aliases=fields.texts("aliases"), dongs=dongs)
 
 
-def _parse_profile(document: Dict[str, Any], errors: List[str]) -> Optional[CityProfile]:
+def _parse_profile(document: dict[str, Any], errors: list[str]) -> CityProfile | None:
     if not document:
         return None
     top = FieldReader(document, "city.yml", errors, allowed={"sample_data", "city", "complaints", "calendar"})
@@ -278,8 +311,7 @@ def _parse_profile(document: Dict[str, Any], errors: List[str]) -> Optional[City
     call_centre = city.nested("call_centre", allowed={"name", "phone", "hours"})
     complaints = top.nested("complaints", allowed={"duplicate_window_hours", "consent"})
     consent = complaints.nested("consent", allowed={"version", "purpose", "items", "retention"})
-    calendar = FieldReader(document.get("calendar") or {}, "city.yml, calendar", errors,
-                           allowed={"extra_holidays"})
+    calendar = FieldReader(document.get("calendar") or {}, "city.yml, calendar", errors, allowed={"extra_holidays"})
 
     prefix = city.text("ticket_prefix")
     if prefix and not TICKET_PREFIX_PATTERN.match(prefix):
@@ -297,8 +329,12 @@ def _parse_profile(document: Dict[str, Any], errors: List[str]) -> Optional[City
         call_centre_phone=call_centre.text("phone"),
         call_centre_hours=call_centre.text("hours", required=False),
         duplicate_window_hours=complaints.integer("duplicate_window_hours", maximum=24 * 90) or 0,
-        consent=ConsentText(version=consent.text("version"), purpose=consent.text("purpose"),
-                            items=consent.text("items"), retention=consent.text("retention")),
+        consent=ConsentText(
+            version=consent.text("version"),
+            purpose=consent.text("purpose"),
+            items=consent.text("items"),
+            retention=consent.text("retention"),
+        ),
         extra_holidays=_parse_dates(calendar, "extra_holidays"),
     )
     return profile
@@ -324,8 +360,9 @@ def _is_timezone(name: str) -> bool:
 
 # --- cross-references ----------------------------------------------------------------------------
 
-def _check_districts(districts: Dict[str, District], errors: List[str]) -> None:
-    seen: Dict[str, str] = {}
+
+def _check_districts(districts: dict[str, District], errors: list[str]) -> None:
+    seen: dict[str, str] = {}
     for district in districts.values():
         for name in (district.name, *district.aliases, *district.dongs):
             compact = name.replace(" ", "")
@@ -334,39 +371,53 @@ def _check_districts(districts: Dict[str, District], errors: List[str]) -> None:
             seen[compact] = district.name
 
 
-def _check_references(departments: Dict[str, Department], agencies: Dict[str, Agency],
-                      categories: Dict[str, ComplaintCategory], emergencies: Dict[str, EmergencyType],
-                      districts: Dict[str, District], errors: List[str]) -> None:
+def _check_references(
+    departments: dict[str, Department],
+    agencies: dict[str, Agency],
+    categories: dict[str, ComplaintCategory],
+    emergencies: dict[str, EmergencyType],
+    districts: dict[str, District],
+    errors: list[str],
+) -> None:
     for agency in agencies.values():
         for district in agency.districts:
             if district not in districts:
                 errors.append(f"agencies.yml: agency '{agency.id}' covers unknown district '{district}'")
     for category in categories.values():
         if category.department_id not in departments:
-            errors.append(f"complaint_categories.yml: category '{category.id}' names unknown "
-                          f"department '{category.department_id}'")
+            errors.append(
+                f"complaint_categories.yml: category '{category.id}' names unknown "
+                f"department '{category.department_id}'"
+            )
     for emergency in emergencies.values():
         if emergency.department_id not in departments:
-            errors.append(f"emergency_types.yml: emergency type '{emergency.id}' names unknown "
-                          f"department '{emergency.department_id}'")
+            errors.append(
+                f"emergency_types.yml: emergency type '{emergency.id}' names unknown "
+                f"department '{emergency.department_id}'"
+            )
         for agency_id in emergency.agency_ids:
             if agency_id not in agencies:
-                errors.append(f"emergency_types.yml: emergency type '{emergency.id}' names unknown "
-                              f"agency '{agency_id}'")
+                errors.append(
+                    f"emergency_types.yml: emergency type '{emergency.id}' names unknown agency '{agency_id}'"
+                )
 
 
-def _check_contract_values(filename: str, kind: str, required: tuple, present: set,
-                           errors: List[str]) -> None:
+def _check_contract_values(filename: str, kind: str, required: tuple, present: set, errors: list[str]) -> None:
     missing = [value for value in required if value not in present]
     if missing and present:
-        errors.append(f"{filename}: no {kind} for NLU value(s) {', '.join(missing)}; "
-                      f"every value the bot can recognise must be routed")
+        errors.append(
+            f"{filename}: no {kind} for NLU value(s) {', '.join(missing)}; "
+            f"every value the bot can recognise must be routed"
+        )
 
 
-def _unused_department_warnings(departments: Dict[str, Department],
-                                categories: Dict[str, ComplaintCategory],
-                                emergencies: Dict[str, EmergencyType]) -> List[str]:
+def _unused_department_warnings(
+    departments: dict[str, Department], categories: dict[str, ComplaintCategory], emergencies: dict[str, EmergencyType]
+) -> list[str]:
     used = {category.department_id for category in categories.values()}
     used |= {emergency.department_id for emergency in emergencies.values()}
-    return [f"departments.yml: department '{department_id}' receives no category or emergency"
-            for department_id in departments if department_id not in used]
+    return [
+        f"departments.yml: department '{department_id}' receives no category or emergency"
+        for department_id in departments
+        if department_id not in used
+    ]

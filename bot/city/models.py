@@ -1,9 +1,10 @@
 """Typed, read-only view of the city data in data/city/ (see loader.py for validation)."""
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, time
-from typing import Mapping, Optional, Tuple
 
 HTTP = "http"
 EMAIL = "email"
@@ -47,9 +48,9 @@ class Agency:
     kind: str
     phone: str
     send: SendTarget
-    districts: Tuple[str, ...] = ()  # empty: covers the whole city
+    districts: tuple[str, ...] = ()  # empty: covers the whole city
 
-    def covers(self, district: Optional[str]) -> bool:
+    def covers(self, district: str | None) -> bool:
         """True when the agency should be alerted for an emergency in this district."""
         return not self.districts or district is None or district in self.districts
 
@@ -59,30 +60,30 @@ class ComplaintCategory:
     id: str
     label: str
     department_id: str
-    synonyms: Tuple[str, ...]
+    synonyms: tuple[str, ...]
     processing_days: int
     petition_type: str
     needs_photo: bool
     needs_exact_location: bool
-    duplicate_window_hours: Optional[int] = None  # None: the city default
+    duplicate_window_hours: int | None = None  # None: the city default
 
 
 @dataclass(frozen=True)
 class EmergencyType:
     id: str
     label: str
-    synonyms: Tuple[str, ...]
-    call_numbers: Tuple[str, ...]
+    synonyms: tuple[str, ...]
+    call_numbers: tuple[str, ...]
     guidance: str
     department_id: str
-    agency_ids: Tuple[str, ...]
+    agency_ids: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class District:
     name: str
-    aliases: Tuple[str, ...]
-    dongs: Tuple[str, ...]
+    aliases: tuple[str, ...]
+    dongs: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -106,8 +107,8 @@ class CityProfile:
     call_centre_phone: str
     call_centre_hours: str
     duplicate_window_hours: int
-    consent: "ConsentText"
-    extra_holidays: Tuple[date, ...] = ()
+    consent: ConsentText
+    extra_holidays: tuple[date, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -119,8 +120,8 @@ class CityConfig:
     agencies: Mapping[str, Agency]
     complaint_categories: Mapping[str, ComplaintCategory]
     emergency_types: Mapping[str, EmergencyType]
-    districts: Tuple[District, ...]
-    warnings: Tuple[str, ...] = field(default=(), compare=False)
+    districts: tuple[District, ...]
+    warnings: tuple[str, ...] = field(default=(), compare=False)
 
     def department_for_category(self, category_id: str) -> Department:
         return self.departments[self.complaint_categories[category_id].department_id]
@@ -129,7 +130,7 @@ class CityConfig:
         override = self.complaint_categories[category_id].duplicate_window_hours
         return override if override is not None else self.profile.duplicate_window_hours
 
-    def agencies_to_alert(self, emergency_type_id: str, district: Optional[str]) -> Tuple[Agency, ...]:
+    def agencies_to_alert(self, emergency_type_id: str, district: str | None) -> tuple[Agency, ...]:
         emergency = self.emergency_types[emergency_type_id]
         candidates = (self.agencies[agency_id] for agency_id in emergency.agency_ids)
         return tuple(agency for agency in candidates if agency.covers(district))

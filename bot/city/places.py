@@ -7,18 +7,33 @@ The district is read from its name or aliases (spaces ignored: "일산 서구");
 name with or without a number ("주엽1동", "주엽 2동", "주엽동"). A known 동 also gives its district.
 What remains, without the province and city names, spacing, punctuation and words like 앞/근처, is the landmark.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, List, Optional, Pattern, Tuple
+from re import Pattern
 
 from bot.city.models import CityConfig, District
 
 # Words that say "near" rather than "where"; dropped from the landmark so that "역 앞" and
 # "역 근처" agree. Longest first, matched at the end of a word only.
-PROXIMITY_WORDS = ("맞은편", "건너편", "사거리", "삼거리", "근처", "부근", "인근", "주변", "방향", "쪽",
-                   "앞", "옆", "뒤")
+PROXIMITY_WORDS = (
+    "맞은편",
+    "건너편",
+    "사거리",
+    "삼거리",
+    "근처",
+    "부근",
+    "인근",
+    "주변",
+    "방향",
+    "쪽",
+    "앞",
+    "옆",
+    "뒤",
+)
 PARTICLES = ("에서", "에", "의")
 PROVINCE_NAMES = ("경기도",)
 UNKNOWN = "-"
@@ -27,8 +42,8 @@ MIN_LANDMARK_CHARS = 2  # a shorter landmark inside another is not taken for the
 
 @dataclass(frozen=True)
 class Place:
-    district: Optional[str]  # canonical district name, e.g. 일산서구
-    dong: Optional[str]  # canonical base 동 name, e.g. 주엽동
+    district: str | None  # canonical district name, e.g. 일산서구
+    dong: str | None  # canonical base 동 name, e.g. 주엽동
     landmark: str  # compact remainder, e.g. 강선마을14단지
 
     @property
@@ -36,7 +51,7 @@ class Place:
         return "/".join((self.district or UNKNOWN, self.dong or UNKNOWN, self.landmark))
 
     @classmethod
-    def from_key(cls, key: str) -> "Place":
+    def from_key(cls, key: str) -> Place:
         district, dong, landmark = (key.split("/", 2) + ["", "", ""])[:3]
         return cls(None if district == UNKNOWN else district, None if dong == UNKNOWN else dong, landmark)
 
@@ -45,7 +60,7 @@ class Place:
         """The key without the landmark: every place of the same district and 동 starts with it."""
         return "/".join((self.district or UNKNOWN, self.dong or UNKNOWN, ""))
 
-    def same_spot(self, other: "Place") -> bool:
+    def same_spot(self, other: Place) -> bool:
         """Same district and 동, and the same landmark or one named inside the other
         (주엽역 / 주엽역2번출구)."""
         if (self.district, self.dong) != (other.district, other.dong):
@@ -64,8 +79,8 @@ class Place:
 class PlaceNormaliser:
     def __init__(self, city_name: str, districts: Iterable[District]):
         self._region_names = (*PROVINCE_NAMES, city_name)
-        self._district_patterns: List[Tuple[Pattern[str], str]] = []
-        self._dong_patterns: List[Tuple[Pattern[str], str, str]] = []
+        self._district_patterns: list[tuple[Pattern[str], str]] = []
+        self._dong_patterns: list[tuple[Pattern[str], str, str]] = []
         for district in districts:
             for name in sorted({district.name, *district.aliases}, key=len, reverse=True):
                 self._district_patterns.append((_spacing_tolerant(name), district.name))
@@ -76,7 +91,7 @@ class PlaceNormaliser:
         self._dong_patterns.sort(key=lambda entry: len(entry[1]), reverse=True)
 
     @classmethod
-    def for_city(cls, config: CityConfig) -> "PlaceNormaliser":
+    def for_city(cls, config: CityConfig) -> PlaceNormaliser:
         return cls(config.profile.name, config.districts)
 
     def normalise(self, text: str) -> Place:
@@ -89,14 +104,14 @@ class PlaceNormaliser:
         if dong_match:
             match, dong, dong_district = dong_match
             district = dong_district  # the 동 decides when the citizen named a different district
-            remaining = remaining[:match.start()] + " " + remaining[match.end():]
+            remaining = remaining[: match.start()] + " " + remaining[match.end() :]
         return Place(district=district, dong=dong, landmark=self._landmark(remaining))
 
     def _take_first(self, patterns, text: str):
         for pattern, canonical in patterns:
             match = pattern.search(text)
             if match:
-                return canonical, text[:match.start()] + " " + text[match.end():]
+                return canonical, text[: match.start()] + " " + text[match.end() :]
         return None, text
 
     def _find_dong(self, text: str):
@@ -126,7 +141,7 @@ def _dong_pattern(dong: str) -> Pattern[str]:
     return re.compile(rf"(?<![가-힣]){re.escape(dong[:-1])}(?:\s*제?\s*\d{{1,2}})?동")
 
 
-def _strip_suffixes(word: str, suffixes: Tuple[str, ...]) -> str:
+def _strip_suffixes(word: str, suffixes: tuple[str, ...]) -> str:
     for suffix in suffixes:
         if word.endswith(suffix) and len(word) > len(suffix):
             return word[: -len(suffix)]

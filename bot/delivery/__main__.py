@@ -8,6 +8,7 @@
 The database is SOTONG_DATABASE_URL (or --database-url); settings come from SOTONG_DELIVERY_*
 and SOTONG_SMTP_* (see bot/delivery/settings.py).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,16 +18,17 @@ import sys
 import threading
 
 from bot.city import get_city_config
-from bot.delivery.dead_letters import list_dead_letters, requeue_dead_letter
 from bot.delivery.assembly import full_dispatcher
+from bot.delivery.dead_letters import list_dead_letters, requeue_dead_letter
 from bot.delivery.settings import DeliverySettings
 from bot.privacy.log_masking import install_record_masking
 from bot.tickets import open_database
 
 
 def _parse_args(argv):
-    parser = argparse.ArgumentParser(prog="python -m bot.delivery",
-                                     description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bot.delivery", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--database-url", default=None)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="poll and deliver until stopped")
@@ -45,9 +47,11 @@ def main(argv=None) -> int:
 
     if args.command == "dead":
         for entry in list_dead_letters(sessions):
-            print(f"#{entry.id}\t{entry.payload.get('ticket', {}).get('number')}\t{entry.target_kind} "
-                  f"{entry.target_id}\t{entry.send_method} {entry.destination}\t"
-                  f"attempts={entry.attempts}\t{entry.last_error}")
+            print(
+                f"#{entry.id}\t{entry.payload.get('ticket', {}).get('number')}\t{entry.target_kind} "
+                f"{entry.target_id}\t{entry.send_method} {entry.destination}\t"
+                f"attempts={entry.attempts}\t{entry.last_error}"
+            )
         return 0
     if args.command == "requeue":
         config = get_city_config()

@@ -3,9 +3,8 @@
 
 Kept apart from bot.delivery's core so that the outbox does not depend on its users.
 """
-from __future__ import annotations
 
-from typing import Optional
+from __future__ import annotations
 
 from sqlalchemy.orm import sessionmaker
 
@@ -19,9 +18,9 @@ from bot.delivery.settings import DeliverySettings
 
 def full_dispatcher(sessions: sessionmaker, settings: DeliverySettings) -> Dispatcher:
     from bot.delivery.local_inbox import local_inbox_senders
-    from bot.tickets.notices import citizen_notice_senders
     from bot.subscriptions.event_api import subscription_senders
     from bot.subscriptions.store import SubscriptionStore
+    from bot.tickets.notices import citizen_notice_senders
 
     senders = {
         **default_senders(settings),
@@ -32,7 +31,7 @@ def full_dispatcher(sessions: sessionmaker, settings: DeliverySettings) -> Dispa
     return Dispatcher(sessions, settings, senders=senders, route=route_by_city_data)
 
 
-def route_by_city_data(entry: OutboxEntry) -> Optional[SendTarget]:
+def route_by_city_data(entry: OutboxEntry) -> SendTarget | None:
     """A department's or agency's send target in the city data as it is now (bot.city notices an
     edit within seconds); None, i.e. as enqueued, while no valid city data could be read."""
     try:

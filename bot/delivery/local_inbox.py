@@ -19,11 +19,12 @@ Settings (read with bot.settings; only scripts/run.sh sets them, the production 
   SOTONG_LOCAL_INBOX_TOKEN     shared secret, sent in the X-Sotong-Inbox-Token header (scripts/secrets.sh
                                generates var/local_inbox_token); required with the URL.
 """
+
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
-from typing import Any, Dict, Optional
+from typing import Any
 
 from bot.city.models import EMAIL, HTTP
 from bot.delivery.senders import Delivery, HttpSender, Sender, build_email
@@ -44,7 +45,7 @@ class LocalInbox:
     token: str
 
     @classmethod
-    def from_env(cls, env: Optional[Environment] = None) -> Optional["LocalInbox"]:
+    def from_env(cls, env: Environment | None = None) -> LocalInbox | None:
         """The configured local inbox, None when SOTONG_DELIVERY_LOCAL_INBOX is unset."""
         url = env_url(URL_ENV, env=env)
         if url is None:
@@ -55,9 +56,9 @@ class LocalInbox:
         return cls(url, token)
 
 
-def inbox_document(delivery: Delivery, email_sender_address: str) -> Dict[str, Any]:
+def inbox_document(delivery: Delivery, email_sender_address: str) -> dict[str, Any]:
     """What the local inbox receives for one delivery: where it would have gone, and what."""
-    document: Dict[str, Any] = {
+    document: dict[str, Any] = {
         "schema": DOCUMENT_SCHEMA,
         "method": delivery.method,
         "destination": delivery.destination,
@@ -67,9 +68,12 @@ def inbox_document(delivery: Delivery, email_sender_address: str) -> Dict[str, A
     }
     if delivery.method == EMAIL:
         message = build_email(delivery, email_sender_address)
-        document["email"] = {"subject": str(message["Subject"]), "from": str(message["From"]),
-                             "to": str(message["To"]),
-                             "body": message.get_body(preferencelist=("plain",)).get_content()}
+        document["email"] = {
+            "subject": str(message["Subject"]),
+            "from": str(message["From"]),
+            "to": str(message["To"]),
+            "body": message.get_body(preferencelist=("plain",)).get_content(),
+        }
     return document
 
 
@@ -82,17 +86,21 @@ class LocalInboxSender:
         self._post = HttpSender(settings.http_timeout_seconds, extra_headers={TOKEN_HEADER: inbox.token})
 
     def __call__(self, delivery: Delivery) -> None:
-        self._post(replace(delivery, destination=self._inbox.url,
-                           payload=inbox_document(delivery, self._email_sender_address)))
+        self._post(
+            replace(delivery, destination=self._inbox.url, payload=inbox_document(delivery, self._email_sender_address))
+        )
 
 
-def local_inbox_senders(settings: DeliverySettings, env: Optional[Environment] = None) -> Dict[str, Sender]:
+def local_inbox_senders(settings: DeliverySettings, env: Environment | None = None) -> dict[str, Sender]:
     """The `http` and `email` send methods replaced by the local inbox when one is configured
     (add after default_senders); no senders when it is not."""
     inbox = LocalInbox.from_env(env)
     if inbox is None:
         return {}
-    logger.info("Local inbox: department and agency deliveries (http, email) go to %s (%s), not to "
-                "the endpoints of data/city", inbox.url, URL_ENV)
+    logger.info(
+        "Local inbox: department and agency deliveries (http, email) go to %s (%s), not to the endpoints of data/city",
+        inbox.url,
+        URL_ENV,
+    )
     sender = LocalInboxSender(inbox, settings)
     return {HTTP: sender, EMAIL: sender}

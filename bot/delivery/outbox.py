@@ -7,19 +7,20 @@ opens them, right before sending (`open_contacts`). Listings read `payload`, whi
 An entry moves pending → sending (claimed by one dispatcher) → delivered, or back to pending with
 a later next_attempt_at after a failure, or to dead after too many attempts (staff can requeue).
 """
+
 from __future__ import annotations
 
 import enum
 import json
 from datetime import datetime
-from typing import Any, Dict, Optional
+from typing import Any
 
 from sqlalchemy import Column, Enum, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Session
 
 from bot.city.models import SendTarget
-from bot.storage.db import Base, UtcDateTime, utc_now
 from bot.privacy.encryption import data_cipher
+from bot.storage.db import Base, UtcDateTime, utc_now
 
 CONTACT, PHONE = "contact", "phone"
 
@@ -42,9 +43,13 @@ class OutboxEntry(Base):
     destination = Column(Text, nullable=False)  # URL or e-mail address, as routed at enqueue time
     payload_json = Column(Text, nullable=False)  # the JSON ticket document
     idempotency_key = Column(String(200), nullable=False, unique=True)
-    state = Column(Enum(OutboxState, native_enum=False, length=12,
-                        values_callable=lambda states: [state.value for state in states]),
-                   nullable=False, default=OutboxState.PENDING)
+    state = Column(
+        Enum(
+            OutboxState, native_enum=False, length=12, values_callable=lambda states: [state.value for state in states]
+        ),
+        nullable=False,
+        default=OutboxState.PENDING,
+    )
     attempts = Column(Integer, nullable=False, default=0)
     next_attempt_at = Column(UtcDateTime, nullable=False, default=utc_now)
     claimed_at = Column(UtcDateTime)  # when the current "sending" claim was taken
@@ -56,7 +61,7 @@ class OutboxEntry(Base):
     __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"),)
 
     @property
-    def payload(self) -> Dict[str, Any]:
+    def payload(self) -> dict[str, Any]:
         """The stored document, contact numbers still encrypted."""
         return json.loads(self.payload_json)
 
@@ -73,24 +78,32 @@ def _map_contacts(value: Any, change) -> Any:
     return value
 
 
-def seal_contacts(payload: Dict[str, Any]) -> Dict[str, Any]:
+def seal_contacts(payload: dict[str, Any]) -> dict[str, Any]:
     """The payload with every contact phone number encrypted (already encrypted ones unchanged)."""
     return _map_contacts(payload, data_cipher().encrypt)
 
 
-def open_contacts(payload: Dict[str, Any]) -> Dict[str, Any]:
+def open_contacts(payload: dict[str, Any]) -> dict[str, Any]:
     """The payload with its contact phone numbers in plain text: for the send to the recipient only."""
     return _map_contacts(payload, data_cipher().decrypt)
 
 
-def payload_json_of(payload: Dict[str, Any]) -> str:
+def payload_json_of(payload: dict[str, Any]) -> str:
     """How a payload is stored: JSON with its contact numbers sealed."""
     return json.dumps(seal_contacts(payload), ensure_ascii=False, sort_keys=True)
 
 
-def enqueue(session: Session, *, target_kind: str, target_id: str, send: SendTarget,
-            payload: Dict[str, Any], idempotency_key: str, ticket_id: Optional[int] = None,
-            now: Optional[datetime] = None) -> OutboxEntry:
+def enqueue(
+    session: Session,
+    *,
+    target_kind: str,
+    target_id: str,
+    send: SendTarget,
+    payload: dict[str, Any],
+    idempotency_key: str,
+    ticket_id: int | None = None,
+    now: datetime | None = None,
+) -> OutboxEntry:
     """Add an entry to the caller's transaction; it is delivered only once that commits."""
     now = now or utc_now()
     entry = OutboxEntry(

@@ -2,14 +2,16 @@
 
 A sender gets one Delivery and returns normally on success or raises DeliveryFailed.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import smtplib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
-from typing import Any, Callable, Dict, Mapping, Optional
+from typing import Any
 
 import requests
 
@@ -34,7 +36,7 @@ class Delivery:
     attempts: int
     method: str
     destination: str
-    payload: Dict[str, Any]
+    payload: dict[str, Any]
     idempotency_key: str
 
     @property
@@ -46,8 +48,9 @@ Sender = Callable[[Delivery], None]
 
 
 class HttpSender:
-    def __init__(self, timeout_seconds: float, session: requests.Session = None,
-                 extra_headers: Optional[Mapping[str, str]] = None):
+    def __init__(
+        self, timeout_seconds: float, session: requests.Session = None, extra_headers: Mapping[str, str] | None = None
+    ):
         self._timeout = timeout_seconds
         self._session = session or requests.Session()
         self._extra_headers = dict(extra_headers or {})
@@ -55,8 +58,13 @@ class HttpSender:
     def __call__(self, delivery: Delivery) -> None:
         headers = {IDEMPOTENCY_HEADER: delivery.idempotency_key, "User-Agent": USER_AGENT, **self._extra_headers}
         try:
-            response = self._session.post(delivery.destination, json=delivery.payload, headers=headers,
-                                          timeout=self._timeout, allow_redirects=False)
+            response = self._session.post(
+                delivery.destination,
+                json=delivery.payload,
+                headers=headers,
+                timeout=self._timeout,
+                allow_redirects=False,
+            )
         except requests.RequestException as exc:
             raise DeliveryFailed(f"{type(exc).__name__}: {exc}") from exc
         if not 200 <= response.status_code < 300:
@@ -71,8 +79,7 @@ class EmailSender:
         settings = self._settings
         message = build_email(delivery, settings.smtp_sender)
         try:
-            with smtplib.SMTP(settings.smtp_host, settings.smtp_port,
-                              timeout=settings.smtp_timeout_seconds) as smtp:
+            with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout_seconds) as smtp:
                 if settings.smtp_starttls:
                     smtp.starttls()
                 if settings.smtp_user:
@@ -98,12 +105,13 @@ def build_email(delivery: Delivery, sender_address: str) -> EmailMessage:
     message["X-Sotong-Idempotency-Key"] = delivery.idempotency_key
     message.set_content(_email_body(ticket))
     document = json.dumps(delivery.payload, ensure_ascii=False, indent=2).encode("utf-8")
-    message.add_attachment(document, maintype="application", subtype="json",
-                           filename=f"{ticket.get('number', 'ticket')}.json")
+    message.add_attachment(
+        document, maintype="application", subtype="json", filename=f"{ticket.get('number', 'ticket')}.json"
+    )
     return message
 
 
-def _email_body(ticket: Dict[str, Any]) -> str:
+def _email_body(ticket: dict[str, Any]) -> str:
     contact = ticket.get("contact") or {}
     lines = [
         f"접수번호: {ticket.get('number')}",
@@ -121,5 +129,5 @@ def _email_body(ticket: Dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def default_senders(settings: DeliverySettings) -> Dict[str, Sender]:
+def default_senders(settings: DeliverySettings) -> dict[str, Sender]:
     return {HTTP: HttpSender(settings.http_timeout_seconds), EMAIL: EmailSender(settings)}

@@ -4,12 +4,21 @@
 of a topic for a question (morpheme keyword overlap, overview when nothing specific matches);
 `render_answer` turns it into a reply (bot.replies): a card and choices.
 """
+
 from bot.knowledge.loader import KnowledgeError, get_knowledge_base, load_knowledge_base
 from bot.knowledge.models import Answer, KnowledgeBase, Topic
 from bot.knowledge.rendering import civic_info_payload, render_answer
 from bot.knowledge.selection import Selection, select_answer
 
 __all__ = [
-    "Answer", "KnowledgeBase", "KnowledgeError", "Selection", "Topic", "civic_info_payload",
-    "get_knowledge_base", "load_knowledge_base", "render_answer", "select_answer",
+    "Answer",
+    "KnowledgeBase",
+    "KnowledgeError",
+    "Selection",
+    "Topic",
+    "civic_info_payload",
+    "get_knowledge_base",
+    "load_knowledge_base",
+    "render_answer",
+    "select_answer",
 ]

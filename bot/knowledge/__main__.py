@@ -1,8 +1,9 @@
 """Knowledge base commands for content editors.
 
-  python -m bot.knowledge check                  validate data/knowledge/ against the NLU data
-  python -m bot.knowledge ask TOPIC "question"   which answer a question selects, and why
+python -m bot.knowledge check                  validate data/knowledge/ against the NLU data
+python -m bot.knowledge ask TOPIC "question"   which answer a question selects, and why
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,8 +15,9 @@ from bot.knowledge.selection import select_answer
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot.knowledge", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bot.knowledge", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("check", help="validate the knowledge files and their coverage")
     ask = commands.add_parser("ask", help="show the answer a question selects")

@@ -12,9 +12,11 @@ runner-up has a meaningful score, the bot asks with quick replies instead of pic
 The decision is a pure function of the message's parse (`intent_ranking`, FallbackClassifier's
 `nlu_fallback` left out), so a later turn can tell that the message before a tap was asked about.
 """
+
 from __future__ import annotations
 
-from typing import Any, Iterable, List, Mapping, Optional, Sequence, Tuple
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from bot.knowledge import texts
 from bot.knowledge.fallback import FALLBACK_INTENT, user_events_of_session
@@ -32,12 +34,18 @@ EMERGENCY_INTENT = "report_emergency"
 MIN_EMERGENCY_CONFIDENCE = 0.15  # lower than for the runner-up path: missing a person in danger costs more
 
 
-def ranked_intents(parse_data: Mapping[str, Any]) -> List[Tuple[str, float]]:
+def ranked_intents(parse_data: Mapping[str, Any]) -> list[tuple[str, float]]:
     """The message's intents, best first, without FallbackClassifier's nlu_fallback."""
-    ranked = [(str(entry.get("name")), float(entry.get("confidence") or 0.0))
-              for entry in parse_data.get("intent_ranking") or [] if isinstance(entry, Mapping)]
-    return sorted(((name, confidence) for name, confidence in ranked if name != FALLBACK_INTENT),
-                  key=lambda pair: pair[1], reverse=True)
+    ranked = [
+        (str(entry.get("name")), float(entry.get("confidence") or 0.0))
+        for entry in parse_data.get("intent_ranking") or []
+        if isinstance(entry, Mapping)
+    ]
+    return sorted(
+        ((name, confidence) for name, confidence in ranked if name != FALLBACK_INTENT),
+        key=lambda pair: pair[1],
+        reverse=True,
+    )
 
 
 def is_typed(parse_data: Mapping[str, Any]) -> bool:
@@ -51,18 +59,19 @@ def complaint_or_info(parse_data: Mapping[str, Any]) -> bool:
     if not is_typed(parse_data):
         return False
     best_two = ranked_intents(parse_data)[:2]
-    return ({name for name, _ in best_two} == PATHS
-            and best_two[1][1] >= MIN_RUNNER_UP_CONFIDENCE)
+    return {name for name, _ in best_two} == PATHS and best_two[1][1] >= MIN_RUNNER_UP_CONFIDENCE
 
 
 def may_be_emergency(parse_data: Mapping[str, Any]) -> bool:
     """Whether an unsure message may report danger (report_emergency among the two best intents):
     the 119/112 guidance then comes before anything else."""
-    return any(name == EMERGENCY_INTENT and confidence >= MIN_EMERGENCY_CONFIDENCE
-               for name, confidence in ranked_intents(parse_data)[:2]) and is_typed(parse_data)
+    return any(
+        name == EMERGENCY_INTENT and confidence >= MIN_EMERGENCY_CONFIDENCE
+        for name, confidence in ranked_intents(parse_data)[:2]
+    ) and is_typed(parse_data)
 
 
-def clarified_text(events: Iterable[Mapping[str, Any]]) -> Optional[str]:
+def clarified_text(events: Iterable[Mapping[str, Any]]) -> str | None:
     """The text of the message the citizen was asked about, when the latest message is the tap."""
     user_events = user_events_of_session(events)
     if len(user_events) >= 2 and complaint_or_info(user_events[1].get("parse_data") or {}):
@@ -70,13 +79,18 @@ def clarified_text(events: Iterable[Mapping[str, Any]]) -> Optional[str]:
     return None
 
 
-def complaint_or_info_question(complaint_entities: Mapping[str, str], topic_id: Optional[str],
-                               answer_id: Optional[str] = None,
-                               others: Sequence[Suggestion] = ()) -> Reply:
+def complaint_or_info_question(
+    complaint_entities: Mapping[str, str],
+    topic_id: str | None,
+    answer_id: str | None = None,
+    others: Sequence[Suggestion] = (),
+) -> Reply:
     """The question and its choices; `others` may add one more likely choice."""
     info_payload = civic_info_payload(topic_id, answer_id) if topic_id else INFO_MENU_PAYLOAD
-    choices = [tap(texts.CLARIFY_COMPLAINT, payload(COMPLAINT_INTENT, complaint_entities)),
-               tap(texts.CLARIFY_INFO, info_payload)]
+    choices = [
+        tap(texts.CLARIFY_COMPLAINT, payload(COMPLAINT_INTENT, complaint_entities)),
+        tap(texts.CLARIFY_INFO, info_payload),
+    ]
     taken = {COMPLAINT_INTENT, CIVIC_INFO_INTENT}
     for other in others:
         intent = other.payload.lstrip("/").split("{", 1)[0]

@@ -6,11 +6,12 @@ without keywords (no question can select it). Warnings: a keyword that cannot ma
 an answer whose keywords all belong to another answer too (text questions then never pick it,
 only its quick reply does); how many topics are still sample content.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable, List, Optional, Set
 
 from bot.knowledge.loader import KnowledgeError, load_knowledge_base
 from bot.knowledge.matching import Question, TermFunction, keyword_matches, morpheme_terms
@@ -20,11 +21,11 @@ from bot.knowledge.suggestions import topic_of_response_key
 
 @dataclass
 class CoverageReport:
-    errors: List[str] = field(default_factory=list)
-    warnings: List[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
-def nlu_civic_topics(nlu_data=None) -> Set[str]:
+def nlu_civic_topics(nlu_data=None) -> set[str]:
     """The `<topic>` of every `civic_info/<topic>` with examples in the NLU data."""
     if nlu_data is None:
         from bot.trainer.nlu_data import load_nlu
@@ -34,8 +35,9 @@ def nlu_civic_topics(nlu_data=None) -> Set[str]:
     return {topic for topic in map(topic_of_response_key, keys) if topic}
 
 
-def check_knowledge_coverage(nlu_data=None, knowledge_dir: Optional[os.PathLike] = None,
-                             terms_of: TermFunction = morpheme_terms) -> CoverageReport:
+def check_knowledge_coverage(
+    nlu_data=None, knowledge_dir: os.PathLike | None = None, terms_of: TermFunction = morpheme_terms
+) -> CoverageReport:
     report = CoverageReport()
     try:
         knowledge = load_knowledge_base(knowledge_dir)
@@ -47,19 +49,21 @@ def check_knowledge_coverage(nlu_data=None, knowledge_dir: Optional[os.PathLike]
         check_answers_reachable(topic, report, terms_of)
     samples = sum(topic.sample_data for topic in knowledge)
     if samples:
-        report.warnings.append(f"knowledge: {samples} of {len(knowledge)} topics are sample content "
-                               "(sample_data: true); replace them with the city's reviewed answers")
+        report.warnings.append(
+            f"knowledge: {samples} of {len(knowledge)} topics are sample content "
+            "(sample_data: true); replace them with the city's reviewed answers"
+        )
     return report
 
 
 def check_topics(nlu_topics: Iterable[str], knowledge: KnowledgeBase, report: CoverageReport) -> None:
     nlu_topics = set(nlu_topics)
     for topic_id in sorted(nlu_topics - set(knowledge.topics)):
-        report.errors.append(f"knowledge: civic_info/{topic_id} has NLU examples but no "
-                             f"data/knowledge/{topic_id}.yml")
+        report.errors.append(f"knowledge: civic_info/{topic_id} has NLU examples but no data/knowledge/{topic_id}.yml")
     for topic_id in sorted(set(knowledge.topics) - nlu_topics):
-        report.errors.append(f"knowledge: topic '{topic_id}' cannot be reached: no civic_info/{topic_id} "
-                             "examples in the NLU data")
+        report.errors.append(
+            f"knowledge: topic '{topic_id}' cannot be reached: no civic_info/{topic_id} examples in the NLU data"
+        )
 
 
 def check_answers_reachable(topic: Topic, report: CoverageReport, terms_of: TermFunction) -> None:
@@ -73,6 +77,8 @@ def check_answers_reachable(topic: Topic, report: CoverageReport, terms_of: Term
                 report.warnings.append(f"{where}/{answer.id}: keyword '{keyword}' can never match")
         for other in topic.answers:
             if other.id != answer.id and set(answer.keywords) <= set(other.keywords):
-                report.warnings.append(f"{where}/{answer.id}: every keyword is also one of "
-                                       f"{other.id}; questions will not pick it over {other.id}")
+                report.warnings.append(
+                    f"{where}/{answer.id}: every keyword is also one of "
+                    f"{other.id}; questions will not pick it over {other.id}"
+                )
                 break

@@ -21,13 +21,14 @@ File format (see any data/knowledge/*.yml):
         link: https://…
         phone: 031-909-9000
 """
+
 from __future__ import annotations
 
 import os
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
 import yaml
 
@@ -63,19 +64,19 @@ def default_knowledge_dir() -> Path:
     return env_path(DATA_DIR_ENV, DEFAULT_DATA_DIR)
 
 
-@lru_cache(maxsize=None)
+@cache
 def get_knowledge_base() -> KnowledgeBase:
     """The validated knowledge base of this process (loaded on first use)."""
     return load_knowledge_base(default_knowledge_dir())
 
 
-def load_knowledge_base(directory: Optional[os.PathLike] = None) -> KnowledgeBase:
+def load_knowledge_base(directory: os.PathLike | None = None) -> KnowledgeBase:
     directory = Path(directory) if directory is not None else default_knowledge_dir()
-    errors: List[str] = []
+    errors: list[str] = []
     files = sorted(directory.glob("*.yml"))
     if not files:
         raise KnowledgeError([f"{directory}: no knowledge files (*.yml)"])
-    topics: Dict[str, Topic] = {}
+    topics: dict[str, Topic] = {}
     for path in files:
         topic = _parse_topic_file(path, errors)
         if topic is not None:
@@ -92,19 +93,18 @@ def _limited_text(fields: FieldReader, key: str, max_chars: int, required: bool 
     return value
 
 
-def _matching(fields: FieldReader, key: str, pattern: "re.Pattern[str]", description: str,
-              required: bool = True) -> str:
+def _matching(fields: FieldReader, key: str, pattern: re.Pattern[str], description: str, required: bool = True) -> str:
     value = fields.text(key, required)
     if value and not pattern.match(value):
         fields.error(f"'{key}' must be {description}, got {value!r}")
     return value
 
 
-def _keywords(fields: FieldReader) -> Tuple[str, ...]:
+def _keywords(fields: FieldReader) -> tuple[str, ...]:
     return tuple(dict.fromkeys(" ".join(keyword.split()) for keyword in fields.texts("keywords")))
 
 
-def _read_yaml(path: Path, errors: List[str]) -> Optional[Dict[str, Any]]:
+def _read_yaml(path: Path, errors: list[str]) -> dict[str, Any] | None:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:
@@ -116,7 +116,7 @@ def _read_yaml(path: Path, errors: List[str]) -> Optional[Dict[str, Any]]:
     return data
 
 
-def _parse_topic_file(path: Path, errors: List[str]) -> Optional[Topic]:
+def _parse_topic_file(path: Path, errors: list[str]) -> Topic | None:
     data = _read_yaml(path, errors)
     if data is None:
         return None
@@ -129,8 +129,7 @@ def _parse_topic_file(path: Path, errors: List[str]) -> Optional[Topic]:
         fields.error("'answers' must list at least one answer")
     if len(raw_answers) > MAX_ANSWERS_PER_TOPIC:
         fields.error(f"has {len(raw_answers)} answers (at most {MAX_ANSWERS_PER_TOPIC})")
-    answers = [_parse_answer(raw, f"{path.name} answers[{index}]", errors)
-               for index, raw in enumerate(raw_answers)]
+    answers = [_parse_answer(raw, f"{path.name} answers[{index}]", errors) for index, raw in enumerate(raw_answers)]
     ids = [answer.id for answer in answers]
     for duplicate in sorted({answer_id for answer_id in ids if ids.count(answer_id) > 1}):
         fields.error(f"answer id '{duplicate}' is used twice")
@@ -146,7 +145,7 @@ def _parse_topic_file(path: Path, errors: List[str]) -> Optional[Topic]:
     )
 
 
-def _parse_answer(raw: Any, where: str, errors: List[str]) -> Answer:
+def _parse_answer(raw: Any, where: str, errors: list[str]) -> Answer:
     fields = FieldReader(raw, where, errors, ANSWER_KEYS)
     title = _limited_text(fields, "title", MAX_LABEL_CHARS)
     return Answer(

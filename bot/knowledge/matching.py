@@ -12,14 +12,15 @@ A question is cut into morphemes by the project's Korean tokenizer (bot.nlu: kon
 When the analyzer cannot start (no Java), words split at spaces stand in for morphemes and a
 warning is logged once.
 """
+
 from __future__ import annotations
 
 import logging
 import threading
 import unicodedata
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable, Dict, Iterable, List, Sequence, Tuple
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ FUNCTION_TAGS = frozenset(
 )
 MIN_PARTIAL_CHARS = 2
 
-Terms = Tuple[str, ...]
+Terms = tuple[str, ...]
 TermFunction = Callable[[str], Terms]
 
 
@@ -86,6 +87,7 @@ def warm_up_in_background(keywords: Callable[[], Iterable[str]] = tuple) -> thre
     """Starts the analyzer (a JVM, several seconds) and cuts every keyword of `keywords()` into
     morphemes, off the request path: otherwise the first question on each topic waits while all
     of the topic's keywords are cut (547 keywords take about 5 s of analyzer time)."""
+
     def warm_up() -> None:
         morpheme_terms("고양시 생활 정보")
         for keyword in keywords():
@@ -104,7 +106,7 @@ class Question:
     compact_text: str
 
     @classmethod
-    def of(cls, text: str, terms_of: TermFunction = morpheme_terms) -> "Question":
+    def of(cls, text: str, terms_of: TermFunction = morpheme_terms) -> Question:
         return cls(terms=terms_of(text), compact_text=compact(text))
 
 
@@ -123,15 +125,14 @@ def keyword_matches(keyword: str, question: Question, terms_of: TermFunction = m
     return len(keyword_compact) >= MIN_PARTIAL_CHARS and keyword_compact in question.compact_text
 
 
-def matched_keywords(keywords: Iterable[str], question: Question,
-                     terms_of: TermFunction = morpheme_terms) -> List[str]:
+def matched_keywords(keywords: Iterable[str], question: Question, terms_of: TermFunction = morpheme_terms) -> list[str]:
     return [keyword for keyword in keywords if keyword_matches(keyword, question, terms_of)]
 
 
-def keyword_weights(keyword_lists: Iterable[Iterable[str]]) -> Dict[str, float]:
+def keyword_weights(keyword_lists: Iterable[Iterable[str]]) -> dict[str, float]:
     """1 / (number of lists holding the keyword): a keyword shared by several candidates tells
     less about which one is meant."""
-    counts: Dict[str, int] = {}
+    counts: dict[str, int] = {}
     for keywords in keyword_lists:
         for keyword in set(keywords):
             counts[keyword] = counts.get(keyword, 0) + 1

@@ -1,8 +1,9 @@
 """The civic knowledge base as data: topics (one per `civic_info/<topic>`) and their answers."""
+
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Dict, Iterator, Mapping, Optional, Tuple
 
 
 @dataclass(frozen=True)
@@ -12,7 +13,7 @@ class Answer:
     id: str
     title: str  # short: it is also the quick-reply label (≤ 14 characters)
     question: str  # what the citizen "says" when tapping the quick reply
-    keywords: Tuple[str, ...]  # words / morphemes of a question that select this answer
+    keywords: tuple[str, ...]  # words / morphemes of a question that select this answer
     text: str  # ≤ 400 characters, 해요체
     link: str  # city page (https)
     phone: str  # a number citizens may call
@@ -25,11 +26,11 @@ class Topic:
     overview: str  # answer when no sub-question matches
     link: str
     phone: str
-    answers: Tuple[Answer, ...]
-    thumbnail_url: Optional[str] = None  # with it (and a short text) answers are basicCards
+    answers: tuple[Answer, ...]
+    thumbnail_url: str | None = None  # with it (and a short text) answers are basicCards
     sample_data: bool = False
 
-    def answer(self, answer_id: str) -> Optional[Answer]:
+    def answer(self, answer_id: str) -> Answer | None:
         return next((answer for answer in self.answers if answer.id == answer_id), None)
 
 
@@ -37,7 +38,7 @@ class Topic:
 class KnowledgeBase:
     topics: Mapping[str, Topic]
 
-    def topic(self, topic_id: str) -> Optional[Topic]:
+    def topic(self, topic_id: str) -> Topic | None:
         return self.topics.get(topic_id)
 
     def __iter__(self) -> Iterator[Topic]:
@@ -47,5 +48,5 @@ class KnowledgeBase:
         return len(self.topics)
 
     @property
-    def titles(self) -> Dict[str, str]:
+    def titles(self) -> dict[str, str]:
         return {topic.id: topic.title for topic in self}

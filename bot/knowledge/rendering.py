@@ -1,8 +1,7 @@
 """A knowledge answer as a reply: one card (title, text, web-link and phone buttons) and, as
 choices, the topic's other sub-questions, each tap answered without NLU."""
-from __future__ import annotations
 
-from typing import List, Optional
+from __future__ import annotations
 
 from bot.knowledge import texts
 from bot.knowledge.models import Answer, Topic
@@ -14,7 +13,7 @@ ANSWER_ENTITY = "civic_answer"
 INFO_MENU_PAYLOAD = "/info_menu"
 
 
-def civic_info_payload(topic_id: str, answer_id: Optional[str] = None) -> str:
+def civic_info_payload(topic_id: str, answer_id: str | None = None) -> str:
     """`/civic_info{"civic_topic": …, "civic_answer": …}`: picks a topic (and answer) directly."""
     entities = {TOPIC_ENTITY: topic_id}
     if answer_id:
@@ -22,7 +21,7 @@ def civic_info_payload(topic_id: str, answer_id: Optional[str] = None) -> str:
     return payload(CIVIC_INFO_INTENT, entities)
 
 
-def answer_card(topic: Topic, answer: Optional[Answer], extra_button: Optional[Button] = None) -> Card:
+def answer_card(topic: Topic, answer: Answer | None, extra_button: Button | None = None) -> Card:
     title = f"{topic.title} · {answer.title}" if answer else topic.title
     text, url, phone = (answer.text, answer.link, answer.phone) if answer else (topic.overview, topic.link, topic.phone)
     buttons = [link(texts.LINK_BUTTON, url), call(texts.PHONE_BUTTON, phone)]
@@ -31,20 +30,22 @@ def answer_card(topic: Topic, answer: Optional[Answer], extra_button: Optional[B
     return Card(title, text, buttons, image_url=topic.thumbnail_url)
 
 
-def answer_choices(topic: Topic, answer: Optional[Answer]) -> List[Button]:
+def answer_choices(topic: Topic, answer: Answer | None) -> list[Button]:
     """The topic's other sub-questions, the overview (when showing a sub-answer), other topics
     (the loader keeps a topic's answers few enough for all of them to be offered)."""
     choices = [
         tap(other.title, civic_info_payload(topic.id, other.id), other.question)
-        for other in topic.answers if answer is None or other.id != answer.id
+        for other in topic.answers
+        if answer is None or other.id != answer.id
     ]
     if answer is not None:
-        choices.append(tap(texts.OVERVIEW_QUICK_REPLY, civic_info_payload(topic.id),
-                           f"{topic.title} {texts.OVERVIEW_QUICK_REPLY}"))
+        choices.append(
+            tap(texts.OVERVIEW_QUICK_REPLY, civic_info_payload(topic.id), f"{topic.title} {texts.OVERVIEW_QUICK_REPLY}")
+        )
     choices.append(tap(texts.INFO_MENU_QUICK_REPLY, INFO_MENU_PAYLOAD))
     return choices
 
 
-def render_answer(topic: Topic, answer: Optional[Answer], extra_button: Optional[Button] = None) -> Reply:
+def render_answer(topic: Topic, answer: Answer | None, extra_button: Button | None = None) -> Reply:
     """The reply answering with `answer`, or the overview when None."""
     return Reply(buttons=answer_choices(topic, answer), cards=[answer_card(topic, answer, extra_button)])

@@ -10,17 +10,23 @@ question by `matching.matched_keywords` (compounds, spacing variants) add their 
 The index is built once per process (`get_search_index`); the action server builds it in its
 start-up warm-up thread, so no question pays for cutting every answer's text.
 """
+
 from __future__ import annotations
 
 import math
 import threading
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
 
 from bot.knowledge.loader import get_knowledge_base
 from bot.knowledge.matching import (
-    MIN_PARTIAL_CHARS, Question, TermFunction, keyword_weights, matched_keywords, morpheme_terms,
+    MIN_PARTIAL_CHARS,
+    Question,
+    TermFunction,
+    keyword_weights,
+    matched_keywords,
+    morpheme_terms,
 )
 from bot.knowledge.models import Answer, KnowledgeBase, Topic
 
@@ -43,8 +49,8 @@ class Hit:
 class SearchIndex:
     def __init__(self, knowledge: KnowledgeBase, terms_of: TermFunction = morpheme_terms) -> None:
         self._terms_of = terms_of
-        self._documents: List[Tuple[Topic, Answer]] = []
-        self._frequencies: List[Counter] = []
+        self._documents: list[tuple[Topic, Answer]] = []
+        self._frequencies: list[Counter] = []
         for topic in knowledge:
             for answer in topic.answers:
                 heading = [answer.question, answer.title, *answer.keywords]
@@ -60,15 +66,20 @@ class SearchIndex:
         self._idf = {term: math.log(1 + (total - n + 0.5) / (n + 0.5)) for term, n in document_counts.items()}
         self._keyword_weights = keyword_weights(answer.keywords for _, answer in self._documents)
 
-    def _expanded(self, term: str) -> List[Tuple[str, float]]:
+    def _expanded(self, term: str) -> list[tuple[str, float]]:
         """Index terms a question morpheme matches, with their weight (1 exact, discounted partial)."""
         found = [(term, 1.0)] if term in self._idf else []
         if len(term) >= MIN_PARTIAL_CHARS:
-            found += [(other, PARTIAL_MATCH_DISCOUNT) for other in self._idf if other != term
-                      and len(other) >= MIN_PARTIAL_CHARS and (other.startswith(term) or term.startswith(other))]
+            found += [
+                (other, PARTIAL_MATCH_DISCOUNT)
+                for other in self._idf
+                if other != term
+                and len(other) >= MIN_PARTIAL_CHARS
+                and (other.startswith(term) or term.startswith(other))
+            ]
         return found
 
-    def search(self, text: str, limit: int = 3) -> List[Hit]:
+    def search(self, text: str, limit: int = 3) -> list[Hit]:
         question = Question.of(text, self._terms_of)
         scores = [0.0] * len(self._documents)
         for term in dict.fromkeys(question.terms):
@@ -83,11 +94,14 @@ class SearchIndex:
             matched = matched_keywords(answer.keywords, question, self._terms_of)
             scores[position] += KEYWORD_WEIGHT * sum(self._keyword_weights[k] for k in matched)
         ranked = sorted(range(len(scores)), key=lambda position: scores[position], reverse=True)
-        return [Hit(*self._documents[position], score=scores[position])
-                for position in ranked[:limit] if scores[position] > 0]
+        return [
+            Hit(*self._documents[position], score=scores[position])
+            for position in ranked[:limit]
+            if scores[position] > 0
+        ]
 
 
-def confident_hit(hits: Sequence[Hit]) -> Optional[Hit]:
+def confident_hit(hits: Sequence[Hit]) -> Hit | None:
     """The best hit when it is strong enough and clearly ahead of the next one, else None."""
     if not hits or hits[0].score < MIN_SCORE:
         return None
@@ -96,7 +110,7 @@ def confident_hit(hits: Sequence[Hit]) -> Optional[Hit]:
     return hits[0]
 
 
-_index: Optional[SearchIndex] = None
+_index: SearchIndex | None = None
 _index_lock = threading.Lock()
 
 
@@ -109,6 +123,6 @@ def get_search_index() -> SearchIndex:
         return _index
 
 
-def search_knowledge(text: str) -> Optional[Hit]:
+def search_knowledge(text: str) -> Hit | None:
     """The answer a question clearly asks for, searched over every topic, or None."""
     return confident_hit(get_search_index().search(text))

@@ -6,13 +6,18 @@ equal scores the one whose matched keywords are longer (more specific: 음식물
 With no keyword found, or a tie on both, the topic's overview is the honest answer (its quick
 replies then offer every sub-question).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Tuple
 
 from bot.knowledge.matching import (
-    Question, TermFunction, compact, keyword_weights, matched_keywords, morpheme_terms,
+    Question,
+    TermFunction,
+    compact,
+    keyword_weights,
+    matched_keywords,
+    morpheme_terms,
 )
 from bot.knowledge.models import Answer, Topic
 
@@ -20,12 +25,12 @@ from bot.knowledge.models import Answer, Topic
 @dataclass(frozen=True)
 class Selection:
     topic: Topic
-    answer: Optional[Answer]  # None: the topic overview
+    answer: Answer | None  # None: the topic overview
     score: float = 0.0
-    matched: Tuple[str, ...] = ()
+    matched: tuple[str, ...] = ()
 
     @property
-    def answer_id(self) -> Optional[str]:
+    def answer_id(self) -> str | None:
         return self.answer.id if self.answer else None
 
 

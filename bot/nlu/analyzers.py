@@ -7,12 +7,13 @@ of them asked for, and may return normalised or base forms. Every call goes thro
 per-analyzer lock, so the analyzers can be used from Rasa's event loop, its NLU worker thread,
 the action server's thread pool and tests alike.
 """
+
 from __future__ import annotations
 
 import threading
-from typing import Callable, Dict, Iterable, List, Tuple
+from collections.abc import Callable, Iterable
 
-Morpheme = Tuple[str, str]  # (surface or base form, POS tag)
+Morpheme = tuple[str, str]  # (surface or base form, POS tag)
 
 SUPPORTED_ANALYZERS = ("kiwi", "okt", "komoran", "kkma", "hannanum", "mecab")
 
@@ -24,24 +25,24 @@ class AnalyzerUnavailable(RuntimeError):
 class _LockedAnalyzer:
     """Serialises calls into one konlpy analyzer instance."""
 
-    def __init__(self, name: str, pos: Callable[[str], List[Morpheme]]) -> None:
+    def __init__(self, name: str, pos: Callable[[str], list[Morpheme]]) -> None:
         self.name = name
         self._pos = pos
         self._lock = threading.Lock()
 
-    def pos(self, text: str) -> List[Morpheme]:
+    def pos(self, text: str) -> list[Morpheme]:
         with self._lock:
             return [(str(m), str(t)) for m, t in self._pos(text)]
 
 
-_instances: Dict[str, _LockedAnalyzer] = {}
+_instances: dict[str, _LockedAnalyzer] = {}
 _instances_lock = threading.Lock()
 
 
-def _slices(text: str, spans: Iterable[Tuple[int, int, str]]) -> List[Morpheme]:
+def _slices(text: str, spans: Iterable[tuple[int, int, str]]) -> list[Morpheme]:
     """Morphemes as exact slices of `text`; a span inside the previous one (Kiwi's 했 → 하+었)
     is dropped."""
-    morphemes: List[Morpheme] = []
+    morphemes: list[Morpheme] = []
     covered = 0
     for start, end, tag in spans:
         if start >= covered and end > start:
@@ -50,18 +51,16 @@ def _slices(text: str, spans: Iterable[Tuple[int, int, str]]) -> List[Morpheme]:
     return morphemes
 
 
-def _build_kiwi() -> Callable[[str], List[Morpheme]]:
+def _build_kiwi() -> Callable[[str], list[Morpheme]]:
     try:
         from kiwipiepy import Kiwi
     except ImportError as error:
         raise AnalyzerUnavailable(f"kiwipiepy is not installed: {error}") from error
     kiwi = Kiwi()
-    return lambda text: _slices(
-        text, ((t.start, t.start + t.len, t.tag) for t in kiwi.tokenize(text))
-    )
+    return lambda text: _slices(text, ((t.start, t.start + t.len, t.tag) for t in kiwi.tokenize(text)))
 
 
-def _build_mecab() -> Callable[[str], List[Morpheme]]:
+def _build_mecab() -> Callable[[str], list[Morpheme]]:
     try:
         import mecab  # python-mecab-ko: the library and its dictionary come from PyPI
     except ImportError:
@@ -75,12 +74,10 @@ def _build_mecab() -> Callable[[str], List[Morpheme]]:
                 f"mecab-ko-dic and mecab-python for konlpy): {error}"
             ) from error
     tagger = mecab.MeCab()
-    return lambda text: _slices(
-        text, ((m.span.start, m.span.end, m.pos) for m in tagger.parse(text))
-    )
+    return lambda text: _slices(text, ((m.span.start, m.span.end, m.pos) for m in tagger.parse(text)))
 
 
-def _build(name: str) -> Callable[[str], List[Morpheme]]:
+def _build(name: str) -> Callable[[str], list[Morpheme]]:
     if name == "kiwi":
         return _build_kiwi()
     if name == "mecab":
@@ -99,9 +96,7 @@ def _build(name: str) -> Callable[[str], List[Morpheme]]:
         return tag.Kkma().pos
     if name == "hannanum":
         return tag.Hannanum().pos
-    raise AnalyzerUnavailable(
-        f"Unknown analyzer '{name}'. Choose one of: {', '.join(SUPPORTED_ANALYZERS)}."
-    )
+    raise AnalyzerUnavailable(f"Unknown analyzer '{name}'. Choose one of: {', '.join(SUPPORTED_ANALYZERS)}.")
 
 
 def get_analyzer(name: str) -> _LockedAnalyzer:
@@ -114,7 +109,5 @@ def get_analyzer(name: str) -> _LockedAnalyzer:
             except AnalyzerUnavailable:
                 raise
             except Exception as error:
-                raise AnalyzerUnavailable(
-                    f"Analyzer '{key}' could not start (is Java installed?): {error}"
-                ) from error
+                raise AnalyzerUnavailable(f"Analyzer '{key}' could not start (is Java installed?): {error}") from error
         return _instances[key]

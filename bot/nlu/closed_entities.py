@@ -9,10 +9,11 @@ so after EntitySynonymMapper this component
   tokens of the message.
 Known surface words are learned at training time from synonyms and annotations.
 """
+
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Optional, Text, Tuple
+from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -23,12 +24,12 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-Lexicon = Dict[str, Dict[str, str]]  # entity → surface word (lower case) → canonical value
+Lexicon = dict[str, dict[str, str]]  # entity → surface word (lower case) → canonical value
 FILENAME = "closed_entities.json"
 EXTRACTOR = "ClosedSetEntityResolver"
 
 
-def learn_lexicon(training_data: TrainingData, entity_names: List[str]) -> Lexicon:
+def learn_lexicon(training_data: TrainingData, entity_names: list[str]) -> Lexicon:
     lexicon: Lexicon = {name: {} for name in entity_names}
     for example in training_data.entity_examples:
         for entity in example.get(ENTITIES, []):
@@ -46,7 +47,7 @@ def learn_lexicon(training_data: TrainingData, entity_names: List[str]) -> Lexic
     return lexicon
 
 
-def longest_surface_in(text: str, words: Dict[str, str]) -> Optional[Tuple[str, int]]:
+def longest_surface_in(text: str, words: dict[str, str]) -> tuple[str, int] | None:
     lowered = text.lower()
     found = [(len(s), s, lowered.find(s)) for s in words if s and s in lowered]
     if not found:
@@ -55,17 +56,18 @@ def longest_surface_in(text: str, words: Dict[str, str]) -> Optional[Tuple[str, 
     return surface, start
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
 class ClosedSetEntityResolver(GraphComponent, EntityExtractorMixin):
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {"entities": ["complaint_category", "emergency_type"], "min_surface_chars": 2}
 
     def __init__(
-        self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-        lexicon: Optional[Lexicon] = None,
+        self,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        lexicon: Lexicon | None = None,
     ) -> None:
         self._config = config
         self._model_storage = model_storage
@@ -75,16 +77,23 @@ class ClosedSetEntityResolver(GraphComponent, EntityExtractorMixin):
 
     @classmethod
     def create(
-        cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "ClosedSetEntityResolver":
+    ) -> ClosedSetEntityResolver:
         return cls(config, model_storage, resource)
 
     @classmethod
     def load(
-        cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-        execution_context: ExecutionContext, **kwargs: Any,
-    ) -> "ClosedSetEntityResolver":
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> ClosedSetEntityResolver:
         with model_storage.read_from(resource) as directory:
             lexicon = json.loads((directory / FILENAME).read_text(encoding="utf-8"))
         return cls(config, model_storage, resource, lexicon)
@@ -95,7 +104,7 @@ class ClosedSetEntityResolver(GraphComponent, EntityExtractorMixin):
             (directory / FILENAME).write_text(json.dumps(lexicon, ensure_ascii=False), encoding="utf-8")
         return self._resource
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             entities = [e for e in message.get(ENTITIES, []) if self._resolve(e)]
             for name in self.lexicon:
@@ -106,7 +115,7 @@ class ClosedSetEntityResolver(GraphComponent, EntityExtractorMixin):
             message.set(ENTITIES, entities, add_to_output=True)
         return messages
 
-    def _resolve(self, entity: Dict[Text, Any]) -> bool:
+    def _resolve(self, entity: dict[str, Any]) -> bool:
         """Makes a closed-set entity canonical in place; False when it cannot be."""
         name = entity["entity"]
         if name not in self.lexicon or str(entity.get("value")) in self.canonical[name]:
@@ -118,15 +127,12 @@ class ClosedSetEntityResolver(GraphComponent, EntityExtractorMixin):
         entity.setdefault("processors", []).append(EXTRACTOR)
         return True
 
-    def _find_in_text(self, message: Message, name: str) -> Optional[Dict[Text, Any]]:
+    def _find_in_text(self, message: Message, name: str) -> dict[str, Any] | None:
         text = message.get(TEXT) or ""
         tokens = message.get("text_tokens") or []
         starts = {t.start for t in tokens}
         ends = {t.end for t in tokens}
-        words = {
-            s: v for s, v in self.lexicon[name].items()
-            if len(s) >= self._config["min_surface_chars"]
-        }
+        words = {s: v for s, v in self.lexicon[name].items() if len(s) >= self._config["min_surface_chars"]}
         lowered = text.lower()
         for surface in sorted(words, key=len, reverse=True):
             start = lowered.find(surface)
@@ -134,8 +140,12 @@ class ClosedSetEntityResolver(GraphComponent, EntityExtractorMixin):
                 end = start + len(surface)
                 if start in starts and end in ends:
                     return {
-                        "entity": name, "start": start, "end": end, "value": words[surface],
-                        "confidence_entity": 1.0, "extractor": EXTRACTOR,
+                        "entity": name,
+                        "start": start,
+                        "end": end,
+                        "value": words[surface],
+                        "confidence_entity": 1.0,
+                        "extractor": EXTRACTOR,
                     }
                 start = lowered.find(surface, start + 1)
         return None

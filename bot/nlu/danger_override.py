@@ -20,19 +20,26 @@ intents share the rest in their order, `intent` is the first entry of `intent_ra
 message carries `danger_sign` (type, matched words, the intent it replaced) in the parse result,
 and an `emergency_type` entity is added when none was found.
 """
+
 from __future__ import annotations
 
 import json
 import re
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Pattern, Text, Tuple
+from re import Pattern
+from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import (
-    ENTITIES, INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT,
+    ENTITIES,
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
 )
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
@@ -45,7 +52,7 @@ OUTPUT_KEY = "danger_sign"
 FILENAME = "danger_signs.json"
 SIGNS_FILE = "danger_signs.yml"
 
-Signs = Dict[str, List[str]]
+Signs = dict[str, list[str]]
 
 
 def default_signs_path() -> Path:
@@ -54,7 +61,7 @@ def default_signs_path() -> Path:
     return default_data_dir() / SIGNS_FILE
 
 
-def read_signs(path: Path) -> Tuple[Signs, List[str]]:
+def read_signs(path: Path) -> tuple[Signs, list[str]]:
     """(danger_signs, not_danger) from the YAML file; every pattern must compile."""
     data = YAML(typ="safe").load(Path(path).read_text(encoding="utf-8")) or {}
     signs = {str(k): [str(p) for p in (v or [])] for k, v in (data.get("danger_signs") or {}).items()}
@@ -64,7 +71,7 @@ def read_signs(path: Path) -> Tuple[Signs, List[str]]:
     return signs, not_danger
 
 
-def squeeze(text: str) -> Tuple[str, List[int]]:
+def squeeze(text: str) -> tuple[str, list[int]]:
     """The lower-cased text without whitespace, and each kept character's offset in the text."""
     kept = [(i, c) for i, c in enumerate(text.lower()) if not c.isspace()]
     return "".join(c for _, c in kept), [i for i, _ in kept]
@@ -73,14 +80,17 @@ def squeeze(text: str) -> Tuple[str, List[int]]:
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class DangerSignOverride(GraphComponent):
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         # signs_file: None → data/city/danger_signs.yml of the city data directory
         return {"signs_file": None, "confidence": 0.9}
 
     def __init__(
-        self, config: Dict[Text, Any], model_storage: Optional[ModelStorage] = None,
-        resource: Optional[Resource] = None, signs: Optional[Signs] = None,
-        not_danger: Optional[List[str]] = None,
+        self,
+        config: dict[str, Any],
+        model_storage: ModelStorage | None = None,
+        resource: Resource | None = None,
+        signs: Signs | None = None,
+        not_danger: list[str] | None = None,
     ) -> None:
         self._config = {**self.get_default_config(), **(config or {})}
         self._model_storage = model_storage
@@ -89,7 +99,7 @@ class DangerSignOverride(GraphComponent):
             signs, not_danger = read_signs(self._signs_path())
         self.signs = signs
         self.not_danger = list(not_danger or [])
-        self._signs: List[Tuple[str, Pattern[str]]] = [
+        self._signs: list[tuple[str, Pattern[str]]] = [
             (kind, re.compile(p)) for kind, patterns in signs.items() for p in patterns
         ]
         self._not_danger = [re.compile(p) for p in self.not_danger]
@@ -100,20 +110,28 @@ class DangerSignOverride(GraphComponent):
 
     @classmethod
     def create(
-        cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "DangerSignOverride":
+    ) -> DangerSignOverride:
         return cls(config, model_storage, resource)
 
     @classmethod
     def load(
-        cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-        execution_context: ExecutionContext, **kwargs: Any,
-    ) -> "DangerSignOverride":
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> DangerSignOverride:
         # The city's current file wins (an edited sign applies at the next start, without a
         # retraining that Rasa's cache would skip anyway); the copy in the model is the fallback.
-        component = cls({**config, "signs_file": config.get("signs_file")}, model_storage, resource,
-                        signs={}, not_danger=[])
+        component = cls(
+            {**config, "signs_file": config.get("signs_file")}, model_storage, resource, signs={}, not_danger=[]
+        )
         if component._signs_path().exists():
             return cls(config, model_storage, resource)
         try:
@@ -132,7 +150,7 @@ class DangerSignOverride(GraphComponent):
             )
         return self._resource
 
-    def find_sign(self, text: str) -> Optional[Tuple[str, int, int]]:
+    def find_sign(self, text: str) -> tuple[str, int, int] | None:
         """(emergency type, start, end in `text`) of the first danger sign, or None."""
         if not text or text.lstrip().startswith("/"):  # intent payloads of buttons
             return None
@@ -145,7 +163,7 @@ class DangerSignOverride(GraphComponent):
                 return kind, offsets[match.start()], offsets[match.end() - 1] + 1
         return None
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             found = self.find_sign(message.get(TEXT) or "")
             if found:
@@ -160,8 +178,12 @@ class DangerSignOverride(GraphComponent):
         ranking = [dict(e) for e in (message.get(INTENT_RANKING_KEY) or [])]
         previous = intent.get(INTENT_NAME_KEY)
         own = next(
-            (float(e.get(PREDICTED_CONFIDENCE_KEY) or 0.0) for e in ranking
-             if e.get(INTENT_NAME_KEY) == EMERGENCY_INTENT), 0.0,
+            (
+                float(e.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
+                for e in ranking
+                if e.get(INTENT_NAME_KEY) == EMERGENCY_INTENT
+            ),
+            0.0,
         )
         confidence = max(float(self._config["confidence"]), own)
         others = [e for e in ranking if e.get(INTENT_NAME_KEY) != EMERGENCY_INTENT]
@@ -180,8 +202,14 @@ class DangerSignOverride(GraphComponent):
         )
         entities = list(message.get(ENTITIES) or [])
         if not any(e.get("entity") == ENTITY for e in entities):
-            entities.append({
-                "entity": ENTITY, "start": start, "end": end, "value": kind,
-                "confidence_entity": 1.0, "extractor": EXTRACTOR,
-            })
+            entities.append(
+                {
+                    "entity": ENTITY,
+                    "start": start,
+                    "end": end,
+                    "value": kind,
+                    "confidence_entity": 1.0,
+                    "extractor": EXTRACTOR,
+                }
+            )
             message.set(ENTITIES, entities, add_to_output=True)

@@ -10,9 +10,10 @@ mean" suggestions of an unclear message use the topic ranking then). Other messa
 `response_selector` prediction; everything that reads one (actions/knowledge.py,
 bot/knowledge/suggestions.py) treats a missing prediction as "no topic".
 """
+
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.selectors.response_selector import ResponseSelector
@@ -23,7 +24,7 @@ GATE_CONFIDENCE = "gate_confidence"
 DEFAULT_GATE_CONFIDENCE = 0.05
 
 
-def retrieval_intent_confidence(message: Message, retrieval_intent: Text) -> float:
+def retrieval_intent_confidence(message: Message, retrieval_intent: str) -> float:
     """The retrieval intent's confidence in the message's intent ranking (1 if it is the intent)."""
     intent = message.get(INTENT) or {}
     if intent.get(INTENT_NAME_KEY) == retrieval_intent:
@@ -37,7 +38,7 @@ def retrieval_intent_confidence(message: Message, retrieval_intent: Text) -> flo
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class GatedResponseSelector(ResponseSelector):
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {**ResponseSelector.get_default_config(), GATE_CONFIDENCE: DEFAULT_GATE_CONFIDENCE}
 
     def _may_be_retrieval_question(self, message: Message) -> bool:
@@ -46,7 +47,7 @@ class GatedResponseSelector(ResponseSelector):
         threshold = float(self.component_config.get(GATE_CONFIDENCE, DEFAULT_GATE_CONFIDENCE))
         return retrieval_intent_confidence(message, self.retrieval_intent) >= threshold
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         relevant = [message for message in messages if self._may_be_retrieval_question(message)]
         if relevant:
             super().process(relevant)

@@ -1,7 +1,8 @@
 """Rasa graph component: a Korean tokenizer (Kiwi, Mecab or a konlpy analyzer) with exact offsets."""
+
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -15,9 +16,7 @@ from bot.nlu.analyzers import get_analyzer
 from bot.nlu.segmentation import segment
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
 class KoreanTokenizer(Tokenizer):
     """Tokenizes Korean text into morphemes with a morphological analyzer (bot/nlu/analyzers.py).
 
@@ -26,7 +25,7 @@ class KoreanTokenizer(Tokenizer):
     """
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {
             # kiwi | okt | komoran | kkma | hannanum | mecab (figures: bench/README.md)
             "analyzer": "okt",
@@ -37,14 +36,14 @@ class KoreanTokenizer(Tokenizer):
         }
 
     @staticmethod
-    def supported_languages() -> Optional[List[Text]]:
+    def supported_languages() -> list[str] | None:
         return ["ko"]
 
     @staticmethod
-    def required_packages() -> List[Text]:
+    def required_packages() -> list[str]:
         return ["konlpy"]
 
-    def __init__(self, config: Dict[Text, Any]) -> None:
+    def __init__(self, config: dict[str, Any]) -> None:
         super().__init__(config)
         # Loads the analyzer (and starts the JVM) now, not on the first message.
         self._analyzer = get_analyzer(config["analyzer"])
@@ -52,14 +51,14 @@ class KoreanTokenizer(Tokenizer):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "KoreanTokenizer":
+    ) -> KoreanTokenizer:
         return cls(config)
 
-    def tokenize(self, message: Message, attribute: Text) -> List[Token]:
+    def tokenize(self, message: Message, attribute: str) -> list[Token]:
         text = message.get(attribute) or ""
         tokens = []
         for span in segment(text, self._analyzer.pos):

@@ -10,14 +10,15 @@ Patterns that analyzers mangle (ticket numbers, phone numbers, URLs, e-mail
 addresses, Latin words, numbers, chosung slang such as ㅇㅇ/ㄱㅅ, emoji) are cut out
 first and kept whole.
 """
+
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterator, List, Sequence, Tuple
 
-Morpheme = Tuple[str, str]
+Morpheme = tuple[str, str]
 PosFunction = Callable[[str], Sequence[Morpheme]]
 
 
@@ -115,12 +116,10 @@ def _hangul_spans(region: str, offset: int, pos: PosFunction) -> Iterator[Span]:
             next_cut += 1
         bounds.append(word.end())
         for start, end in zip(bounds, bounds[1:]):
-            yield Span(
-                region[start:end], offset + start, offset + end, cuts.get(start, "Unknown")
-            )
+            yield Span(region[start:end], offset + start, offset + end, cuts.get(start, "Unknown"))
 
 
-def _analysed_pieces(region: str, budget: int) -> Iterator[Tuple[int, int]]:
+def _analysed_pieces(region: str, budget: int) -> Iterator[tuple[int, int]]:
     """(start, end) of the parts of a Hangul run that go to the analyzer, within `budget`
     characters: whole runs of ordinary words, and words longer than MAX_WORD_CHARS in windows
     of that size (analyzers are quadratic or worse in the length of a word without spaces)."""
@@ -160,14 +159,14 @@ def segment(
     pos: PosFunction,
     max_analysed_chars: int = MAX_ANALYSED_CHARS,
     max_tokens: int = MAX_TOKENS,
-) -> List[Span]:
+) -> list[Span]:
     """Tokenizes `text`; `pos` is a morphological analyzer's pos function.
 
     The work is linear in the text and bounded per message: at most `max_analysed_chars`
     characters of Hangul go to the analyzer (later words are kept whole, tagged UNANALYSED),
     and tokenizing stops after `max_tokens` tokens (the rest of the text gets none).
     """
-    spans: List[Span] = []
+    spans: list[Span] = []
     budget = max_analysed_chars
     cursor = 0
     for match in _PROTECTED.finditer(text):

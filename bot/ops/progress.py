@@ -13,6 +13,7 @@ its cache costs nothing), times the seconds per epoch measured so far. When the 
 terminal (CI, a pipe), one line per component instead. When training fails, the last lines of
 the log and where the whole log is; the exit status is the command's.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,9 +23,10 @@ import select
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, TextIO
+from typing import TextIO
 
 import yaml
 
@@ -39,10 +41,10 @@ _EPOCHS = re.compile(r"Epochs:\s+\d+%\|[^|]*\|\s*(\d+)/(\d+)")
 _SAVED = re.compile(r"model is trained and saved at '([^']+)'")
 
 
-def planned_epochs(config_path: Path) -> Dict[str, int]:
+def planned_epochs(config_path: Path) -> dict[str, int]:
     """Epochs of each component of the config that trains in epochs, by the class name Rasa logs."""
     config = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
-    plan: Dict[str, int] = {}
+    plan: dict[str, int] = {}
     for item in (config.get("pipeline") or []) + (config.get("policies") or []):
         if isinstance(item, dict) and isinstance(item.get("epochs"), int):
             plan[str(item["name"]).rsplit(".", 1)[-1]] = item["epochs"]
@@ -59,13 +61,13 @@ def _duration(seconds: float) -> str:
 class TrainingMonitor:
     """Rasa's training output in, a one-line status out."""
 
-    plan: Dict[str, int]
+    plan: dict[str, int]
     started_at: float
-    component: Optional[str] = None
+    component: str | None = None
     epoch: int = 0
     epochs: int = 0
-    finished: List[str] = field(default_factory=list)
-    model: Optional[str] = None
+    finished: list[str] = field(default_factory=list)
+    model: str | None = None
     epoch_seconds: float = 0.0  # spent in finished epochs
     epochs_done: int = 0
     _component_epoch_started: float = 0.0
@@ -101,7 +103,7 @@ class TrainingMonitor:
             self.finished.append(self.component)
         self.component, self.epoch, self.epochs = None, 0, 0
 
-    def seconds_per_epoch(self, now: float) -> Optional[float]:
+    def seconds_per_epoch(self, now: float) -> float | None:
         seconds, done = self.epoch_seconds, self.epochs_done
         if self.epochs and self.epoch > self._epoch_base:
             seconds += now - self._component_epoch_started
@@ -110,8 +112,9 @@ class TrainingMonitor:
 
     def remaining_epochs(self) -> int:
         current = max(self.epochs - self.epoch, 0) if self.epochs else self.plan.get(self.component or "", 0)
-        later = sum(epochs for name, epochs in self.plan.items()
-                    if name != self.component and name not in self.finished)
+        later = sum(
+            epochs for name, epochs in self.plan.items() if name != self.component and name not in self.finished
+        )
         return current + later
 
     def status(self, now: float) -> str:
@@ -174,8 +177,9 @@ class StatusLine:
         self._out.flush()
 
 
-def run_training(command: Sequence[str], log: Path, plan: Dict[str, int], out: TextIO = sys.stdout,
-                 clock=time.monotonic) -> int:
+def run_training(
+    command: Sequence[str], log: Path, plan: dict[str, int], out: TextIO = sys.stdout, clock=time.monotonic
+) -> int:
     log.parent.mkdir(parents=True, exist_ok=True)
     started = clock()
     monitor = TrainingMonitor(plan, started)
@@ -217,14 +221,25 @@ def run_training(command: Sequence[str], log: Path, plan: Dict[str, int], out: T
 
 
 def _train(args) -> int:
-    command = args.command or [str(ROOT / ".venv" / "bin" / "rasa"), "train", "--config", str(args.config),
-                               "--domain", "domain.yml", "--data", "data", "--out", "models"]
+    command = args.command or [
+        str(ROOT / ".venv" / "bin" / "rasa"),
+        "train",
+        "--config",
+        str(args.config),
+        "--domain",
+        "domain.yml",
+        "--data",
+        "data",
+        "--out",
+        "models",
+    ]
     return run_training(command, args.log, planned_epochs(args.config))
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot.ops.progress", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot.ops.progress", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command_name", required=True)
     train = commands.add_parser("train", help="rasa train with a progress line")
     train.add_argument("--log", type=Path, default=DEFAULT_LOG)

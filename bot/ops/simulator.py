@@ -26,9 +26,10 @@ import textwrap
 import threading
 import urllib.error
 import urllib.request
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Dict, Iterable, List, Optional, TextIO
+from typing import Any, TextIO
 
 from bot.settings import env_str, env_url
 
@@ -45,21 +46,26 @@ def build_skill_payload(
     utterance: str,
     user_id: str,
     *,
-    client_extra: Optional[Dict[str, Any]] = None,
-    callback_url: Optional[str] = None,
+    client_extra: dict[str, Any] | None = None,
+    callback_url: str | None = None,
     image_urls: Iterable[str] = (),
-) -> Dict[str, Any]:
+) -> dict[str, Any]:
     """A SkillPayload like the ones Open Builder sends."""
     block = {"id": "simulator-block", "name": "시뮬레이터"}
-    params: Dict[str, Any] = {}
-    detail_params: Dict[str, Any] = {}
+    params: dict[str, Any] = {}
+    detail_params: dict[str, Any] = {}
     image_urls = list(image_urls)
     if image_urls:
-        value = json.dumps({"privacyAgreement": "Y", "imageQuantity": str(len(image_urls)),
-                            "secureUrls": f"List({', '.join(image_urls)})"})
+        value = json.dumps(
+            {
+                "privacyAgreement": "Y",
+                "imageQuantity": str(len(image_urls)),
+                "secureUrls": f"List({', '.join(image_urls)})",
+            }
+        )
         params["secureimage"] = value
         detail_params["secureimage"] = {"origin": value, "value": value, "groupName": ""}
-    user_request: Dict[str, Any] = {
+    user_request: dict[str, Any] = {
         "timezone": "Asia/Seoul",
         "params": {"surface": "Kakaotalk.plusfriend"},
         "block": block,
@@ -73,8 +79,13 @@ def build_skill_payload(
         "intent": block,
         "userRequest": user_request,
         "bot": {"id": "simulator-bot", "name": "소통 시뮬레이터"},
-        "action": {"id": "simulator-action", "name": "sotong_skill", "clientExtra": client_extra or {},
-                   "params": params, "detailParams": detail_params},
+        "action": {
+            "id": "simulator-action",
+            "name": "sotong_skill",
+            "clientExtra": client_extra or {},
+            "params": params,
+            "detailParams": detail_params,
+        },
     }
 
 
@@ -86,9 +97,9 @@ class SkillClient:
         self.secret = secret
         self.secret_header = secret_header
         self.timeout = timeout
-        self.callbacks: "queue.Queue[Dict[str, Any]]" = queue.Queue()
-        self.callback_url: Optional[str] = None
-        self._callback_server: Optional[ThreadingHTTPServer] = None
+        self.callbacks: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.callback_url: str | None = None
+        self._callback_server: ThreadingHTTPServer | None = None
 
     def start_callback_receiver(self) -> None:
         inbox = self.callbacks
@@ -117,7 +128,7 @@ class SkillClient:
             self._callback_server.shutdown()
             self._callback_server.server_close()
 
-    def send(self, payload: Dict[str, Any]) -> Dict[str, Any]:
+    def send(self, payload: dict[str, Any]) -> dict[str, Any]:
         request = urllib.request.Request(
             self.url,
             data=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
@@ -145,7 +156,7 @@ class SimulatorError(Exception):
 class Choice:
     label: str
     message_text: str
-    extra: Dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Renderer:
@@ -153,19 +164,19 @@ class Renderer:
 
     def __init__(self, width: int = WIDTH) -> None:
         self.width = width
-        self.lines: List[str] = []
-        self.choices: List[Choice] = []
+        self.lines: list[str] = []
+        self.choices: list[Choice] = []
 
     def _say(self, text: str, indent: str = "    ") -> None:
         for paragraph in text.split("\n"):
             wrapped = textwrap.wrap(paragraph, self.width - len(indent)) or [""]
             self.lines.extend(indent + line for line in wrapped)
 
-    def _choice(self, label: str, message_text: Optional[str], extra: Any) -> str:
+    def _choice(self, label: str, message_text: str | None, extra: Any) -> str:
         self.choices.append(Choice(label, message_text or label, extra if isinstance(extra, dict) else {}))
         return f"[{len(self.choices)}] {label}"
 
-    def _button(self, button: Dict[str, Any], indent: str) -> None:
+    def _button(self, button: dict[str, Any], indent: str) -> None:
         action, label = button.get("action"), button.get("label", "")
         if action in ("message", "block"):
             line = self._choice(label, button.get("messageText"), button.get("extra"))
@@ -177,7 +188,7 @@ class Renderer:
             line = f"[{action}] {label}"
         self.lines.append(indent + line)
 
-    def _card(self, kind: str, card: Dict[str, Any], indent: str = "    ") -> None:
+    def _card(self, kind: str, card: dict[str, Any], indent: str = "    ") -> None:
         self.lines.append(f"{indent}┌─ {kind}")
         inner = indent + "│ "
         if isinstance(card.get("header"), dict):
@@ -199,13 +210,13 @@ class Renderer:
             self._button(button, inner)
         self.lines.append(indent + "└─")
 
-    def render(self, response: Dict[str, Any]) -> "Renderer":
+    def render(self, response: dict[str, Any]) -> "Renderer":
         if response.get("useCallback"):
             self._say(f"(잠시 후 답변이 와요) {response.get('data', {}).get('text', '')}")
             return self
         template = response.get("template") or {}
         for output in template.get("outputs") or []:
-            (kind, body), = output.items()
+            ((kind, body),) = output.items()
             if kind == "simpleText":
                 self._say(body.get("text", ""))
             elif kind == "simpleImage":
@@ -231,13 +242,13 @@ class Conversation:
         self.client = client
         self.user_id = user_id
         self.out = out
-        self.choices: List[Choice] = []
+        self.choices: list[Choice] = []
         self.errors = 0
 
     def _print(self, line: str) -> None:
         print(line, file=self.out, flush=True)
 
-    def _show(self, response: Dict[str, Any]) -> None:
+    def _show(self, response: dict[str, Any]) -> None:
         renderer = Renderer().render(response)
         self._print("소통:")
         for line in renderer.lines:
@@ -251,8 +262,8 @@ class Conversation:
             return True
         if line in ("/quit", "/exit"):
             return False
-        extra: Optional[Dict[str, Any]] = None
-        image_urls: List[str] = []
+        extra: dict[str, Any] | None = None
+        image_urls: list[str] = []
         utterance = line
         if line.isdigit():
             index = int(line)
@@ -267,8 +278,9 @@ class Conversation:
         elif line.startswith("\\"):
             utterance = line[1:]
         self._print(f"나: {utterance or '(사진 ' + str(len(image_urls)) + '장)'}")
-        payload = build_skill_payload(utterance, self.user_id, client_extra=extra,
-                                      callback_url=self.client.callback_url, image_urls=image_urls)
+        payload = build_skill_payload(
+            utterance, self.user_id, client_extra=extra, callback_url=self.client.callback_url, image_urls=image_urls
+        )
         try:
             response = self.client.send(payload)
         except SimulatorError as error:
@@ -284,19 +296,23 @@ class Conversation:
         return True
 
 
-def _parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bot.ops.simulator", description=__doc__.split("\n")[0])
     parser.add_argument("--url", default=env_url("SOTONG_KAKAO_URL", DEFAULT_URL), help="Kakao webhook URL")
-    parser.add_argument("--secret", default=env_str("KAKAO_SKILL_SECRET"), help="shared secret (env KAKAO_SKILL_SECRET)")
+    parser.add_argument(
+        "--secret", default=env_str("KAKAO_SKILL_SECRET"), help="shared secret (env KAKAO_SKILL_SECRET)"
+    )
     parser.add_argument("--secret-header", default=env_str("KAKAO_SECRET_HEADER", DEFAULT_SECRET_HEADER))
     parser.add_argument("--user-id", default="simulator-user", help="Kakao user key to send (one conversation per id)")
-    parser.add_argument("--script", type=argparse.FileType("r", encoding="utf-8"), help="replay utterances, one per line")
+    parser.add_argument(
+        "--script", type=argparse.FileType("r", encoding="utf-8"), help="replay utterances, one per line"
+    )
     parser.add_argument("--callback", action="store_true", help="send a callbackUrl served by the simulator")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for an answer")
     return parser.parse_args(argv)
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
     if not args.secret:
         print("Set the skill secret: --secret or KAKAO_SKILL_SECRET.", file=sys.stderr)
@@ -313,8 +329,10 @@ def main(argv: Optional[List[str]] = None) -> int:
                 if not conversation.turn(line):
                     break
             return 1 if conversation.errors else 0
-        print(f"Sotong KakaoTalk simulator → {args.url} (user {args.user_id}). "
-              "Number = tap a choice, /photo URL = send a picture, /quit = leave.")
+        print(
+            f"Sotong KakaoTalk simulator → {args.url} (user {args.user_id}). "
+            "Number = tap a choice, /photo URL = send a picture, /quit = leave."
+        )
         while True:
             try:
                 line = input("> ")

@@ -15,6 +15,7 @@ up the same way as soon as it answers.
 `api_url` and `rest_headers` are how every client of ours (tests, benchmarks) passes those
 credentials.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,7 +23,6 @@ import json
 import sys
 import time
 import urllib.request
-from typing import Dict, List, Optional
 from urllib.parse import urlencode
 
 from bot.settings import env_str
@@ -34,7 +34,7 @@ REST_TOKEN_ENV = "SOTONG_REST_TOKEN"
 REST_TOKEN_HEADER = "X-Sotong-Rest-Token"
 
 
-def api_url(url: str, token: Optional[str] = None) -> str:
+def api_url(url: str, token: str | None = None) -> str:
     """`url` of Rasa's HTTP API with its auth token (Rasa's scheme: `?token=`; default
     SOTONG_RASA_TOKEN)."""
     token = env_str(RASA_TOKEN_ENV) if token is None else token
@@ -43,7 +43,7 @@ def api_url(url: str, token: Optional[str] = None) -> str:
     return f"{url}{'&' if '?' in url else '?'}{urlencode({'token': token})}"
 
 
-def rest_headers(token: Optional[str] = None) -> Dict[str, str]:
+def rest_headers(token: str | None = None) -> dict[str, str]:
     """The REST channel's credential header (default SOTONG_REST_TOKEN)."""
     token = env_str(REST_TOKEN_ENV) if token is None else token
     return {REST_TOKEN_HEADER: token} if token else {}
@@ -62,26 +62,34 @@ def wait_until_ready(url: str, deadline: float) -> None:
         time.sleep(0.5)
 
 
-def _post(url: str, body: dict, headers: Optional[Dict[str, str]] = None, timeout: float = 60) -> None:
-    request = urllib.request.Request(url, data=json.dumps(body, ensure_ascii=False).encode("utf-8"),
-                                     headers={"Content-Type": "application/json", **(headers or {})}, method="POST")
+def _post(url: str, body: dict, headers: dict[str, str] | None = None, timeout: float = 60) -> None:
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+        headers={"Content-Type": "application/json", **(headers or {})},
+        method="POST",
+    )
     with urllib.request.urlopen(request, timeout=timeout) as response:
         response.read()
 
 
-def warm_up(rasa_url: str, api_token: Optional[str] = None, rest_token: Optional[str] = None) -> float:
+def warm_up(rasa_url: str, api_token: str | None = None, rest_token: str | None = None) -> float:
     """One parse per warm-up text and one whole turn; returns the seconds it took."""
     started = time.monotonic()
     for text in WARMUP_TEXTS:
         _post(api_url(f"{rasa_url}/model/parse", api_token), {"text": text})
-    _post(f"{rasa_url}/webhooks/rest/webhook", {"sender": WARMUP_SENDER, "message": WARMUP_TEXTS[0]},
-          rest_headers(rest_token))
+    _post(
+        f"{rasa_url}/webhooks/rest/webhook",
+        {"sender": WARMUP_SENDER, "message": WARMUP_TEXTS[0]},
+        rest_headers(rest_token),
+    )
     return time.monotonic() - started
 
 
-def main(argv: List[str] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot.ops.warmup", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv: list[str] = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot.ops.warmup", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--ready", action="append", default=[], help="URL that must answer 200")
     parser.add_argument("--rasa", action="append", default=[], help="base URL of a Rasa process to warm up")
     parser.add_argument("--timeout", type=float, default=600)

@@ -1,7 +1,6 @@
 """Validation of free text a citizen typed, before it is stored (tickets, budget proposals)."""
-from __future__ import annotations
 
-from typing import Optional, Type
+from __future__ import annotations
 
 from bot.privacy.masking import mask_rrn
 
@@ -14,9 +13,15 @@ class CitizenInputError(ValueError):
         self.field = field
 
 
-def clean_text(field: str, text: Optional[str], max_chars: int, required: bool = True, *,
-               error: Type[CitizenInputError] = CitizenInputError,
-               collapse_spaces: bool = False) -> str:
+def clean_text(
+    field: str,
+    text: str | None,
+    max_chars: int,
+    required: bool = True,
+    *,
+    error: type[CitizenInputError] = CitizenInputError,
+    collapse_spaces: bool = False,
+) -> str:
     """Trimmed text with 주민등록번호 masked; `error` when empty (if required) or too long."""
     trimmed = " ".join((text or "").split()) if collapse_spaces else (text or "").strip()
     cleaned = mask_rrn(trimmed) or ""
@@ -27,7 +32,7 @@ def clean_text(field: str, text: Optional[str], max_chars: int, required: bool =
     return cleaned
 
 
-def require_sender(sender_id: str, error: Type[CitizenInputError] = CitizenInputError) -> str:
+def require_sender(sender_id: str, error: type[CitizenInputError] = CitizenInputError) -> str:
     if not sender_id:
         raise error("sender_id", "must not be empty")
     return sender_id

@@ -5,19 +5,18 @@ legitimately needs it in full: the dispatcher right before sending to the depart
 (bot.delivery.outbox.open_contacts), the console's audited "reveal contact" action for tickets, and
 the PB office's budget results with contacts (`python -m bot.budget results --with-contacts`).
 """
-from __future__ import annotations
 
-from typing import Optional
+from __future__ import annotations
 
 from bot.privacy.encryption import data_cipher
 
 
-def seal_phone(phone: Optional[str]) -> Optional[str]:
+def seal_phone(phone: str | None) -> str | None:
     """How a contact number is stored (None stays None: anonymous)."""
     return data_cipher().encrypt(phone) if phone else None
 
 
-def reveal_phone(stored: Optional[str]) -> Optional[str]:
+def reveal_phone(stored: str | None) -> str | None:
     """The plain number of a stored one (legacy plain values pass through). Only where the full
     number is legitimately shown; see the module docstring."""
     return data_cipher().decrypt(stored)

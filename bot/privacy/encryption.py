@@ -11,11 +11,11 @@ Encrypted values are text, ``enc1:<token>``, so they fit the string columns and 
 that held the plain value. ``decrypt`` passes a value without the prefix through unchanged, so
 rows written before encryption was introduced stay readable.
 """
+
 from __future__ import annotations
 
 import sys
 from functools import lru_cache
-from typing import Optional
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
@@ -42,21 +42,21 @@ class FieldCipher:
             raise DataKeyError(f"{KEY_ENV} must hold url-safe base64 Fernet keys (32 bytes each)") from error
 
     @staticmethod
-    def is_encrypted(value: Optional[str]) -> bool:
+    def is_encrypted(value: str | None) -> bool:
         return isinstance(value, str) and value.startswith(PREFIX)
 
-    def encrypt(self, value: Optional[str]) -> Optional[str]:
+    def encrypt(self, value: str | None) -> str | None:
         """``enc1:…`` for a text; None and already-encrypted values are returned as they are."""
         if value is None or self.is_encrypted(value):
             return value
         return PREFIX + self._fernet.encrypt(value.encode("utf-8")).decode("ascii")
 
-    def decrypt(self, value: Optional[str]) -> Optional[str]:
+    def decrypt(self, value: str | None) -> str | None:
         """The plain text of an ``enc1:…`` value; other values (None, legacy plain text) unchanged."""
         if not self.is_encrypted(value):
             return value
         try:
-            return self._fernet.decrypt(value[len(PREFIX):].encode("ascii")).decode("utf-8")
+            return self._fernet.decrypt(value[len(PREFIX) :].encode("ascii")).decode("utf-8")
         except (InvalidToken, UnicodeError) as error:
             raise DataKeyError("a stored value cannot be decrypted with the configured data key") from error
 
@@ -80,7 +80,7 @@ def data_key_configured() -> bool:
     return env_str(KEY_ENV) is not None
 
 
-def main(argv: Optional[list] = None) -> int:
+def main(argv: list | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args == ["new-key"]:
         print(new_key())

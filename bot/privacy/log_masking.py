@@ -10,10 +10,11 @@ the action server, the dispatcher, the staff console, the retention job and the 
     from bot.privacy.log_masking import install_record_masking
     install_record_masking()   # once, as early as you like; idempotent
 """
+
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 from bot.privacy.masking import mask_personal_data
 

@@ -11,7 +11,6 @@ on their own, e.g. ``010-1234-5678`` → ``010-****-5678`` and ``900101-1234567`
 """
 
 import re
-from typing import Optional
 
 # Korean phone numbers: mobile (010, 011, 016-019), Seoul (02), regional (031-064),
 # internet phones (070); with a leading 0 or the +82 country code; separated by
@@ -47,7 +46,9 @@ _RESIDENT_REGISTRATION_NUMBER = re.compile(
 
 
 # E-mail addresses: the local part is hidden but for its first character.
-_EMAIL_ADDRESS = re.compile(r"(?P<first>[A-Za-z0-9])(?P<rest>[A-Za-z0-9._%+-]*)(?P<domain>@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
+_EMAIL_ADDRESS = re.compile(
+    r"(?P<first>[A-Za-z0-9])(?P<rest>[A-Za-z0-9._%+-]*)(?P<domain>@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)"
+)
 
 
 def _mask_phone_match(match: "re.Match[str]") -> str:
@@ -61,29 +62,24 @@ def _mask_phone_match(match: "re.Match[str]") -> str:
 
 
 def _mask_rrn_match(match: "re.Match[str]") -> str:
-    return (
-        match.group("birth")
-        + match.group("sep")
-        + match.group("gender")
-        + "*" * len(match.group("rest"))
-    )
+    return match.group("birth") + match.group("sep") + match.group("gender") + "*" * len(match.group("rest"))
 
 
-def mask_phone(text: Optional[str]) -> Optional[str]:
+def mask_phone(text: str | None) -> str | None:
     """Hides the middle digits of every Korean phone number in ``text``."""
     if not text:
         return text
     return _PHONE_NUMBER.sub(_mask_phone_match, text)
 
 
-def mask_rrn(text: Optional[str]) -> Optional[str]:
+def mask_rrn(text: str | None) -> str | None:
     """Hides the last six digits of every resident registration number in ``text``."""
     if not text:
         return text
     return _RESIDENT_REGISTRATION_NUMBER.sub(_mask_rrn_match, text)
 
 
-def mask_email(text: Optional[str]) -> Optional[str]:
+def mask_email(text: str | None) -> str | None:
     """Hides the local part of every e-mail address in ``text`` (``hong.gd@example.com`` →
     ``h******@example.com``)."""
     if not text or "@" not in text:
@@ -91,6 +87,6 @@ def mask_email(text: Optional[str]) -> Optional[str]:
     return _EMAIL_ADDRESS.sub(lambda m: m.group("first") + "*" * len(m.group("rest")) + m.group("domain"), text)
 
 
-def mask_personal_data(text: Optional[str]) -> Optional[str]:
+def mask_personal_data(text: str | None) -> str | None:
     """Applies every masking rule of this module (registration numbers first)."""
     return mask_email(mask_phone(mask_rrn(text)))

@@ -13,6 +13,7 @@ that is still going on at the cutoff (a session with events on both sides of the
 earlier events until the whole session is older than the cutoff, so an open form is never cut in
 half). A conversation whose every event is older than the cutoff disappears entirely.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,7 +24,6 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine, create_engine
@@ -91,9 +91,14 @@ def tracker_url_from_endpoints(endpoints_file: str):
         return value if value not in ("", None) else None
 
     return SQLTrackerStore.get_db_url(
-        dialect=option("dialect") or "sqlite", host=config.url or None, port=option("port"),
-        db=option("db") or "rasa.db", username=option("username"), password=option("password"),
-        login_db=None, query=option("query"),
+        dialect=option("dialect") or "sqlite",
+        host=config.url or None,
+        port=option("port"),
+        db=option("db") or "rasa.db",
+        username=option("username"),
+        password=option("password"),
+        login_db=None,
+        query=option("query"),
     )
 
 
@@ -105,8 +110,9 @@ def tracker_engine_from_endpoints(endpoints_file: str) -> Engine:
     return create_engine(url, future=True, pool_pre_ping=True, **create_engine_kwargs(url))
 
 
-def delete_old_conversations(engine: Engine, days: float, now: Optional[float] = None,
-                             dry_run: bool = False) -> RetentionReport:
+def delete_old_conversations(
+    engine: Engine, days: float, now: float | None = None, dry_run: bool = False
+) -> RetentionReport:
     """Deletes tracker events older than `days` days (see the module docstring for what stays)."""
     if days <= 0:
         raise ValueError("days must be positive")
@@ -121,19 +127,27 @@ def delete_old_conversations(engine: Engine, days: float, now: Optional[float] =
         else:
             deleted = connection.execute(_DELETE_OLD_EVENTS, {"cutoff": cutoff}).rowcount
             after = connection.execute(_COUNT_CONVERSATIONS).scalar_one()
-    return RetentionReport(cutoff=cutoff, events_deleted=deleted, conversations_before=before,
-                           conversations_after=after)
+    return RetentionReport(
+        cutoff=cutoff, events_deleted=deleted, conversations_before=before, conversations_after=after
+    )
 
 
 def _parse_args(argv):
-    parser = argparse.ArgumentParser(prog="python -m bot.privacy.retention", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bot.privacy.retention",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--days", type=float, required=True, help="keep conversations of the last N days")
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--endpoints", default=None, help=f"endpoints file (default {DEFAULT_ENDPOINTS})")
     source.add_argument("--tracker-url", default=None, help="SQLAlchemy URL of the tracker store database")
-    parser.add_argument("--every-hours", type=float, default=None,
-                        help="run now and then every N hours until stopped (the schedule of run scripts)")
+    parser.add_argument(
+        "--every-hours",
+        type=float,
+        default=None,
+        help="run now and then every N hours until stopped (the schedule of run scripts)",
+    )
     parser.add_argument("--dry-run", action="store_true", help="count what would be deleted")
     return parser.parse_args(argv)
 
@@ -147,9 +161,15 @@ def _run(engine: Engine, args) -> None:
         logger.exception("Retention run failed")
         return
     verb = "would delete" if args.dry_run else "deleted"
-    logger.info("Retention (%g days, cutoff %s): %s %d events; conversations %d -> %d",
-                args.days, time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(report.cutoff)), verb,
-                report.events_deleted, report.conversations_before, report.conversations_after)
+    logger.info(
+        "Retention (%g days, cutoff %s): %s %d events; conversations %d -> %d",
+        args.days,
+        time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(report.cutoff)),
+        verb,
+        report.events_deleted,
+        report.conversations_before,
+        report.conversations_after,
+    )
     try:
         from bot.storage.db import make_engine
         from bot.trainer.signals import delete_old_signals

@@ -32,10 +32,11 @@ version, add it there; to try one anyway (development only), set
 ``action_server`` (``python -m bot.rasa_ext.action_server``) is the action server's entry point
 (rasa_sdk, not Rasa); it does not import Rasa and uses only the log masking.
 """
+
 from __future__ import annotations
 
 import logging
-from typing import Mapping, Optional
+from collections.abc import Mapping
 
 from bot.settings import env_bool
 
@@ -55,7 +56,7 @@ class NotInstalled(RuntimeError):
     """Something that relies on the patches runs in a process where install() was not called."""
 
 
-def check_rasa_version(version: Optional[str] = None, env: Optional[Mapping[str, str]] = None) -> str:
+def check_rasa_version(version: str | None = None, env: Mapping[str, str] | None = None) -> str:
     """The installed Rasa's version; raises UnverifiedRasaVersion unless it is verified or
     SOTONG_RASA_UNVERIFIED_OK is set."""
     if version is None:
@@ -66,14 +67,19 @@ def check_rasa_version(version: Optional[str] = None, env: Optional[Mapping[str,
         return version
     verified = ", ".join(VERIFIED_RASA_VERSIONS)
     if env_bool(UNVERIFIED_OK_ENV, False, env=env):
-        logger.warning("Rasa %s is not a version Sotong's patches were verified with (%s); starting anyway "
-                       "because %s is set", version, verified, UNVERIFIED_OK_ENV)
+        logger.warning(
+            "Rasa %s is not a version Sotong's patches were verified with (%s); starting anyway because %s is set",
+            version,
+            verified,
+            UNVERIFIED_OK_ENV,
+        )
         return version
     raise UnverifiedRasaVersion(
         f"Rasa {version} is installed, but Sotong's patches of Rasa's internals (bot/rasa_ext) were verified "
         f"only with Rasa {verified}. Install that version (requirements), or check every patch of bot/rasa_ext "
         f"against Rasa {version} and add it to VERIFIED_RASA_VERSIONS. To start anyway (development only), "
-        f"set {UNVERIFIED_OK_ENV}=1.")
+        f"set {UNVERIFIED_OK_ENV}=1."
+    )
 
 
 def install() -> bool:
@@ -103,4 +109,5 @@ def require_installed(user: str) -> None:
         raise NotInstalled(
             f"{user} relies on Sotong's patches of Rasa (bot.rasa_ext.install()), which are not applied in this "
             f"process: start Rasa with `python -m bot.server run ...` (same arguments as `rasa run`) instead of "
-            f"`rasa run`, or call bot.rasa_ext.install() first.")
+            f"`rasa run`, or call bot.rasa_ext.install() first."
+        )

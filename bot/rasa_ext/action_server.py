@@ -18,12 +18,13 @@ action runs; a request without it, or with another value, gets 401 and touches n
 a secret the server refuses to start, unless SOTONG_ACTIONS_INSECURE=1 (development only).
 It listens on 127.0.0.1 unless SANIC_HOST says otherwise (rasa_sdk's setting).
 """
+
 from __future__ import annotations
 
 import hmac
 import os
 import sys
-from typing import Any, Optional
+from typing import Any
 
 from bot.privacy.log_masking import install_record_masking
 from bot.settings import env_bool, env_str
@@ -35,7 +36,7 @@ MIN_SECRET_LENGTH = 16
 OPEN_PATHS = frozenset({"/health"})
 
 
-def action_secret() -> Optional[str]:
+def action_secret() -> str | None:
     """The shared secret from the environment; None only when SOTONG_ACTIONS_INSECURE=1."""
     secret = env_str(SECRET_ENV, "")
     if secret:
@@ -44,9 +45,11 @@ def action_secret() -> Optional[str]:
         return secret
     if env_bool(INSECURE_ENV, False):
         return None
-    raise SystemExit(f"bot.rasa_ext.action_server needs {SECRET_ENV} (the secret Rasa sends in {SECRET_HEADER}; "
-                     f"`make run` generates one into var/action_secret). For development only, "
-                     f"{INSECURE_ENV}=1 starts it without one.")
+    raise SystemExit(
+        f"bot.rasa_ext.action_server needs {SECRET_ENV} (the secret Rasa sends in {SECRET_HEADER}; "
+        f"`make run` generates one into var/action_secret). For development only, "
+        f"{INSECURE_ENV}=1 starts it without one."
+    )
 
 
 def require_secret(app: Any, secret: str) -> None:
@@ -66,7 +69,7 @@ def require_secret(app: Any, secret: str) -> None:
     app.register_middleware(check_secret, "request")
 
 
-def configure_rasa_sdk(secret: Optional[str]) -> None:
+def configure_rasa_sdk(secret: str | None) -> None:
     """Hooks into rasa_sdk's create_app (it calls configure_cors right after making the app):
     no CORS, and the secret check when there is a secret."""
     import rasa_sdk.endpoint

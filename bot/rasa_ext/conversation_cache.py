@@ -21,14 +21,17 @@ recently used first), which bounds the memory it takes.
 of a read and a save (:class:`StoredEvents`: bot.rasa_ext.sql_store.MaskingSQLStore), a tracker
 store wrapper in the style of Rasa's own FailSafeTrackerStore and AwaitableTrackerStore.
 """
+
 from __future__ import annotations
 
 import itertools
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, ContextManager, Iterable, List, Optional, Protocol, Text, Tuple
+from typing import Any, Protocol
 
 from rasa.core.tracker_store import TrackerStore
 from rasa.shared.core.domain import Domain
@@ -37,13 +40,13 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 logger = logging.getLogger(__name__)
 
-Version = Tuple[Optional[int], int]  # (max(id), count(id)) of the sender's rows
+Version = tuple[int | None, int]  # (max(id), count(id)) of the sender's rows
 
 
 @dataclass
 class CachedConversation:
     version: Version
-    events: List[str] = field(default_factory=list)  # JSON of the current session's events, in id order
+    events: list[str] = field(default_factory=list)  # JSON of the current session's events, in id order
     used: float = field(default_factory=time.monotonic)
 
 
@@ -51,7 +54,7 @@ class ConversationCache:
     def __init__(self, max_conversations: int = 500, idle_seconds: float = 900.0) -> None:
         self.max_conversations = max_conversations
         self.idle_seconds = idle_seconds
-        self._entries: "OrderedDict[str, CachedConversation]" = OrderedDict()
+        self._entries: OrderedDict[str, CachedConversation] = OrderedDict()
         self.hits = 0
         self.misses = 0
 
@@ -70,7 +73,7 @@ class ConversationCache:
                 break
             del self._entries[sender_id]
 
-    def events(self, sender_id: str, version: Version) -> Optional[List[str]]:
+    def events(self, sender_id: str, version: Version) -> list[str] | None:
         """The cached events of ``sender_id`` if the database still has ``version``; else None."""
         entry = self._entries.get(sender_id)
         if entry is None or entry.version != version:
@@ -81,7 +84,7 @@ class ConversationCache:
         self._entries.move_to_end(sender_id)
         return entry.events
 
-    def put(self, sender_id: str, version: Version, events: List[str]) -> None:
+    def put(self, sender_id: str, version: Version, events: list[str]) -> None:
         if not self.enabled:
             return
         self._entries[sender_id] = CachedConversation(version, list(events))
@@ -95,17 +98,17 @@ class ConversationCache:
 class StoredEvents(Protocol):
     """What CachingTrackerStore needs of the store it wraps (besides Rasa's TrackerStore methods)."""
 
-    def session_scope(self) -> ContextManager[Any]: ...
+    def session_scope(self) -> AbstractContextManager[Any]: ...
 
-    def version(self, session: Any, sender_id: Text) -> Version: ...
+    def version(self, session: Any, sender_id: str) -> Version: ...
 
-    def stored_events(self, session: Any, sender_id: Text) -> List[str]: ...
+    def stored_events(self, session: Any, sender_id: str) -> list[str]: ...
 
-    def unsaved_events(self, session: Any, tracker: DialogueStateTracker) -> List[Event]: ...
+    def unsaved_events(self, session: Any, tracker: DialogueStateTracker) -> list[Event]: ...
 
-    def append(self, session: Any, sender_id: Text, events: List[Event]) -> Tuple[Optional[int], List[str]]: ...
+    def append(self, session: Any, sender_id: str, events: list[Event]) -> tuple[int | None, list[str]]: ...
 
-    def tracker_from_stored(self, sender_id: Text, stored: List[str]) -> Optional[DialogueStateTracker]: ...
+    def tracker_from_stored(self, sender_id: str, stored: list[str]) -> DialogueStateTracker | None: ...
 
 
 class CachingTrackerStore(TrackerStore):
@@ -125,20 +128,20 @@ class CachingTrackerStore(TrackerStore):
         return self._tracker_store.domain
 
     @domain.setter
-    def domain(self, domain: Optional[Domain]) -> None:
+    def domain(self, domain: Domain | None) -> None:
         self._tracker_store.domain = domain
 
     @property
     def wrapped(self) -> StoredEvents:
         return self._tracker_store
 
-    async def keys(self) -> Iterable[Text]:
+    async def keys(self) -> Iterable[str]:
         return await self._tracker_store.keys()
 
-    async def retrieve_full_tracker(self, conversation_id: Text) -> Optional[DialogueStateTracker]:
+    async def retrieve_full_tracker(self, conversation_id: str) -> DialogueStateTracker | None:
         return await self._tracker_store.retrieve_full_tracker(conversation_id)
 
-    async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         """The current session's tracker: one indexed query when the cached events are current."""
         store = self._tracker_store
         if not self.cache.enabled:
@@ -174,5 +177,5 @@ class CachingTrackerStore(TrackerStore):
             self.cache.drop(sender_id)
         logger.debug("Tracker with sender_id '%s' stored", sender_id)
 
-    async def _stream_new_events(self, event_broker: Any, new_events: List[Event], sender_id: Text) -> None:
+    async def _stream_new_events(self, event_broker: Any, new_events: list[Event], sender_id: str) -> None:
         await self._tracker_store._stream_new_events(event_broker, new_events, sender_id)

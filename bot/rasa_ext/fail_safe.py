@@ -14,9 +14,11 @@ attribute keep Rasa's behaviour.
 
 Applied by bot.rasa_ext.install(); idempotent.
 """
+
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 STRICT_ATTRIBUTE = "strict"
 _MARKER = "_sotong_strict_patch"

@@ -26,16 +26,17 @@ other's marks). The store clears it when a turn starts (its `retrieve`) and when
 
 Applied by bot.rasa_ext.install(); idempotent.
 """
+
 from __future__ import annotations
 
 import functools
 from contextvars import ContextVar
-from typing import Any, Optional, Text
+from typing import Any
 
 from rasa.shared.exceptions import RasaException
 
 _MARKER = "_sotong_failed_turn_detection"
-_failure: ContextVar[Optional[str]] = ContextVar("sotong_failed_turn", default=None)
+_failure: ContextVar[str | None] = ContextVar("sotong_failed_turn", default=None)
 
 
 class ActionServerFailure(RasaException):
@@ -65,7 +66,7 @@ def install() -> bool:
     return True
 
 
-def mark_failed(reason: Text) -> None:
+def mark_failed(reason: str) -> None:
     """Marks the current turn as failed (the first reason is kept)."""
     if _failure.get() is None:
         _failure.set(reason.splitlines()[0][:300] if reason else "failed")
@@ -76,12 +77,12 @@ def start_turn() -> None:
     _failure.set(None)
 
 
-def failure() -> Optional[str]:
+def failure() -> str | None:
     """Why the current turn failed, or None."""
     return _failure.get()
 
 
-def refuse_failed_turn(sender_id: Text) -> None:
+def refuse_failed_turn(sender_id: str) -> None:
     """Raises ActionServerFailure (and clears the mark) if the current turn failed."""
     reason = _failure.get()
     if reason is not None:

@@ -25,13 +25,15 @@ It patches nothing in Rasa and needs none of bot.rasa_ext.install()'s patches.
       key_prefix: ${SOTONG_REDIS_LOCK_PREFIX}
       poll_interval_seconds: 0.1        # optional
 """
+
 from __future__ import annotations
 
 import json
 import logging
 import time
+from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
-from typing import Any, AsyncGenerator, List, Optional, Text, Tuple
+from typing import Any
 
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
@@ -88,7 +90,7 @@ def _optional(value: Any) -> Any:
 
 
 class AtomicRedisLockStore(RedisLockStore):
-    def __init__(self, endpoint_config: Optional[EndpointConfig] = None, **kwargs: Any) -> None:
+    def __init__(self, endpoint_config: EndpointConfig | None = None, **kwargs: Any) -> None:
         options = dict(endpoint_config.kwargs) if endpoint_config is not None else {}
         options.update(kwargs)
         if endpoint_config is not None and endpoint_config.url:
@@ -108,44 +110,51 @@ class AtomicRedisLockStore(RedisLockStore):
 
     # --- one Lua script per change of a queue: atomic in Redis, one round trip
 
-    def _key(self, conversation_id: Text) -> Text:
+    def _key(self, conversation_id: str) -> str:
         return self.key_prefix + conversation_id
 
-    def _run(self, operation: Text, conversation_id: Text, ticket_or_lifetime: float = 0) -> List[Any]:
+    def _run(self, operation: str, conversation_id: str, ticket_or_lifetime: float = 0) -> list[Any]:
         """Runs QUEUE_SCRIPT's `operation` on the conversation's queue: [ticket, now serving, queue]."""
         if self._script is None:
             self._script = self.red.register_script(QUEUE_SCRIPT)
-        return self._script(keys=[self._key(conversation_id)],
-                            args=[operation, conversation_id, repr(time.time()), repr(float(ticket_or_lifetime)),
-                                  EXPIRY_MARGIN_SECONDS * 1000])
+        return self._script(
+            keys=[self._key(conversation_id)],
+            args=[
+                operation,
+                conversation_id,
+                repr(time.time()),
+                repr(float(ticket_or_lifetime)),
+                EXPIRY_MARGIN_SECONDS * 1000,
+            ],
+        )
 
-    def _issue(self, conversation_id: Text, lock_lifetime: float) -> Tuple[int, int, TicketLock]:
+    def _issue(self, conversation_id: str, lock_lifetime: float) -> tuple[int, int, TicketLock]:
         try:
             ticket, serving, queue = self._run("issue", conversation_id, lock_lifetime)
         except Exception as error:
-            raise LockError(f"Error while acquiring lock. Error:\n{error}")
+            raise LockError(f"Error while acquiring lock. Error:\n{error}") from error
         return int(ticket), int(serving), TicketLock.from_dict(json.loads(queue))
 
-    def issue_ticket(self, conversation_id: Text, lock_lifetime: float = LOCK_LIFETIME) -> int:
+    def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:
         return self._issue(conversation_id, lock_lifetime)[0]
 
-    def update_lock(self, conversation_id: Text) -> None:
+    def update_lock(self, conversation_id: str) -> None:
         """Drops the expired tickets (and the queue when nobody is left)."""
         self._run("prune", conversation_id)
 
-    def finish_serving(self, conversation_id: Text, ticket_number: int) -> None:
+    def finish_serving(self, conversation_id: str, ticket_number: int) -> None:
         self.cleanup(conversation_id, ticket_number)
 
-    def cleanup(self, conversation_id: Text, ticket_number: int) -> None:
+    def cleanup(self, conversation_id: str, ticket_number: int) -> None:
         """Removes the ticket; deletes the queue in the same step if nobody else waits."""
         self._run("release", conversation_id, ticket_number)
 
     @asynccontextmanager
     async def lock(
         self,
-        conversation_id: Text,
+        conversation_id: str,
         lock_lifetime: float = LOCK_LIFETIME,
-        wait_time_in_seconds: Optional[float] = None,
+        wait_time_in_seconds: float | None = None,
     ) -> AsyncGenerator[TicketLock, None]:
         """Rasa's ticket lock: a free conversation costs two Redis round trips (issue, release)."""
         wait = self.poll_interval_seconds if wait_time_in_seconds is None else wait_time_in_seconds

@@ -30,6 +30,7 @@ called from a single thread at a time, as before; the rest of `parse_message` is
     from bot.rasa_ext.speedups import install
     install()   # idempotent; bot.rasa_ext.install() (python -m bot.server) calls it
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -37,7 +38,7 @@ import json
 import threading
 import weakref
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Dict, Optional, Text, Tuple
+from typing import Any
 
 import ujson
 
@@ -55,7 +56,7 @@ def install() -> bool:
 
 NLU_THREAD_NAME = "sotong-nlu"
 _PARSE_MARKER = "_sotong_parse_in_thread"
-_nlu_executor: "Optional[ThreadPoolExecutor]" = None
+_nlu_executor: ThreadPoolExecutor | None = None
 _nlu_executor_lock = threading.Lock()
 
 
@@ -119,7 +120,7 @@ def _install_shared_sessions() -> None:
 
     if getattr(EndpointConfig, _SESSION_MARKER, None) is not None:
         return
-    sessions: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Dict[Tuple, Any]]" = weakref.WeakKeyDictionary()
+    sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple, Any]] = weakref.WeakKeyDictionary()
 
     def session(self: EndpointConfig) -> _KeptSession:
         loop = asyncio.get_running_loop()
@@ -163,7 +164,7 @@ def _install_cached_validator() -> bool:
     validator_class.check_schema(schema)
     validator = validator_class(schema)
 
-    def _validate_action_result(self, result: Dict[Text, Any]) -> bool:
+    def _validate_action_result(self, result: dict[str, Any]) -> bool:
         error = exceptions.best_match(validator.iter_errors(result))
         if error is not None:
             error.message += (

@@ -15,12 +15,14 @@ It also offers the row-level steps of a read and a save (``version``, ``stored_e
 bot.rasa_ext.conversation_cache.CachingTrackerStore combines with its cache. It patches nothing;
 endpoints files name bot.rasa_ext.tracker_store.MaskingSQLTrackerStore, which wraps it.
 """
+
 from __future__ import annotations
 
 import contextlib
 import json
 import logging
-from typing import Any, Dict, Generator, Iterable, List, Optional, Text, Tuple
+from collections.abc import Generator, Iterable
+from typing import Any
 
 import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
@@ -42,8 +44,20 @@ DEFAULT_UNMASKED_SLOTS = ("photo_url",)
 INSERT_CHUNK = 500
 # Keys of event dictionaries that are identifiers, never citizen text (a message id's hex digits
 # could look like a phone number).
-_IDENTIFIER_KEYS = frozenset({"event", "timestamp", "message_id", "id", "name", "policy",
-                              "input_channel", "sender_id", "model_id", "assistant_id"})
+_IDENTIFIER_KEYS = frozenset(
+    {
+        "event",
+        "timestamp",
+        "message_id",
+        "id",
+        "name",
+        "policy",
+        "input_channel",
+        "sender_id",
+        "model_id",
+        "assistant_id",
+    }
+)
 _MASKED_EVENT_TYPES = frozenset({"user", "bot", "slot", "user_featurization", "entities"})
 
 
@@ -62,8 +76,11 @@ def mask_value(value: Any) -> Any:
     return value
 
 
-def mask_event(data: Dict[str, Any], unmasked_slots: Iterable[str] = DEFAULT_UNMASKED_SLOTS,
-               encrypted_slots: Iterable[str] = DEFAULT_ENCRYPTED_SLOTS) -> Dict[str, Any]:
+def mask_event(
+    data: dict[str, Any],
+    unmasked_slots: Iterable[str] = DEFAULT_UNMASKED_SLOTS,
+    encrypted_slots: Iterable[str] = DEFAULT_ENCRYPTED_SLOTS,
+) -> dict[str, Any]:
     """An event dictionary (`Event.as_dict()`) as it may be stored: personal data masked, the
     values of `encrypted_slots` encrypted (bot.privacy.encryption)."""
     kind = data.get("event")
@@ -76,14 +93,14 @@ def mask_event(data: Dict[str, Any], unmasked_slots: Iterable[str] = DEFAULT_UNM
     return mask_value(data)
 
 
-def unmask_event(data: Dict[str, Any], encrypted_slots: Iterable[str] = DEFAULT_ENCRYPTED_SLOTS) -> Dict[str, Any]:
+def unmask_event(data: dict[str, Any], encrypted_slots: Iterable[str] = DEFAULT_ENCRYPTED_SLOTS) -> dict[str, Any]:
     """A stored event dictionary with the values of `encrypted_slots` decrypted again."""
     if data.get("event") == "slot" and data.get("name") in set(encrypted_slots):
         return _with_slot_value(data, data_cipher().decrypt)
     return data
 
 
-def _with_slot_value(data: Dict[str, Any], convert: Any) -> Dict[str, Any]:
+def _with_slot_value(data: dict[str, Any], convert: Any) -> dict[str, Any]:
     value = data.get("value")
     return {**data, "value": convert(value)} if isinstance(value, str) else data
 
@@ -94,9 +111,14 @@ class MaskingSQLStore(SQLTrackerStore):
     `sql` are SQLTrackerStore's connection arguments (dialect, host, port, db, username, password,
     login_db, query)."""
 
-    def __init__(self, domain: Optional[Domain] = None, event_broker: Optional[EventBroker] = None,
-                 encrypted_slots: Iterable[Text] = DEFAULT_ENCRYPTED_SLOTS,
-                 unmasked_slots: Iterable[Text] = DEFAULT_UNMASKED_SLOTS, **sql: Any) -> None:
+    def __init__(
+        self,
+        domain: Domain | None = None,
+        event_broker: EventBroker | None = None,
+        encrypted_slots: Iterable[str] = DEFAULT_ENCRYPTED_SLOTS,
+        unmasked_slots: Iterable[str] = DEFAULT_UNMASKED_SLOTS,
+        **sql: Any,
+    ) -> None:
         self.encrypted_slots = frozenset(encrypted_slots)
         self.unmasked_slots = frozenset(unmasked_slots)
         if self.encrypted_slots:
@@ -128,8 +150,10 @@ class MaskingSQLStore(SQLTrackerStore):
         try:
             ensure_schema_exists(session)
         except ValueError as missing:
-            raise SystemExit(f"Requested PostgreSQL schema '{missing}' was not found in the database: create "
-                             f"it or unset the {POSTGRESQL_SCHEMA} environment variable.") from None
+            raise SystemExit(
+                f"Requested PostgreSQL schema '{missing}' was not found in the database: create "
+                f"it or unset the {POSTGRESQL_SCHEMA} environment variable."
+            ) from None
         finally:
             session.close()
 
@@ -146,12 +170,12 @@ class MaskingSQLStore(SQLTrackerStore):
         finally:
             session.close()
 
-    def masked(self, data: Dict[str, Any]) -> Dict[str, Any]:
+    def masked(self, data: dict[str, Any]) -> dict[str, Any]:
         return mask_event(data, self.unmasked_slots, self.encrypted_slots)
 
     # --- the steps of a read and a save (CachingTrackerStore combines them with its cache)
 
-    def version(self, session: Any, sender_id: Text) -> Version:
+    def version(self, session: Any, sender_id: str) -> Version:
         """``(max(id), count(id))`` of the sender's rows: changes whenever anyone writes or deletes."""
         last_id, count = session.execute(
             sa.select(sa.func.max(self.SQLEvent.id), sa.func.count(self.SQLEvent.id)).where(
@@ -160,24 +184,24 @@ class MaskingSQLStore(SQLTrackerStore):
         ).one()
         return last_id, count
 
-    def stored_events(self, session: Any, sender_id: Text, all_sessions: bool = False) -> List[str]:
+    def stored_events(self, session: Any, sender_id: str, all_sessions: bool = False) -> list[str]:
         """The stored JSON of the current session's events (of all sessions if `all_sessions`),
         selected by Rasa's own query, without ORM objects."""
         query = self._event_query(session, sender_id, fetch_events_from_all_sessions=all_sessions)
         return [data for (data,) in query.with_entities(self.SQLEvent.data)]
 
-    def unsaved_events(self, session: Any, tracker: DialogueStateTracker) -> List[Event]:
+    def unsaved_events(self, session: Any, tracker: DialogueStateTracker) -> list[Event]:
         """The tracker's events beyond those stored for its current session (Rasa's count)."""
         return list(self._additional_events(session, tracker))
 
-    def tracker_from_stored(self, sender_id: Text, stored: List[str]) -> Optional[DialogueStateTracker]:
+    def tracker_from_stored(self, sender_id: str, stored: list[str]) -> DialogueStateTracker | None:
         """A tracker from stored event JSON, encrypted slot values decrypted."""
         if not (self.domain and stored):
             return None
         events = [unmask_event(json.loads(text), self.encrypted_slots) for text in stored]
         return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
 
-    def append(self, session: Any, sender_id: Text, events: List[Event]) -> Tuple[Optional[int], List[str]]:
+    def append(self, session: Any, sender_id: str, events: list[Event]) -> tuple[int | None, list[str]]:
         """Inserts `events` masked (not committed); returns the last new row's id (None if
         nothing was inserted) and the JSON stored for each event."""
         masked = [self.masked(event.as_dict()) for event in events]
@@ -187,7 +211,7 @@ class MaskingSQLStore(SQLTrackerStore):
 
     # --- Rasa's TrackerStore interface
 
-    async def _retrieve(self, sender_id: Text, fetch_events_from_all_sessions: bool) -> Optional[DialogueStateTracker]:
+    async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> DialogueStateTracker | None:
         with self.session_scope() as session:
             stored = self.stored_events(session, sender_id, fetch_events_from_all_sessions)
         return self.tracker_from_stored(sender_id, stored)
@@ -200,7 +224,7 @@ class MaskingSQLStore(SQLTrackerStore):
             session.commit()
         logger.debug("Tracker with sender_id '%s' stored to database", tracker.sender_id)
 
-    async def _stream_new_events(self, event_broker: EventBroker, new_events: List[Event], sender_id: Text) -> None:
+    async def _stream_new_events(self, event_broker: EventBroker, new_events: list[Event], sender_id: str) -> None:
         for event in new_events:
             body = {"sender_id": sender_id}
             body.update(self.masked(event.as_dict()))
@@ -209,7 +233,7 @@ class MaskingSQLStore(SQLTrackerStore):
     # --- rows
 
     @staticmethod
-    def _row(sender_id: Text, event: Event, data: Dict[str, Any], text: str) -> Dict[str, Any]:
+    def _row(sender_id: str, event: Event, data: dict[str, Any], text: str) -> dict[str, Any]:
         return {
             "sender_id": sender_id,
             "type_name": event.type_name,
@@ -219,14 +243,14 @@ class MaskingSQLStore(SQLTrackerStore):
             "data": text,
         }
 
-    def _insert(self, session: Any, rows: List[Dict[str, Any]]) -> Optional[int]:
+    def _insert(self, session: Any, rows: list[dict[str, Any]]) -> int | None:
         """Inserts the rows with one statement per INSERT_CHUNK (one round trip, not one per
         event); returns the id of the last one."""
         table = self.SQLEvent.__table__
         dialect = self.engine.dialect.name
         last_id = None
         for start in range(0, len(rows), INSERT_CHUNK):
-            chunk = rows[start:start + INSERT_CHUNK]
+            chunk = rows[start : start + INSERT_CHUNK]
             statement = sa.insert(table).values(chunk)
             if dialect == "postgresql":
                 last_id = max(session.execute(statement.returning(table.c.id)).scalars().all())

@@ -78,10 +78,12 @@ The store patches nothing itself (it used to apply the speed-ups, the fail-safe 
 watch when it was created, so another store type silently lost them): bot.rasa_ext.install()
 applies every patch, whichever stores the endpoints file names.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, Dict, FrozenSet, Mapping, Optional, Text
+from typing import Any
 
 from rasa.core.brokers.broker import EventBroker
 from rasa.shared.core.domain import Domain
@@ -102,9 +104,17 @@ from bot.rasa_ext.sql_store import (
 from bot.settings import SettingsError, env_bool, env_int, env_list, env_str
 
 __all__ = [
-    "ActionServerFailure", "CachingTrackerStore", "DEFAULT_ENCRYPTED_SLOTS", "DEFAULT_UNMASKED_SLOTS",
-    "MaskingSQLStore", "MaskingSQLTrackerStore", "TrackerStoreError", "TrackerStoreOptions", "mask_event",
-    "mask_value", "unmask_event",
+    "ActionServerFailure",
+    "CachingTrackerStore",
+    "DEFAULT_ENCRYPTED_SLOTS",
+    "DEFAULT_UNMASKED_SLOTS",
+    "MaskingSQLStore",
+    "MaskingSQLTrackerStore",
+    "TrackerStoreError",
+    "TrackerStoreOptions",
+    "mask_event",
+    "mask_value",
+    "unmask_event",
 ]
 
 _PREFIX = "tracker_store."  # how the options are named in error messages
@@ -116,16 +126,16 @@ class TrackerStoreOptions:
 
     # Rasa's SQLTrackerStore connection (Rasa passes the section's `url` as `host`)
     dialect: str = "sqlite"
-    host: Optional[str] = None
-    port: Optional[int] = None
+    host: str | None = None
+    port: int | None = None
     db: str = "rasa.db"
-    username: Optional[str] = None
-    password: Optional[str] = field(default=None, repr=False)
-    login_db: Optional[str] = None
-    query: Optional[Mapping[str, Any]] = None
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    login_db: str | None = None
+    query: Mapping[str, Any] | None = None
     # Sotong's
-    encrypted_slots: FrozenSet[str] = frozenset(DEFAULT_ENCRYPTED_SLOTS)
-    unmasked_slots: FrozenSet[str] = frozenset(DEFAULT_UNMASKED_SLOTS)
+    encrypted_slots: frozenset[str] = frozenset(DEFAULT_ENCRYPTED_SLOTS)
+    unmasked_slots: frozenset[str] = frozenset(DEFAULT_UNMASKED_SLOTS)
     strict: bool = True
     fail_turn_on_action_error: bool = True
     cache_conversations: int = 500
@@ -133,25 +143,31 @@ class TrackerStoreOptions:
     mask_logs: bool = True
 
     @classmethod
-    def parse(cls, options: Mapping[str, Any]) -> "TrackerStoreOptions":
+    def parse(cls, options: Mapping[str, Any]) -> TrackerStoreOptions:
         """Options as Rasa passes them from an endpoints file; SettingsError (a ValueError)
         names an unknown option or a value that cannot be used."""
         known = {option.name for option in fields(cls)}
         for name in options:
             if name not in known:
-                raise SettingsError(_PREFIX + name, "…",  # the value unshown: it may be a misspelt password
-                                    "one of the known options: " + ", ".join(sorted(known)))
-        env = {_PREFIX + name: "" if value is None else str(value)
-               for name, value in options.items() if not isinstance(value, (list, tuple, set, frozenset, dict))}
+                raise SettingsError(
+                    _PREFIX + name,
+                    "…",  # the value unshown: it may be a misspelt password
+                    "one of the known options: " + ", ".join(sorted(known)),
+                )
+        env = {
+            _PREFIX + name: "" if value is None else str(value)
+            for name, value in options.items()
+            if not isinstance(value, (list, tuple, set, frozenset, dict))
+        }
         default = cls()
 
-        def text(name: str) -> Optional[str]:
+        def text(name: str) -> str | None:
             return env_str(_PREFIX + name, getattr(default, name), env=env)
 
         def yes_no(name: str) -> bool:
             return env_bool(_PREFIX + name, getattr(default, name), env=env)
 
-        def names(name: str) -> FrozenSet[str]:
+        def names(name: str) -> frozenset[str]:
             value = options.get(name)
             if isinstance(value, (list, tuple, set, frozenset)):
                 return frozenset(str(item) for item in value)
@@ -161,21 +177,36 @@ class TrackerStoreOptions:
         if query not in (None, "") and not isinstance(query, Mapping):
             raise SettingsError(_PREFIX + "query", str(query), "a mapping of connection parameters")
         return cls(
-            dialect=text("dialect"), host=text("host"), db=text("db"), username=text("username"),
-            password=text("password"), login_db=text("login_db"), query=dict(query) if query else None,
+            dialect=text("dialect"),
+            host=text("host"),
+            db=text("db"),
+            username=text("username"),
+            password=text("password"),
+            login_db=text("login_db"),
+            query=dict(query) if query else None,
             port=env_int(_PREFIX + "port", None, env=env, minimum=1),
-            encrypted_slots=names("encrypted_slots"), unmasked_slots=names("unmasked_slots"),
-            strict=yes_no("strict"), fail_turn_on_action_error=yes_no("fail_turn_on_action_error"),
-            cache_conversations=env_int(_PREFIX + "cache_conversations", default.cache_conversations, env=env,
-                                        minimum=0),
+            encrypted_slots=names("encrypted_slots"),
+            unmasked_slots=names("unmasked_slots"),
+            strict=yes_no("strict"),
+            fail_turn_on_action_error=yes_no("fail_turn_on_action_error"),
+            cache_conversations=env_int(
+                _PREFIX + "cache_conversations", default.cache_conversations, env=env, minimum=0
+            ),
             mask_logs=yes_no("mask_logs"),
         )
 
-    def connection(self) -> Dict[str, Any]:
+    def connection(self) -> dict[str, Any]:
         """Rasa's SQLTrackerStore arguments."""
-        return {"dialect": self.dialect, "host": self.host, "port": self.port, "db": self.db,
-                "username": self.username, "password": self.password, "login_db": self.login_db,
-                "query": dict(self.query) if self.query else None}
+        return {
+            "dialect": self.dialect,
+            "host": self.host,
+            "port": self.port,
+            "db": self.db,
+            "username": self.username,
+            "password": self.password,
+            "login_db": self.login_db,
+            "query": dict(self.query) if self.query else None,
+        }
 
 
 class MaskingSQLTrackerStore(CachingTrackerStore):
@@ -183,16 +214,21 @@ class MaskingSQLTrackerStore(CachingTrackerStore):
 
     sql_store_class = MaskingSQLStore  # what it keeps the events in (bot.privacy.retention reads it)
 
-    def __init__(self, domain: Optional[Domain] = None, event_broker: Optional[EventBroker] = None,
-                 **options: Any) -> None:
+    def __init__(self, domain: Domain | None = None, event_broker: EventBroker | None = None, **options: Any) -> None:
         require_installed(f"{__name__}.{type(self).__name__}")
         self.options = TrackerStoreOptions.parse(options)
         try:
-            store = MaskingSQLStore(domain=domain, event_broker=event_broker,
-                                    encrypted_slots=self.options.encrypted_slots,
-                                    unmasked_slots=self.options.unmasked_slots, **self.options.connection())
+            store = MaskingSQLStore(
+                domain=domain,
+                event_broker=event_broker,
+                encrypted_slots=self.options.encrypted_slots,
+                unmasked_slots=self.options.unmasked_slots,
+                **self.options.connection(),
+            )
         except (AttributeError, ImportError) as error:  # Rasa would quietly use an in-memory store instead
-            raise TrackerStoreError(f"{type(self).__name__} could not start: {type(error).__name__}: {error}") from error
+            raise TrackerStoreError(
+                f"{type(self).__name__} could not start: {type(error).__name__}: {error}"
+            ) from error
         super().__init__(store, max_conversations=self.options.cache_conversations)
 
     @property
@@ -205,7 +241,7 @@ class MaskingSQLTrackerStore(CachingTrackerStore):
         """The SQL store (its `engine`, for tests and tools)."""
         return self.wrapped
 
-    async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         start_turn()  # a turn starts by fetching its tracker
         return await super().retrieve(sender_id)
 

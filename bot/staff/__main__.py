@@ -16,14 +16,15 @@ The database is SOTONG_DATABASE_URL (or --database-url); settings come from SOTO
 (see bot/staff/settings.py); the Kakao Event API for notices to citizens from KAKAO_* (see
 bot/subscriptions/event_api.py).
 """
+
 from __future__ import annotations
 
 import argparse
 import getpass
 import logging
 import sys
-from typing import Optional
 
+import bot.staff.schema  # noqa: F401  (the console's tables, for open_database)
 from bot.city import get_city_config
 from bot.privacy.log_masking import install_record_masking
 from bot.settings import env_int, env_str
@@ -31,14 +32,14 @@ from bot.staff.accounts import AccountError, Role, add_account, list_accounts, s
 from bot.staff.audit import Actor
 from bot.staff.open311.keys import DEFAULT_SCOPES, SCOPES, create_key, list_keys, revoke_key
 from bot.tickets.store import open_database
-import bot.staff.schema  # noqa: F401  (the console's tables, for open_database)
 
 logger = logging.getLogger("bot.staff")
 
 
 def _parse_args(argv):
-    parser = argparse.ArgumentParser(prog="python -m bot.staff", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bot.staff", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--database-url", default=None)
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -65,8 +66,9 @@ def _parse_args(argv):
     keys = commands.add_parser("apikeys", help="Open311 API keys").add_subparsers(dest="action", required=True)
     add_key = keys.add_parser("add")
     add_key.add_argument("--name", required=True)
-    add_key.add_argument("--scope", action="append", choices=SCOPES, dest="scopes",
-                         help="repeat for several (default: create)")
+    add_key.add_argument(
+        "--scope", action="append", choices=SCOPES, dest="scopes", help="repeat for several (default: create)"
+    )
     keys.add_parser("list")
     keys.add_parser("revoke").add_argument("name")
     return parser.parse_args(argv)
@@ -97,13 +99,16 @@ def _serve(args) -> int:
 def _users(args, sessions) -> int:
     if args.action == "list":
         for account in list_accounts(sessions):
-            print(f"{account.username}\t{account.role.value}\t{account.department_id or '-'}\t"
-                  f"{'active' if account.active else 'disabled'}\t{account.display_name}")
+            print(
+                f"{account.username}\t{account.role.value}\t{account.department_id or '-'}\t"
+                f"{'active' if account.active else 'disabled'}\t{account.display_name}"
+            )
         return 0
     if args.action in ("disable", "enable"):
         changed = set_active(sessions, _cli_actor(), args.username, args.action == "enable")
         if changed and args.action == "disable":
             from bot.staff.sessions import end_sessions_of
+
             account = next(a for a in list_accounts(sessions) if a.username == args.username.lower())
             end_sessions_of(sessions, account.id)
         print(f"{args.username}: {args.action}d" if changed else f"{args.username}: no such account")
@@ -112,9 +117,16 @@ def _users(args, sessions) -> int:
         changed = set_password(sessions, _cli_actor(), args.username, _read_password(args.password_stdin))
         print(f"{args.username}: password set" if changed else f"{args.username}: no such account")
         return 0 if changed else 1
-    account = add_account(sessions, get_city_config(), _cli_actor(), username=args.username,
-                          password=_read_password(args.password_stdin), role=args.role,
-                          department_id=args.department, display_name=args.name)
+    account = add_account(
+        sessions,
+        get_city_config(),
+        _cli_actor(),
+        username=args.username,
+        password=_read_password(args.password_stdin),
+        role=args.role,
+        department_id=args.department,
+        display_name=args.name,
+    )
     print(f"added {account.username} ({account.role.value}, department {account.department_id or '-'})")
     return 0
 
@@ -133,8 +145,10 @@ def _unlock(args, sessions) -> int:
 def _apikeys(args, sessions) -> int:
     if args.action == "list":
         for key in list_keys(sessions):
-            print(f"{key.name}\t{key.scopes}\tcreated {key.created_at:%Y-%m-%d}\t"
-                  f"{'revoked ' + format(key.revoked_at, '%Y-%m-%d') if key.revoked_at else 'active'}")
+            print(
+                f"{key.name}\t{key.scopes}\tcreated {key.created_at:%Y-%m-%d}\t"
+                f"{'revoked ' + format(key.revoked_at, '%Y-%m-%d') if key.revoked_at else 'active'}"
+            )
         return 0
     if args.action == "revoke":
         revoked = revoke_key(sessions, args.name)
@@ -144,7 +158,7 @@ def _apikeys(args, sessions) -> int:
     return 0
 
 
-def main(argv: Optional[list] = None) -> int:
+def main(argv: list | None = None) -> int:
     install_record_masking()  # every record, also those of handlers Sanic adds when serving
     args = _parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

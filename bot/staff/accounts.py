@@ -6,13 +6,13 @@ Roles:
 - admin       everything a supervisor may, plus accounts and reloading the routing data;
 - trainer     the training inbox and its weekly report only (no tickets; bot.staff.web.trainer_routes).
 """
+
 from __future__ import annotations
 
 import enum
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import List, Optional
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -21,8 +21,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
 from bot.city.models import CityConfig
-from bot.storage.db import Base, UtcDateTime, utc_now
 from bot.staff.audit import Actor, record
+from bot.storage.db import Base, UtcDateTime, utc_now
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,39}$")
 MIN_PASSWORD_CHARS = 10
@@ -43,8 +43,12 @@ class Role(str, enum.Enum):
     TRAINER = "trainer"
 
 
-ROLE_LABELS_KO = {Role.STAFF: "부서 담당자", Role.SUPERVISOR: "총괄 관리자", Role.ADMIN: "시스템 관리자",
-                  Role.TRAINER: "챗봇 학습 담당자"}
+ROLE_LABELS_KO = {
+    Role.STAFF: "부서 담당자",
+    Role.SUPERVISOR: "총괄 관리자",
+    Role.ADMIN: "시스템 관리자",
+    Role.TRAINER: "챗봇 학습 담당자",
+}
 # A trainer ranks below staff: every ticket page refuses it. The training pages check may_train.
 _RANK = {Role.TRAINER: -1, Role.STAFF: 0, Role.SUPERVISOR: 1, Role.ADMIN: 2}
 TRAINING_ROLES = frozenset({Role.TRAINER, Role.ADMIN})
@@ -76,14 +80,15 @@ class Account:
     username: str
     display_name: str
     role: Role
-    department_id: Optional[str]
+    department_id: str | None
     active: bool
     created_at: datetime
 
     @classmethod
-    def of(cls, user: StaffUser) -> "Account":
-        return cls(user.id, user.username, user.display_name, Role(user.role), user.department_id,
-                   user.active, user.created_at)
+    def of(cls, user: StaffUser) -> Account:
+        return cls(
+            user.id, user.username, user.display_name, Role(user.role), user.department_id, user.active, user.created_at
+        )
 
     def has_role(self, role: Role) -> bool:
         """True when this account's role is `role` or above it."""
@@ -111,9 +116,17 @@ def normalise_username(username: str) -> str:
     return (username or "").strip().lower()
 
 
-def add_account(session_factory: sessionmaker, config: CityConfig, actor: Actor, *, username: str,
-                password: str, role: str, department_id: Optional[str] = None,
-                display_name: Optional[str] = None) -> Account:
+def add_account(
+    session_factory: sessionmaker,
+    config: CityConfig,
+    actor: Actor,
+    *,
+    username: str,
+    password: str,
+    role: str,
+    department_id: str | None = None,
+    display_name: str | None = None,
+) -> Account:
     username = normalise_username(username)
     if not USERNAME_PATTERN.match(username):
         raise AccountError("username: 3-40 lower-case letters, digits, '.', '_' or '-'")
@@ -124,18 +137,31 @@ def add_account(session_factory: sessionmaker, config: CityConfig, actor: Actor,
     if role_value is Role.STAFF and not department_id:
         raise AccountError("department: staff accounts belong to a department")
     if department_id and department_id not in config.departments:
-        raise AccountError(f"department: unknown department '{department_id}' "
-                           f"(one of: {', '.join(config.departments)})")
+        raise AccountError(
+            f"department: unknown department '{department_id}' (one of: {', '.join(config.departments)})"
+        )
     check_password_policy(password)
-    user = StaffUser(username=username, display_name=(display_name or username).strip()[:60],
-                     role=role_value.value, department_id=department_id or None,
-                     password_hash=_hasher.hash(password), active=True, created_at=utc_now())
+    user = StaffUser(
+        username=username,
+        display_name=(display_name or username).strip()[:60],
+        role=role_value.value,
+        department_id=department_id or None,
+        password_hash=_hasher.hash(password),
+        active=True,
+        created_at=utc_now(),
+    )
     try:
         with session_factory.begin() as session:
             session.add(user)
             session.flush()
-            record(session, actor, "account.created", username=username, role=role_value.value,
-                   department=department_id or "")
+            record(
+                session,
+                actor,
+                "account.created",
+                username=username,
+                role=role_value.value,
+                department=department_id or "",
+            )
     except IntegrityError:
         raise AccountError(f"username: '{username}' is taken") from None
     return Account.of(user)
@@ -169,28 +195,29 @@ def set_active(session_factory: sessionmaker, actor: Actor, username: str, activ
         return True
 
 
-def list_accounts(session_factory: sessionmaker) -> List[Account]:
+def list_accounts(session_factory: sessionmaker) -> list[Account]:
     with session_factory() as session:
-        return [Account.of(user) for user in
-                session.execute(select(StaffUser).order_by(StaffUser.username)).scalars()]
+        return [Account.of(user) for user in session.execute(select(StaffUser).order_by(StaffUser.username)).scalars()]
 
 
-def account_by_id(session_factory: sessionmaker, user_id: int) -> Optional[Account]:
+def account_by_id(session_factory: sessionmaker, user_id: int) -> Account | None:
     with session_factory() as session:
         user = session.get(StaffUser, user_id)
         return Account.of(user) if user is not None else None
 
 
-def department_accounts(session_factory: sessionmaker, department_id: str) -> List[Account]:
+def department_accounts(session_factory: sessionmaker, department_id: str) -> list[Account]:
     """Active accounts a ticket of the department can be assigned to."""
     with session_factory() as session:
         users = session.execute(
-            select(StaffUser).where(StaffUser.active.is_(True), StaffUser.department_id == department_id)
-            .order_by(StaffUser.display_name)).scalars()
+            select(StaffUser)
+            .where(StaffUser.active.is_(True), StaffUser.department_id == department_id)
+            .order_by(StaffUser.display_name)
+        ).scalars()
         return [Account.of(user) for user in users]
 
 
-def authenticate(session_factory: sessionmaker, username: str, password: str) -> Optional[Account]:
+def authenticate(session_factory: sessionmaker, username: str, password: str) -> Account | None:
     """The active account with this username and password, else None (in about the same time)."""
     with session_factory() as session:
         user = _by_username(session, username)
@@ -208,6 +235,7 @@ def authenticate(session_factory: sessionmaker, username: str, password: str) ->
     return account
 
 
-def _by_username(session, username: str) -> Optional[StaffUser]:
+def _by_username(session, username: str) -> StaffUser | None:
     return session.execute(
-        select(StaffUser).where(StaffUser.username == normalise_username(username))).scalar_one_or_none()
+        select(StaffUser).where(StaffUser.username == normalise_username(username))
+    ).scalar_one_or_none()

@@ -4,18 +4,19 @@ Every change staff make (and every look at a citizen's full phone number) adds o
 no code path that changes or deletes a row: the ORM refuses it (see `_refuse_change`) and the
 database refuses it too, with triggers created alongside the table on SQLite and PostgreSQL.
 """
+
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from sqlalchemy import DDL, Column, Index, Integer, String, Text, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.storage.db import Base, UtcDateTime, utc_now
 from bot.privacy.masking import mask_personal_data
+from bot.storage.db import Base, UtcDateTime, utc_now
 
 
 class AuditLogIsAppendOnly(RuntimeError):
@@ -42,7 +43,7 @@ class AuditEntry(Base):
     )
 
     @property
-    def detail(self) -> Dict[str, Any]:
+    def detail(self) -> dict[str, Any]:
         return json.loads(self.detail_json or "{}")
 
 
@@ -65,7 +66,7 @@ APPEND_ONLY_TRIGGERS = {
 }
 
 
-def append_only_trigger_statements(dialect_name: str) -> List[str]:
+def append_only_trigger_statements(dialect_name: str) -> list[str]:
     """The SQL that makes staff_audit_log append-only on this database (after it is created)."""
     return list(APPEND_ONLY_TRIGGERS.get(dialect_name, ()))
 
@@ -86,20 +87,34 @@ class Actor:
     """Who acts: a staff member in the console, a CLI user or an Open311 client."""
 
     name: str
-    role: Optional[str] = None
-    ip: Optional[str] = None
+    role: str | None = None
+    ip: str | None = None
 
 
-def record(session: Session, actor: Actor, action: str, *, ticket_id: Optional[int] = None,
-           ticket_number: Optional[str] = None, department_id: Optional[str] = None,
-           now: Optional[datetime] = None, **detail: Any) -> AuditEntry:
+def record(
+    session: Session,
+    actor: Actor,
+    action: str,
+    *,
+    ticket_id: int | None = None,
+    ticket_number: str | None = None,
+    department_id: str | None = None,
+    now: datetime | None = None,
+    **detail: Any,
+) -> AuditEntry:
     """Add one line to the caller's transaction (it is written only if that commits). Text in
     `detail` is masked for phone and registration numbers: the log never holds them in full."""
     entry = AuditEntry(
-        at=now or utc_now(), actor=actor.name, actor_role=actor.role, action=action,
-        ticket_id=ticket_id, ticket_number=ticket_number, department_id=department_id,
-        detail_json=json.dumps({key: _masked(value) for key, value in detail.items()},
-                               ensure_ascii=False, sort_keys=True, default=str),
+        at=now or utc_now(),
+        actor=actor.name,
+        actor_role=actor.role,
+        action=action,
+        ticket_id=ticket_id,
+        ticket_number=ticket_number,
+        department_id=department_id,
+        detail_json=json.dumps(
+            {key: _masked(value) for key, value in detail.items()}, ensure_ascii=False, sort_keys=True, default=str
+        ),
         ip=actor.ip,
     )
     session.add(entry)
@@ -112,13 +127,13 @@ def record_now(session_factory: sessionmaker, actor: Actor, action: str, **kwarg
         record(session, actor, action, **kwargs)
 
 
-def entries_for_ticket(session: Session, ticket_id: int) -> List[AuditEntry]:
-    return list(session.execute(
-        select(AuditEntry).where(AuditEntry.ticket_id == ticket_id).order_by(AuditEntry.id)).scalars())
+def entries_for_ticket(session: Session, ticket_id: int) -> list[AuditEntry]:
+    return list(
+        session.execute(select(AuditEntry).where(AuditEntry.ticket_id == ticket_id).order_by(AuditEntry.id)).scalars()
+    )
 
 
-def recent_entries(session_factory: sessionmaker, limit: int = 200,
-                   actor: Optional[str] = None) -> List[AuditEntry]:
+def recent_entries(session_factory: sessionmaker, limit: int = 200, actor: str | None = None) -> list[AuditEntry]:
     query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
     if actor:
         query = query.where(AuditEntry.actor == actor)

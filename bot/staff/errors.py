@@ -1,4 +1,5 @@
 """Errors of staff operations; the web layer turns them into 404, 403 and 400 answers."""
+
 from __future__ import annotations
 
 

@@ -9,6 +9,7 @@ numbers are masked before anything is written: this stands in for a department, 
 
 The receiver is on only when SOTONG_LOCAL_INBOX_TOKEN is set (scripts/run.sh sets it).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -19,7 +20,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
 from bot.delivery.local_inbox import TOKEN_ENV
 from bot.privacy.masking import mask_phone
@@ -50,20 +51,20 @@ class Recipient:
 class InboxEntry:
     recipient: Recipient
     received_at: datetime
-    document: Dict[str, Any]
+    document: dict[str, Any]
 
     @property
-    def ticket(self) -> Dict[str, Any]:
+    def ticket(self) -> dict[str, Any]:
         return self.document.get("payload", {}).get("ticket", {}) or {}
 
 
 @dataclass(frozen=True)
 class ReceiverSettings:
-    token: Optional[str]
+    token: str | None
     directory: Path
 
     @classmethod
-    def from_env(cls, env: Optional[Environment] = None) -> "ReceiverSettings":
+    def from_env(cls, env: Environment | None = None) -> ReceiverSettings:
         return cls(env_str(TOKEN_ENV, env=env), env_path(DIR_ENV, DEFAULT_DIR, env=env))
 
     @property
@@ -71,7 +72,7 @@ class ReceiverSettings:
         return self.token is not None
 
 
-def recipient_of(document: Dict[str, Any]) -> Recipient:
+def recipient_of(document: dict[str, Any]) -> Recipient:
     payload = document.get("payload")
     if not isinstance(payload, dict) or not isinstance(document.get("idempotency_key"), str):
         raise InboxDocumentError("a local inbox document has a payload object and an idempotency_key")
@@ -82,8 +83,9 @@ def recipient_of(document: Dict[str, Any]) -> Recipient:
     if not isinstance(recipient, dict) or not recipient.get("kind") or not recipient.get("id"):
         destination = str(document.get("destination") or "unknown")
         return Recipient("other", _safe(destination), destination)
-    return Recipient(_safe(str(recipient["kind"])), _safe(str(recipient["id"])),
-                     str(recipient.get("name") or recipient["id"]))
+    return Recipient(
+        _safe(str(recipient["kind"])), _safe(str(recipient["id"])), str(recipient.get("name") or recipient["id"])
+    )
 
 
 def _safe(text: str) -> str:
@@ -92,8 +94,10 @@ def _safe(text: str) -> str:
 
 def _masked(value: Any) -> Any:
     if isinstance(value, dict):
-        return {key: (mask_phone(item) if key == "phone" and isinstance(item, str) else _masked(item))
-                for key, item in value.items()}
+        return {
+            key: (mask_phone(item) if key == "phone" and isinstance(item, str) else _masked(item))
+            for key, item in value.items()
+        }
     if isinstance(value, list):
         return [_masked(item) for item in value]
     if isinstance(value, str):
@@ -106,35 +110,37 @@ class LocalInboxStore:
         self.directory = Path(directory)
         self._lock = threading.Lock()
 
-    def store(self, document: Dict[str, Any], now: Optional[datetime] = None) -> Tuple[Recipient, bool]:
+    def store(self, document: dict[str, Any], now: datetime | None = None) -> tuple[Recipient, bool]:
         """File the document; returns its recipient and False when this delivery was filed before."""
         recipient = recipient_of(document)
         key_hash = hashlib.sha256(document["idempotency_key"].encode("utf-8")).hexdigest()[:24]
         folder = self.directory / recipient.key
         path = folder / f"{key_hash}.json"
-        record = {"received_at": (now or datetime.now(timezone.utc)).isoformat(),
-                  "recipient": {"kind": recipient.kind, "id": recipient.id, "name": recipient.name},
-                  "document": _masked(document)}
+        record = {
+            "received_at": (now or datetime.now(timezone.utc)).isoformat(),
+            "recipient": {"kind": recipient.kind, "id": recipient.id, "name": recipient.name},
+            "document": _masked(document),
+        }
         with self._lock:
             if path.exists():
                 return recipient, False
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
             temporary = path.with_suffix(".tmp")
-            with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w",
-                      encoding="utf-8") as handle:
+            with open(
+                os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8"
+            ) as handle:
                 json.dump(record, handle, ensure_ascii=False, indent=2)
             temporary.replace(path)
         return recipient, True
 
-    def entries(self) -> List[InboxEntry]:
+    def entries(self) -> list[InboxEntry]:
         """Every filed delivery, newest first."""
         found = []
         for path in self.directory.glob("*/*.json"):
             try:
                 record = json.loads(path.read_text(encoding="utf-8"))
                 recipient = Recipient(**record["recipient"])
-                found.append(InboxEntry(recipient, datetime.fromisoformat(record["received_at"]),
-                                        record["document"]))
+                found.append(InboxEntry(recipient, datetime.fromisoformat(record["received_at"]), record["document"]))
             except (OSError, ValueError, KeyError, TypeError):
                 continue  # a file being replaced, or not ours
         return sorted(found, key=lambda entry: entry.received_at, reverse=True)

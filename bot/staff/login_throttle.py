@@ -21,13 +21,13 @@ address), so two attempts never wait on each other in a cycle.
 An admin lifts a lock with the "잠금 해제" button on the accounts page or
 `python -m bot.staff unlock USERNAME`; both are in the audit log.
 """
+
 from __future__ import annotations
 
 import logging
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import List, Optional, Set, Tuple
 
 from sqlalchemy import Column, Integer, String, and_, case, delete, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -35,10 +35,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.storage.db import Base, UtcDateTime, utc_now
 from bot.staff.accounts import normalise_username
 from bot.staff.audit import Actor, record
 from bot.staff.settings import StaffSettings
+from bot.storage.db import Base, UtcDateTime, utc_now
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class LoginPermit:
 class _Counter:
     kind: str
     key: str
-    username: Optional[str]
+    username: str | None
     limit: int
 
 
@@ -84,7 +84,7 @@ def _clean(username: str) -> str:
     return normalise_username(username)[:80] or "-"
 
 
-def _counters(username: str, ip: str, settings: StaffSettings) -> List[_Counter]:
+def _counters(username: str, ip: str, settings: StaffSettings) -> list[_Counter]:
     username = _clean(username)
     return [
         _Counter(PAIR, f"{PAIR}:{ip}|{username}", username, settings.login_max_failures),
@@ -98,8 +98,9 @@ def _insert(session: Session):
     return (postgresql_insert if dialect == "postgresql" else sqlite_insert)(LoginThrottle)
 
 
-def reserve_attempt(session_factory: sessionmaker, username: str, ip: str, settings: StaffSettings,
-                    now: Optional[datetime] = None) -> LoginPermit:
+def reserve_attempt(
+    session_factory: sessionmaker, username: str, ip: str, settings: StaffSettings, now: datetime | None = None
+) -> LoginPermit:
     """Count this attempt as a failure on every counter, atomically, if all of them allow one more;
     otherwise change nothing and say why. Call before checking the password."""
     now = now or utc_now()
@@ -115,8 +116,11 @@ def reserve_attempt(session_factory: sessionmaker, username: str, ip: str, setti
 
 def _take(session: Session, counter: _Counter, now: datetime, since: datetime, settings: StaffSettings) -> None:
     row = LoginThrottle
-    session.execute(_insert(session).values(key=counter.key, username=counter.username, failures=0,
-                                            window_started_at=now).on_conflict_do_nothing(index_elements=["key"]))
+    session.execute(
+        _insert(session)
+        .values(key=counter.key, username=counter.username, failures=0, window_started_at=now)
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
     expired = row.window_started_at <= since
     failures_after = case((expired, 1), else_=row.failures + 1)
     allowed = or_(expired, row.failures < counter.limit)
@@ -125,10 +129,15 @@ def _take(session: Session, counter: _Counter, now: datetime, since: datetime, s
     if counter.kind == ADDRESS:
         allowed = or_(allowed, and_(row.next_allowed_at.is_not(None), row.next_allowed_at <= now))
         values["next_allowed_at"] = case(
-            (failures_after >= counter.limit,
-             literal(now + timedelta(seconds=settings.login_slow_seconds), UtcDateTime())), else_=None)
-    taken = session.execute(update(row).where(row.key == counter.key, allowed).values(**values)
-                            .execution_options(synchronize_session=False)).rowcount
+            (
+                failures_after >= counter.limit,
+                literal(now + timedelta(seconds=settings.login_slow_seconds), UtcDateTime()),
+            ),
+            else_=None,
+        )
+    taken = session.execute(
+        update(row).where(row.key == counter.key, allowed).values(**values).execution_options(synchronize_session=False)
+    ).rowcount
     if taken == 1:
         return
     current = session.get(LoginThrottle, counter.key)
@@ -142,8 +151,14 @@ def _take(session: Session, counter: _Counter, now: datetime, since: datetime, s
     raise _Refused(LoginPermit(False, reason, max(1, math.ceil(seconds))))
 
 
-def settle_attempt(session_factory: sessionmaker, username: str, ip: str, succeeded: bool,
-                   settings: StaffSettings, now: Optional[datetime] = None) -> None:
+def settle_attempt(
+    session_factory: sessionmaker,
+    username: str,
+    ip: str,
+    succeeded: bool,
+    settings: StaffSettings,
+    now: datetime | None = None,
+) -> None:
     """After the password check: a failure stays counted; a success clears the pair's and the
     username's counters and returns the address's reservation."""
     if not succeeded:
@@ -153,8 +168,12 @@ def settle_attempt(session_factory: sessionmaker, username: str, ip: str, succee
     with session_factory.begin() as session:  # rows in the order reserve_attempt takes them
         for counter in (pair, user):
             session.execute(delete(LoginThrottle).where(LoginThrottle.key == counter.key))
-        session.execute(update(LoginThrottle).where(LoginThrottle.key == address.key, LoginThrottle.failures > 0)
-                        .values(failures=LoginThrottle.failures - 1).execution_options(synchronize_session=False))
+        session.execute(
+            update(LoginThrottle)
+            .where(LoginThrottle.key == address.key, LoginThrottle.failures > 0)
+            .values(failures=LoginThrottle.failures - 1)
+            .execution_options(synchronize_session=False)
+        )
     _forget_stale(session_factory, now)
 
 
@@ -163,25 +182,38 @@ def _forget_stale(session_factory: sessionmaker, now: datetime) -> None:
     Housekeeping only: if it collides with logins in progress, the next success tries again."""
     try:
         with session_factory.begin() as session:
-            session.execute(delete(LoginThrottle).where(
-                LoginThrottle.window_started_at < now - STALE_AFTER,
-                or_(LoginThrottle.next_allowed_at.is_(None), LoginThrottle.next_allowed_at < now)))
+            session.execute(
+                delete(LoginThrottle).where(
+                    LoginThrottle.window_started_at < now - STALE_AFTER,
+                    or_(LoginThrottle.next_allowed_at.is_(None), LoginThrottle.next_allowed_at < now),
+                )
+            )
     except DBAPIError:
         logger.warning("Stale login counters not removed this time", exc_info=True)
 
 
-def locked_usernames(session_factory: sessionmaker, settings: StaffSettings,
-                     now: Optional[datetime] = None) -> Set[str]:
+def locked_usernames(session_factory: sessionmaker, settings: StaffSettings, now: datetime | None = None) -> set[str]:
     """Usernames locked now, from some address or from every one."""
     now = now or utc_now()
     since = now - timedelta(minutes=settings.login_window_minutes)
-    limits: Tuple[Tuple[str, int], ...] = ((PAIR, settings.login_max_failures),
-                                           (USER, settings.login_max_failures_per_user))
+    limits: tuple[tuple[str, int], ...] = (
+        (PAIR, settings.login_max_failures),
+        (USER, settings.login_max_failures_per_user),
+    )
     with session_factory() as session:
-        return set(session.execute(select(LoginThrottle.username).where(
-            LoginThrottle.window_started_at > since,
-            or_(*(and_(LoginThrottle.key.startswith(f"{kind}:"), LoginThrottle.failures >= limit)
-                  for kind, limit in limits)))).scalars())
+        return set(
+            session.execute(
+                select(LoginThrottle.username).where(
+                    LoginThrottle.window_started_at > since,
+                    or_(
+                        *(
+                            and_(LoginThrottle.key.startswith(f"{kind}:"), LoginThrottle.failures >= limit)
+                            for kind, limit in limits
+                        )
+                    ),
+                )
+            ).scalars()
+        )
 
 
 def unlock(session_factory: sessionmaker, actor: Actor, username: str) -> int:
@@ -190,10 +222,15 @@ def unlock(session_factory: sessionmaker, actor: Actor, username: str) -> int:
     username = _clean(username)
     with session_factory.begin() as session:
         # Pair counters before the username's, the order reserve_attempt takes them in.
-        cleared = session.execute(delete(LoginThrottle).where(LoginThrottle.username == username,
-                                                              LoginThrottle.key.startswith(f"{PAIR}:"))
-                                  .execution_options(synchronize_session=False)).rowcount
-        cleared += session.execute(delete(LoginThrottle).where(LoginThrottle.key == f"{USER}:{username}")
-                                   .execution_options(synchronize_session=False)).rowcount
+        cleared = session.execute(
+            delete(LoginThrottle)
+            .where(LoginThrottle.username == username, LoginThrottle.key.startswith(f"{PAIR}:"))
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        cleared += session.execute(
+            delete(LoginThrottle)
+            .where(LoginThrottle.key == f"{USER}:{username}")
+            .execution_options(synchronize_session=False)
+        ).rowcount
         record(session, actor, "account.unlocked", username=username, counters=cleared)
     return cleared

@@ -5,6 +5,7 @@ SHA-256, the account, the session's CSRF token and its times. A session ends on 
 `session_idle_minutes` without a request, after `session_max_hours` in any case, and at once when
 its account is disabled (checked on every request).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -12,14 +13,13 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Optional
 
 from sqlalchemy import Column, ForeignKey, Integer, String, delete
 from sqlalchemy.orm import sessionmaker
 
-from bot.storage.db import Base, UtcDateTime, utc_now
 from bot.staff.accounts import Account, StaffUser
 from bot.staff.settings import StaffSettings
+from bot.storage.db import Base, UtcDateTime, utc_now
 
 COOKIE_NAME = "sotong_staff"
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)  # write last_seen_at at most once a minute
@@ -43,7 +43,7 @@ class LoginSession:
     csrf_token: str
     token_hash: str
 
-    def csrf_matches(self, submitted: Optional[str]) -> bool:
+    def csrf_matches(self, submitted: str | None) -> bool:
         return bool(submitted) and hmac.compare_digest(self.csrf_token, submitted)
 
 
@@ -51,21 +51,35 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def start_session(session_factory: sessionmaker, account: Account, settings: StaffSettings,
-                  ip: Optional[str] = None, now: Optional[datetime] = None) -> str:
+def start_session(
+    session_factory: sessionmaker,
+    account: Account,
+    settings: StaffSettings,
+    ip: str | None = None,
+    now: datetime | None = None,
+) -> str:
     """A new session for `account`; returns the cookie token (shown once, stored hashed)."""
     now = now or utc_now()
     token = secrets.token_urlsafe(32)
     with session_factory.begin() as session:
         session.execute(delete(StaffSession).where(StaffSession.expires_at < now))
-        session.add(StaffSession(token_hash=_hash(token), user_id=account.id, csrf_token=secrets.token_urlsafe(32),
-                                 created_at=now, last_seen_at=now,
-                                 expires_at=now + timedelta(hours=settings.session_max_hours), ip=ip))
+        session.add(
+            StaffSession(
+                token_hash=_hash(token),
+                user_id=account.id,
+                csrf_token=secrets.token_urlsafe(32),
+                created_at=now,
+                last_seen_at=now,
+                expires_at=now + timedelta(hours=settings.session_max_hours),
+                ip=ip,
+            )
+        )
     return token
 
 
-def load_session(session_factory: sessionmaker, token: Optional[str], settings: StaffSettings,
-                 now: Optional[datetime] = None) -> Optional[LoginSession]:
+def load_session(
+    session_factory: sessionmaker, token: str | None, settings: StaffSettings, now: datetime | None = None
+) -> LoginSession | None:
     """The live session of this cookie token, or None (unknown, expired, idle or disabled)."""
     if not token or len(token) > 200:
         return None
@@ -94,7 +108,7 @@ def load_session(session_factory: sessionmaker, token: Optional[str], settings: 
     return login
 
 
-def end_session(session_factory: sessionmaker, token: Optional[str]) -> None:
+def end_session(session_factory: sessionmaker, token: str | None) -> None:
     if token:
         with session_factory.begin() as session:
             session.execute(delete(StaffSession).where(StaffSession.token_hash == _hash(token)))

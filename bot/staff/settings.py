@@ -1,8 +1,9 @@
 """Staff console settings, read from the environment (SOTONG_STAFF_*)."""
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping, Optional
 
 from bot.settings import env_bool, env_float, env_int
 
@@ -22,7 +23,7 @@ class StaffSettings:
     page_size: int = 25
 
     @classmethod
-    def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "StaffSettings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> StaffSettings:
         """From SOTONG_STAFF_* (``env``: the process environment by default); unset values keep the
         defaults above."""
         defaults = cls()
@@ -39,14 +40,18 @@ class StaffSettings:
             session_max_hours=count("SOTONG_STAFF_SESSION_MAX_HOURS", defaults.session_max_hours),
             login_max_failures=count("SOTONG_STAFF_LOGIN_MAX_FAILURES", defaults.login_max_failures),
             login_window_minutes=count("SOTONG_STAFF_LOGIN_WINDOW_MINUTES", defaults.login_window_minutes),
-            login_max_failures_per_user=count("SOTONG_STAFF_LOGIN_MAX_FAILURES_PER_USER",
-                                              defaults.login_max_failures_per_user),
-            login_max_failures_per_ip=count("SOTONG_STAFF_LOGIN_MAX_FAILURES_PER_IP",
-                                            defaults.login_max_failures_per_ip),
+            login_max_failures_per_user=count(
+                "SOTONG_STAFF_LOGIN_MAX_FAILURES_PER_USER", defaults.login_max_failures_per_user
+            ),
+            login_max_failures_per_ip=count(
+                "SOTONG_STAFF_LOGIN_MAX_FAILURES_PER_IP", defaults.login_max_failures_per_ip
+            ),
             login_slow_seconds=seconds("SOTONG_STAFF_LOGIN_SLOW_SECONDS", defaults.login_slow_seconds),
-            dashboard_refresh_seconds=seconds("SOTONG_STAFF_DASHBOARD_REFRESH_SECONDS",
-                                              defaults.dashboard_refresh_seconds),
-            dashboard_stream_minutes=seconds("SOTONG_STAFF_DASHBOARD_STREAM_MINUTES",
-                                             defaults.dashboard_stream_minutes),
+            dashboard_refresh_seconds=seconds(
+                "SOTONG_STAFF_DASHBOARD_REFRESH_SECONDS", defaults.dashboard_refresh_seconds
+            ),
+            dashboard_stream_minutes=seconds(
+                "SOTONG_STAFF_DASHBOARD_STREAM_MINUTES", defaults.dashboard_stream_minutes
+            ),
             page_size=count("SOTONG_STAFF_PAGE_SIZE", defaults.page_size),
         )

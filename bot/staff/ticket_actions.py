@@ -6,21 +6,28 @@ changes the ticket, writes its history line (ticket_events), the audit log line,
 the citizen(s) (see bot.tickets.notices) and, for a transfer, the ticket document for the new
 department in the outbox. Either all of it is stored or none of it.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, List, Optional
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.city.models import CityConfig
-from bot.storage.db import utc_now
 from bot.delivery.outbox import enqueue
+from bot.privacy.contacts import reveal_phone
 from bot.staff import transitions
 from bot.staff.accounts import Account, StaffUser
 from bot.staff.audit import Actor, record
+from bot.staff.errors import AccessDenied, ActionRefused, TicketNotFound
+from bot.staff.ticket_records import NoteKind, TicketAssignment, TicketNote
+from bot.storage.db import utc_now
+from bot.subscriptions.event_api import EventApiSettings
+from bot.tickets.documents import idempotency_key, ticket_document
+from bot.tickets.models import STATUS_LABELS_KO, Ticket, TicketEvent, TicketEventKind, TicketStatus, TicketWatcher
 from bot.tickets.notices import (
     MAX_MESSAGE_CHARS,
     REPLY_KIND,
@@ -28,12 +35,6 @@ from bot.tickets.notices import (
     queue_notice,
     reply_notice_text,
 )
-from bot.staff.errors import AccessDenied, ActionRefused, TicketNotFound
-from bot.staff.ticket_records import NoteKind, TicketAssignment, TicketNote
-from bot.subscriptions.event_api import EventApiSettings
-from bot.privacy.contacts import reveal_phone
-from bot.tickets.documents import idempotency_key, ticket_document
-from bot.tickets.models import STATUS_LABELS_KO, Ticket, TicketEvent, TicketEventKind, TicketStatus, TicketWatcher
 from bot.tickets.routing import DEPARTMENT, Recipient
 from bot.tickets.store import SYSTEM_ACTOR
 from bot.trainer.signals import record_staff_correction
@@ -47,7 +48,7 @@ class StaffMember:
     """The account acting, and from where (for the audit log)."""
 
     account: Account
-    ip: Optional[str] = None
+    ip: str | None = None
 
     @property
     def actor(self) -> Actor:
@@ -67,7 +68,7 @@ def load_ticket(session: Session, number: str, account: Account, for_update: boo
     return ticket
 
 
-def _clean(text: Optional[str], max_chars: int, what: str, required: bool) -> Optional[str]:
+def _clean(text: str | None, max_chars: int, what: str, required: bool) -> str | None:
     text = (text or "").strip()
     if required and not text:
         raise ActionRefused(f"{what}을(를) 입력해 주세요.")
@@ -77,9 +78,13 @@ def _clean(text: Optional[str], max_chars: int, what: str, required: bool) -> Op
 
 
 class TicketDesk:
-    def __init__(self, session_factory: sessionmaker, config: Callable[[], CityConfig],
-                 event_api: Callable[[], EventApiSettings] = EventApiSettings.from_env,
-                 clock: Callable[[], datetime] = utc_now):
+    def __init__(
+        self,
+        session_factory: sessionmaker,
+        config: Callable[[], CityConfig],
+        event_api: Callable[[], EventApiSettings] = EventApiSettings.from_env,
+        clock: Callable[[], datetime] = utc_now,
+    ):
         self.sessions = session_factory
         self._config = config
         self._event_api = event_api
@@ -91,14 +96,22 @@ class TicketDesk:
 
     # --- status ----------------------------------------------------------------------------------
 
-    def change_status(self, who: StaffMember, number: str, new_status: TicketStatus, *,
-                      message: Optional[str] = None, reason: Optional[str] = None,
-                      expected_status: Optional[TicketStatus] = None) -> TicketStatus:
+    def change_status(
+        self,
+        who: StaffMember,
+        number: str,
+        new_status: TicketStatus,
+        *,
+        message: str | None = None,
+        reason: str | None = None,
+        expected_status: TicketStatus | None = None,
+    ) -> TicketStatus:
         """Move the ticket to `new_status`; the citizen is told, with `message` (and `reason`)."""
         with self.sessions.begin() as session:
             ticket = load_ticket(session, number, who.account, for_update=True)
-            self._set_status(session, who, ticket, new_status, message=message, reason=reason,
-                             expected_status=expected_status)
+            self._set_status(
+                session, who, ticket, new_status, message=message, reason=reason, expected_status=expected_status
+            )
             return ticket.status
 
     def accept(self, who: StaffMember, number: str) -> None:
@@ -109,29 +122,67 @@ class TicketDesk:
             if ticket.status is TicketStatus.RECEIVED:
                 self._set_status(session, who, ticket, TicketStatus.IN_PROGRESS)
 
-    def _set_status(self, session: Session, who: StaffMember, ticket: Ticket, new_status: TicketStatus, *,
-                    message: Optional[str] = None, reason: Optional[str] = None,
-                    expected_status: Optional[TicketStatus] = None) -> None:
+    def _set_status(
+        self,
+        session: Session,
+        who: StaffMember,
+        ticket: Ticket,
+        new_status: TicketStatus,
+        *,
+        message: str | None = None,
+        reason: str | None = None,
+        expected_status: TicketStatus | None = None,
+    ) -> None:
         old_status = ticket.status
         if expected_status is not None and expected_status is not old_status:
-            raise ActionRefused(f"다른 담당자가 먼저 상태를 '{STATUS_LABELS_KO[old_status]}'(으)로 바꿨어요. "
-                                "화면을 새로 고친 뒤 다시 확인해 주세요.")
+            raise ActionRefused(
+                f"다른 담당자가 먼저 상태를 '{STATUS_LABELS_KO[old_status]}'(으)로 바꿨어요. "
+                "화면을 새로 고친 뒤 다시 확인해 주세요."
+            )
         if not transitions.is_allowed(old_status, new_status):
-            raise ActionRefused(f"'{STATUS_LABELS_KO[old_status]}' 상태에서 "
-                                f"'{STATUS_LABELS_KO[new_status]}'(으)로 바꿀 수 없어요.")
+            raise ActionRefused(
+                f"'{STATUS_LABELS_KO[old_status]}' 상태에서 '{STATUS_LABELS_KO[new_status]}'(으)로 바꿀 수 없어요."
+            )
         reason = _clean(reason, MAX_MESSAGE_CHARS, "사유", transitions.needs_reason(old_status, new_status))
         message = _clean(message, MAX_MESSAGE_CHARS, "시민에게 보낼 메시지", required=False)
         now = self._clock()
         ticket.status, ticket.updated_at = new_status, now
-        session.add(TicketEvent(ticket_id=ticket.id, kind=TicketEventKind.STATUS_CHANGED,
-                                old_status=old_status.value, new_status=new_status.value,
-                                actor=who.account.username, note=_joined(reason, message), created_at=now))
-        record(session, who.actor, "ticket.status_changed", ticket_id=ticket.id, ticket_number=ticket.number,
-               department_id=ticket.department_id, now=now, old=old_status.value, new=new_status.value,
-               reason=reason or "", message=message or "")
-        notify_status(session, self.config, ticket, self._watchers(session, ticket), new_status,
-                      created_by=who.account.username, now=now, event_api=self._event_api(),
-                      message=message, reason=reason)
+        session.add(
+            TicketEvent(
+                ticket_id=ticket.id,
+                kind=TicketEventKind.STATUS_CHANGED,
+                old_status=old_status.value,
+                new_status=new_status.value,
+                actor=who.account.username,
+                note=_joined(reason, message),
+                created_at=now,
+            )
+        )
+        record(
+            session,
+            who.actor,
+            "ticket.status_changed",
+            ticket_id=ticket.id,
+            ticket_number=ticket.number,
+            department_id=ticket.department_id,
+            now=now,
+            old=old_status.value,
+            new=new_status.value,
+            reason=reason or "",
+            message=message or "",
+        )
+        notify_status(
+            session,
+            self.config,
+            ticket,
+            self._watchers(session, ticket),
+            new_status,
+            created_by=who.account.username,
+            now=now,
+            event_api=self._event_api(),
+            message=message,
+            reason=reason,
+        )
 
     # --- assignment ------------------------------------------------------------------------------
 
@@ -153,9 +204,18 @@ class TicketDesk:
             assignment = TicketAssignment(ticket_id=ticket.id)
             session.add(assignment)
         assignment.user_id, assignment.assigned_by, assignment.assigned_at = assignee.id, who.account.username, now
-        record(session, who.actor, "ticket.assigned", ticket_id=ticket.id, ticket_number=ticket.number,
-               department_id=ticket.department_id, now=now, assignee=assignee.username,
-               assignee_name=assignee.display_name, previous=previous or "")
+        record(
+            session,
+            who.actor,
+            "ticket.assigned",
+            ticket_id=ticket.id,
+            ticket_number=ticket.number,
+            department_id=ticket.department_id,
+            now=now,
+            assignee=assignee.username,
+            assignee_name=assignee.display_name,
+            previous=previous or "",
+        )
 
     # --- transfer --------------------------------------------------------------------------------
 
@@ -176,14 +236,26 @@ class TicketDesk:
             source = config.departments[ticket.department_id]
             now = self._clock()
             old_status = ticket.status
-            session.add(TicketEvent(ticket_id=ticket.id, kind=TicketEventKind.STATUS_CHANGED,
-                                    old_status=old_status.value, new_status=TicketStatus.TRANSFERRED.value,
-                                    actor=who.account.username, created_at=now,
-                                    note=f"{source.name} → {target.name}: {reason}"))
-            transfer_event = TicketEvent(ticket_id=ticket.id, kind=TicketEventKind.STATUS_CHANGED,
-                                         old_status=TicketStatus.TRANSFERRED.value,
-                                         new_status=TicketStatus.RECEIVED.value, actor=SYSTEM_ACTOR,
-                                         created_at=now, note=f"{target.name} 접수")
+            session.add(
+                TicketEvent(
+                    ticket_id=ticket.id,
+                    kind=TicketEventKind.STATUS_CHANGED,
+                    old_status=old_status.value,
+                    new_status=TicketStatus.TRANSFERRED.value,
+                    actor=who.account.username,
+                    created_at=now,
+                    note=f"{source.name} → {target.name}: {reason}",
+                )
+            )
+            transfer_event = TicketEvent(
+                ticket_id=ticket.id,
+                kind=TicketEventKind.STATUS_CHANGED,
+                old_status=TicketStatus.TRANSFERRED.value,
+                new_status=TicketStatus.RECEIVED.value,
+                actor=SYSTEM_ACTOR,
+                created_at=now,
+                note=f"{target.name} 접수",
+            )
             session.add(transfer_event)
             ticket.department_id, ticket.status, ticket.updated_at = target.id, TicketStatus.RECEIVED, now
             assignment = session.get(TicketAssignment, ticket.id)
@@ -192,20 +264,50 @@ class TicketDesk:
             session.flush()
             recipient = Recipient(DEPARTMENT, target.id, target.name, target.send)
             document = ticket_document(config, ticket, recipient, event=TICKET_TRANSFERRED)
-            document["transfer"] = {"from_department": {"id": source.id, "name": source.name}, "reason": reason,
-                                    "by": who.account.username, "at": now.isoformat()}
-            enqueue(session, ticket_id=ticket.id, target_kind=DEPARTMENT, target_id=target.id, send=target.send,
-                    payload=document, now=now,
-                    idempotency_key=idempotency_key(ticket, recipient, f"{TICKET_TRANSFERRED}#{transfer_event.id}"))
-            record(session, who.actor, "ticket.transferred", ticket_id=ticket.id, ticket_number=ticket.number,
-                   department_id=source.id, now=now, old=old_status.value, to_department=target.id,
-                   reason=reason)
+            document["transfer"] = {
+                "from_department": {"id": source.id, "name": source.name},
+                "reason": reason,
+                "by": who.account.username,
+                "at": now.isoformat(),
+            }
+            enqueue(
+                session,
+                ticket_id=ticket.id,
+                target_kind=DEPARTMENT,
+                target_id=target.id,
+                send=target.send,
+                payload=document,
+                now=now,
+                idempotency_key=idempotency_key(ticket, recipient, f"{TICKET_TRANSFERRED}#{transfer_event.id}"),
+            )
+            record(
+                session,
+                who.actor,
+                "ticket.transferred",
+                ticket_id=ticket.id,
+                ticket_number=ticket.number,
+                department_id=source.id,
+                now=now,
+                old=old_status.value,
+                to_department=target.id,
+                reason=reason,
+            )
             # A correction label for the training inbox: the category's routing was wrong for this text.
-            record_staff_correction(session, ticket.description, category=ticket.category, old=source.id,
-                                    new=target.id, what="department")
-            notify_status(session, config, ticket, self._watchers(session, ticket), TicketStatus.RECEIVED,
-                          created_by=who.account.username, now=now, event_api=self._event_api(), reason=reason,
-                          transferred_to=target.name)
+            record_staff_correction(
+                session, ticket.description, category=ticket.category, old=source.id, new=target.id, what="department"
+            )
+            notify_status(
+                session,
+                config,
+                ticket,
+                self._watchers(session, ticket),
+                TicketStatus.RECEIVED,
+                created_by=who.account.username,
+                now=now,
+                event_api=self._event_api(),
+                reason=reason,
+                transferred_to=target.name,
+            )
 
     # --- notes and replies -----------------------------------------------------------------------
 
@@ -220,32 +322,58 @@ class TicketDesk:
             session.add(note)
             session.flush()
             action = "ticket.replied" if kind is NoteKind.REPLY else "ticket.note_added"
-            record(session, who.actor, action, ticket_id=ticket.id, ticket_number=ticket.number,
-                   department_id=ticket.department_id, now=now, note_id=note.id, length=len(body))
+            record(
+                session,
+                who.actor,
+                action,
+                ticket_id=ticket.id,
+                ticket_number=ticket.number,
+                department_id=ticket.department_id,
+                now=now,
+                note_id=note.id,
+                length=len(body),
+            )
             if kind is NoteKind.REPLY:
-                queue_notice(session, ticket, ticket.sender_id, REPLY_KIND,
-                             reply_notice_text(self.config, ticket, body), created_by=who.account.username,
-                             now=now, event_api=self._event_api())
+                queue_notice(
+                    session,
+                    ticket,
+                    ticket.sender_id,
+                    REPLY_KIND,
+                    reply_notice_text(self.config, ticket, body),
+                    created_by=who.account.username,
+                    now=now,
+                    event_api=self._event_api(),
+                )
 
     # --- the citizen's contact -------------------------------------------------------------------
 
-    def reveal_contact(self, who: StaffMember, number: str) -> Optional[str]:
+    def reveal_contact(self, who: StaffMember, number: str) -> str | None:
         """The citizen's full phone number (None: anonymous); every look is in the audit log."""
         with self.sessions.begin() as session:
             ticket = load_ticket(session, number, who.account)
-            record(session, who.actor, "ticket.contact_revealed", ticket_id=ticket.id, ticket_number=ticket.number,
-                   department_id=ticket.department_id, now=self._clock(), anonymous=ticket.contact_phone is None)
+            record(
+                session,
+                who.actor,
+                "ticket.contact_revealed",
+                ticket_id=ticket.id,
+                ticket_number=ticket.number,
+                department_id=ticket.department_id,
+                now=self._clock(),
+                anonymous=ticket.contact_phone is None,
+            )
             return reveal_phone(ticket.contact_phone)
 
     # --- helpers ---------------------------------------------------------------------------------
 
     @staticmethod
-    def _watchers(session: Session, ticket: Ticket) -> List[str]:
-        return list(session.execute(
-            select(TicketWatcher.sender_id).where(TicketWatcher.ticket_id == ticket.id)
-            .order_by(TicketWatcher.id)).scalars())
+    def _watchers(session: Session, ticket: Ticket) -> list[str]:
+        return list(
+            session.execute(
+                select(TicketWatcher.sender_id).where(TicketWatcher.ticket_id == ticket.id).order_by(TicketWatcher.id)
+            ).scalars()
+        )
 
 
-def _joined(*parts: Optional[str]) -> Optional[str]:
+def _joined(*parts: str | None) -> str | None:
     text = "\n".join(part for part in parts if part)
     return text or None

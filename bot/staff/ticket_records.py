@@ -1,5 +1,6 @@
 """What staff add to a ticket, in tables of their own beside bot.tickets': who it is assigned to,
 and the notes written on it (internal notes, and replies sent to the citizen)."""
+
 from __future__ import annotations
 
 import enum
@@ -30,8 +31,10 @@ class TicketNote(Base):
 
     id = Column(Integer, primary_key=True)
     ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, index=True)
-    kind = Column(Enum(NoteKind, native_enum=False, length=12,
-                       values_callable=lambda kinds: [kind.value for kind in kinds]), nullable=False)
+    kind = Column(
+        Enum(NoteKind, native_enum=False, length=12, values_callable=lambda kinds: [kind.value for kind in kinds]),
+        nullable=False,
+    )
     author = Column(String(40), nullable=False)  # staff username
     body = Column(Text, nullable=False)
     created_at = Column(UtcDateTime, nullable=False, default=utc_now)

@@ -8,15 +8,14 @@ Transferring to another department is its own action (see ticket_actions.transfe
 the ticket is open; the ticket passes through "transferred" and is received again by the new
 department.
 """
-from __future__ import annotations
 
-from typing import Dict, Tuple
+from __future__ import annotations
 
 from bot.tickets.models import OPEN_STATUSES, TicketStatus
 
 S = TicketStatus
 
-ALLOWED: Dict[TicketStatus, Tuple[TicketStatus, ...]] = {
+ALLOWED: dict[TicketStatus, tuple[TicketStatus, ...]] = {
     S.RECEIVED: (S.IN_PROGRESS, S.RESOLVED, S.REJECTED),
     S.IN_PROGRESS: (S.RESOLVED, S.REJECTED),
     S.RESOLVED: (S.IN_PROGRESS,),
@@ -35,7 +34,7 @@ ACTION_LABELS_KO = {
 REOPEN_LABEL_KO = "다시 처리 (→ 처리 중)"
 
 
-def allowed_moves(current: TicketStatus) -> Tuple[TicketStatus, ...]:
+def allowed_moves(current: TicketStatus) -> tuple[TicketStatus, ...]:
     return ALLOWED.get(current, ())
 
 

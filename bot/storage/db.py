@@ -7,11 +7,11 @@ SQLite is tuned for several processes (action server, dispatcher, staff console)
 WAL journal, foreign keys on, a busy timeout, and every transaction opened with BEGIN IMMEDIATE
 so that concurrent writers queue up instead of failing on a lock upgrade.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Optional
 
 from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine, create_engine, make_url
@@ -31,7 +31,7 @@ def database_url() -> str:
     return env_str(DATABASE_URL_ENV, DEFAULT_DATABASE_URL)
 
 
-def make_engine(url: Optional[str] = None, echo: bool = False) -> Engine:
+def make_engine(url: str | None = None, echo: bool = False) -> Engine:
     """An engine for `url` (default: database_url()); creates the SQLite file's directory."""
     url = make_url(url or database_url())
     if url.get_backend_name() != "sqlite":
@@ -90,12 +90,12 @@ class UtcDateTime(TypeDecorator):
     impl = DateTime
     cache_ok = True
 
-    def process_bind_param(self, value: Optional[datetime], dialect):
+    def process_bind_param(self, value: datetime | None, dialect):
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("UtcDateTime needs a timezone-aware datetime")
         return value.astimezone(timezone.utc).replace(tzinfo=None)
 
-    def process_result_value(self, value: Optional[datetime], dialect):
+    def process_result_value(self, value: datetime | None, dialect):
         return value.replace(tzinfo=timezone.utc) if value is not None else None

@@ -20,6 +20,7 @@ database (an empty SQLite file works: the command upgrades it first), review the
 migrations/versions/, and run the migration tests (tests/test_migrations.py). The test fails while
 a model change has no migration.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,7 +28,7 @@ import logging
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -80,7 +81,7 @@ def render_item(type_: str, obj: Any, autogen_context: Any):
     return False
 
 
-def alembic_config(url: Optional[str] = None, connection: Optional[Connection] = None) -> Config:
+def alembic_config(url: str | None = None, connection: Connection | None = None) -> Config:
     config = Config(str(ALEMBIC_INI))
     config.set_main_option("script_location", str(ROOT / "migrations"))
     config.attributes["configure_logging"] = False
@@ -103,8 +104,9 @@ def ensure_database(url: str) -> bool:
     admin = create_engine(target.set(database="postgres"), future=True, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
-            exists = connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"),
-                                        {"name": target.database}).first()
+            exists = connection.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database}
+            ).first()
             if exists:
                 return False
             quoted = target.database.replace('"', '""')
@@ -125,7 +127,7 @@ def head_revision() -> str:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
-def current_revision(url: Optional[str] = None) -> Optional[str]:
+def current_revision(url: str | None = None) -> str | None:
     engine = make_engine(url or database_url())
     try:
         with engine.connect() as connection:
@@ -145,7 +147,7 @@ def _needs_baseline_stamp(url: str) -> bool:
     return VERSION_TABLE not in tables and bool(tables & ours)
 
 
-def upgrade(url: Optional[str] = None, revision: str = "head") -> str:
+def upgrade(url: str | None = None, revision: str = "head") -> str:
     """Migrates the database at `url` (default SOTONG_DATABASE_URL) to `revision`; returns the new one."""
     url = url or database_url()
     if _needs_baseline_stamp(url):
@@ -156,20 +158,25 @@ def upgrade(url: Optional[str] = None, revision: str = "head") -> str:
     return current_revision(url)
 
 
-def schema_differences(url: Optional[str] = None) -> List[Any]:
+def schema_differences(url: str | None = None) -> list[Any]:
     """What Alembic's autogenerate finds between the models and the database (empty: in sync)."""
     engine = make_engine(url or database_url())
     try:
         with engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={
-                "compare_type": True, "include_object": include_object, "render_item": render_item,
-            })
+            context = MigrationContext.configure(
+                connection,
+                opts={
+                    "compare_type": True,
+                    "include_object": include_object,
+                    "render_item": render_item,
+                },
+            )
             return compare_metadata(context, application_metadata())
     finally:
         engine.dispose()
 
 
-def autogenerate_revision(message: str, url: Optional[str] = None) -> None:
+def autogenerate_revision(message: str, url: str | None = None) -> None:
     """Writes a new migration from the difference between the models and the (upgraded) database.
 
     Without `url`, a throw-away SQLite file is upgraded to head and compared; the generated
@@ -181,16 +188,18 @@ def autogenerate_revision(message: str, url: Optional[str] = None) -> None:
 
 
 def _parse_args(argv):
-    parser = argparse.ArgumentParser(prog="python -m bot.storage.migrate", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bot.storage.migrate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--database-url", default=None, help="default: SOTONG_DATABASE_URL")
     commands = parser.add_subparsers(dest="command", required=True)
     upgrade_parser = commands.add_parser("upgrade", help="migrate to the newest revision")
     upgrade_parser.add_argument("revision", nargs="?", default="head")
     commands.add_parser("current", help="print the database's revision")
     ensure = commands.add_parser("ensure-database", help="create the PostgreSQL database(s) if missing")
-    ensure.add_argument("--tracker-endpoints", default=None,
-                        help="also the tracker store database of this endpoints file")
+    ensure.add_argument(
+        "--tracker-endpoints", default=None, help="also the tracker store database of this endpoints file"
+    )
     commands.add_parser("check", help="exit 1 if the models differ from the migrated schema")
     revision = commands.add_parser("revision", help="autogenerate a migration from the models")
     revision.add_argument("-m", "--message", required=True)

@@ -11,6 +11,7 @@
 The database is SOTONG_DATABASE_URL (or --database-url); the Event API is configured by
 KAKAO_BOT_ID, KAKAO_REST_API_KEY, KAKAO_EVENT_NAME and KAKAO_EVENT_API_URL.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,9 @@ from bot.subscriptions.store import SubscriptionStore
 
 
 def _parse_args(argv):
-    parser = argparse.ArgumentParser(prog="python -m bot.subscriptions", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bot.subscriptions", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--database-url", default=None)
     commands = parser.add_subparsers(dest="command", required=True)
     send = commands.add_parser("broadcast", help="queue a notice to a topic's subscribers")
@@ -51,8 +53,10 @@ def main(argv=None) -> int:
         except BroadcastError as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
-        print(f"broadcast #{result.broadcast_id} to {result.target}: {result.recipients} recipient(s) "
-              f"in {result.batches} queued request(s)")
+        print(
+            f"broadcast #{result.broadcast_id} to {result.target}: {result.recipients} recipient(s) "
+            f"in {result.batches} queued request(s)"
+        )
         return 0
     if args.command == "topics":
         for target in catalogue.targets:

@@ -18,11 +18,13 @@ channel, or a local stand-in for tests). The key is read when sending, never sto
 `KakaoEventSender` is a send method of the outbox dispatcher (bot/delivery): a broadcast is queued
 in the outbox and delivered, retried with back-off and dead-lettered like ticket documents.
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any
 
 import requests
 
@@ -49,7 +51,7 @@ class EventApiSettings:
     timeout_seconds: float = 10.0
 
     @classmethod
-    def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "EventApiSettings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> EventApiSettings:
         defaults = cls()
         return cls(
             bot_id=env_str("KAKAO_BOT_ID", defaults.bot_id, env),
@@ -63,7 +65,7 @@ class EventApiSettings:
     def endpoint_url(self) -> str:
         return self.endpoint_override or DEFAULT_ENDPOINT.format(bot_id=self.bot_id)
 
-    def problems(self) -> List[str]:
+    def problems(self) -> list[str]:
         """What is missing to send (empty when ready)."""
         problems = []
         if not self.endpoint_override and not self.bot_id:
@@ -73,8 +75,9 @@ class EventApiSettings:
         return problems
 
 
-def event_request(settings: EventApiSettings, recipients: List[Subscriber],
-                  params: Dict[str, str], text: str) -> Dict[str, Any]:
+def event_request(
+    settings: EventApiSettings, recipients: list[Subscriber], params: dict[str, str], text: str
+) -> dict[str, Any]:
     """The Event API request body for one batch of at most 100 recipients."""
     if not 0 < len(recipients) <= MAX_USERS_PER_REQUEST:
         raise ValueError(f"an Event API request takes 1-{MAX_USERS_PER_REQUEST} users, got {len(recipients)}")
@@ -92,8 +95,9 @@ class KakaoEventSender:
     (and a batch nobody is left in succeeds without a request).
     """
 
-    def __init__(self, settings: EventApiSettings, store: Optional[SubscriptionStore] = None,
-                 http: Optional[requests.Session] = None):
+    def __init__(
+        self, settings: EventApiSettings, store: SubscriptionStore | None = None, http: requests.Session | None = None
+    ):
         self._settings = settings
         self._store = store
         self._http = http or requests.Session()
@@ -111,8 +115,13 @@ class KakaoEventSender:
             raise DeliveryFailed("KAKAO_REST_API_KEY is not set")
         headers = {"Authorization": f"KakaoAK {self._settings.rest_api_key}", "User-Agent": USER_AGENT}
         try:
-            response = self._http.post(delivery.destination, json=body, headers=headers,
-                                       timeout=self._settings.timeout_seconds, allow_redirects=False)
+            response = self._http.post(
+                delivery.destination,
+                json=body,
+                headers=headers,
+                timeout=self._settings.timeout_seconds,
+                allow_redirects=False,
+            )
         except requests.RequestException as error:
             raise DeliveryFailed(f"{type(error).__name__}: {error}") from error
         if not 200 <= response.status_code < 300:
@@ -120,14 +129,19 @@ class KakaoEventSender:
         try:
             result = response.json()
         except ValueError:
-            raise DeliveryFailed(f"not a JSON answer: {response.text[:MAX_ERROR_CHARS]}")
+            raise DeliveryFailed(f"not a JSON answer: {response.text[:MAX_ERROR_CHARS]}") from None
         if result.get("status") != "SUCCESS":
-            raise DeliveryFailed(f"Event API status {result.get('status')}: {str(result.get('message'))[:MAX_ERROR_CHARS]}")
-        logger.info("kakao_event.accepted broadcast=%s users=%d task=%s", broadcast.get("id"),
-                    len(body["user"]), result.get("taskId"))
+            raise DeliveryFailed(
+                f"Event API status {result.get('status')}: {str(result.get('message'))[:MAX_ERROR_CHARS]}"
+            )
+        logger.info(
+            "kakao_event.accepted broadcast=%s users=%d task=%s",
+            broadcast.get("id"),
+            len(body["user"]),
+            result.get("taskId"),
+        )
 
 
-def subscription_senders(store: SubscriptionStore,
-                         settings: Optional[EventApiSettings] = None) -> Dict[str, Sender]:
+def subscription_senders(store: SubscriptionStore, settings: EventApiSettings | None = None) -> dict[str, Sender]:
     """Send methods to add to a Dispatcher's: `{**default_senders(s), **subscription_senders(store)}`."""
     return {KAKAO_EVENT: KakaoEventSender(settings or EventApiSettings.from_env(), store)}

@@ -4,9 +4,11 @@ The Kakao channel puts Open Builder's user object in `metadata["kakao"]["user"]`
 (bot/channels/kakao/request.py); its id is also the Rasa sender id. Without Kakao metadata (the
 REST channel) the sender id stands for a botUserKey.
 """
+
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any
 
 from bot.subscriptions.store import BOT_USER_KEY, EVENT_API_USER_TYPES, Subscriber
 
@@ -30,7 +32,7 @@ def subscriber_from_message(sender_id: str, latest_message: Mapping[str, Any]) -
     return Subscriber(sender_id, BOT_USER_KEY)
 
 
-def has_added_channel(latest_message: Mapping[str, Any]) -> Optional[bool]:
+def has_added_channel(latest_message: Mapping[str, Any]) -> bool | None:
     """Whether the user added the Kakao channel (Event API messages reach only them); None: unknown."""
     properties = _kakao_user(latest_message).get("properties") or {}
     value = properties.get("isFriend") if isinstance(properties, Mapping) else None

@@ -4,6 +4,7 @@ A subscription row is never deleted: unsubscribing sets `unsubscribed_at`, and s
 adds a new row with a new consent, so the consent history stays auditable. Delivery of a broadcast
 goes through the outbox (bot/delivery), one entry per batch of recipients.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import Column, Index, Integer, String, Text, text
@@ -28,8 +29,9 @@ class Subscription(Base):
         Index("ix_subscriptions_user", "user_key"),
         Index("ix_subscriptions_target", "target", "unsubscribed_at"),
         # at most one active subscription per user and target
-        Index("uq_subscriptions_active", "user_key", "target", unique=True,
-              sqlite_where=ACTIVE, postgresql_where=ACTIVE),
+        Index(
+            "uq_subscriptions_active", "user_key", "target", unique=True, sqlite_where=ACTIVE, postgresql_where=ACTIVE
+        ),
     )
 
     @property

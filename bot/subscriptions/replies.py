@@ -1,8 +1,10 @@
 """The subscription actions' answers: texts with choices whose taps skip NLU (bot.replies)."""
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, Dict, Iterable, Optional, Sequence
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.replies import MAX_CHOICES, Button, Reply, payload, tap
@@ -20,7 +22,7 @@ ALL_TARGETS = "all"
 
 
 def subscribe_payload(keys: Sequence[str], consent: bool = False) -> str:
-    entities: Dict[str, Any] = {TARGET_ENTITY: keys[0] if len(keys) == 1 else list(keys)}
+    entities: dict[str, Any] = {TARGET_ENTITY: keys[0] if len(keys) == 1 else list(keys)}
     if consent:
         entities[CONSENT_ENTITY] = CONSENT_GIVEN
     return payload(SUBSCRIBE_INTENT, entities)
@@ -46,20 +48,27 @@ def _list_choice() -> Button:
 
 def choose_target(catalogue: Catalogue, exclude: Iterable[str] = ()) -> Reply:
     exclude = set(exclude)
-    return _text(texts.CHOOSE_TARGET, [tap(target.title, subscribe_payload([target.key]))
-                                       for target in catalogue.targets if target.key not in exclude])
+    return _text(
+        texts.CHOOSE_TARGET,
+        [
+            tap(target.title, subscribe_payload([target.key]))
+            for target in catalogue.targets
+            if target.key not in exclude
+        ],
+    )
 
 
 def consent_request(catalogue: Catalogue, keys: Sequence[str]) -> Reply:
     consent = catalogue.consent
-    text = texts.CONSENT_REQUEST.format(titles=catalogue.titles(keys), purpose=consent.purpose,
-                                        items=consent.items, retention=consent.retention)
-    return _text(text, [tap(texts.CONSENT_BUTTON, subscribe_payload(keys, consent=True)),
-                        tap(texts.DECLINE_BUTTON, "/deny")])
+    text = texts.CONSENT_REQUEST.format(
+        titles=catalogue.titles(keys), purpose=consent.purpose, items=consent.items, retention=consent.retention
+    )
+    return _text(
+        text, [tap(texts.CONSENT_BUTTON, subscribe_payload(keys, consent=True)), tap(texts.DECLINE_BUTTON, "/deny")]
+    )
 
 
-def subscribed(catalogue: Catalogue, keys: Sequence[str], already: Sequence[str],
-               channel_added: Optional[bool]) -> Reply:
+def subscribed(catalogue: Catalogue, keys: Sequence[str], already: Sequence[str], channel_added: bool | None) -> Reply:
     lines = [texts.SUBSCRIBED.format(titles=catalogue.titles(keys))]
     if already:
         lines.append(texts.ALREADY_SUBSCRIBED.format(titles=catalogue.titles(already)))
@@ -77,15 +86,18 @@ def declined() -> Reply:
 
 
 def choose_to_unsubscribe(catalogue: Catalogue, active_keys: Sequence[str], prefix: str = "") -> Reply:
-    replies = [tap(texts.UNSUBSCRIBE_BUTTON.format(title=catalogue.titles([key])), unsubscribe_payload(key))
-               for key in active_keys]
+    replies = [
+        tap(texts.UNSUBSCRIBE_BUTTON.format(title=catalogue.titles([key])), unsubscribe_payload(key))
+        for key in active_keys
+    ]
     replies.append(tap(texts.UNSUBSCRIBE_ALL_BUTTON, unsubscribe_payload(ALL_TARGETS)))
     return _text(f"{prefix}\n\n{texts.CHOOSE_TO_UNSUBSCRIBE}" if prefix else texts.CHOOSE_TO_UNSUBSCRIBE, replies)
 
 
 def not_subscribed_to(catalogue: Catalogue, keys: Sequence[str], active_keys: Sequence[str]) -> Reply:
-    return choose_to_unsubscribe(catalogue, active_keys,
-                                 prefix=texts.NOT_SUBSCRIBED_TO.format(titles=catalogue.titles(keys)))
+    return choose_to_unsubscribe(
+        catalogue, active_keys, prefix=texts.NOT_SUBSCRIBED_TO.format(titles=catalogue.titles(keys))
+    )
 
 
 def unsubscribed(catalogue: Catalogue, keys: Sequence[str]) -> Reply:
@@ -105,12 +117,14 @@ def subscription_list(catalogue: Catalogue, active: Sequence[Subscription], time
     if not active:
         return nothing_subscribed()
     lines = [texts.SUBSCRIPTION_LIST_HEADER] + [
-        texts.SUBSCRIPTION_LIST_LINE.format(title=catalogue.titles([s.target]),
-                                            since=local_date(s.consented_at, timezone))
+        texts.SUBSCRIPTION_LIST_LINE.format(
+            title=catalogue.titles([s.target]), since=local_date(s.consented_at, timezone)
+        )
         for s in active
     ]
     keys = [s.target for s in active]
-    replies = [tap(texts.UNSUBSCRIBE_BUTTON.format(title=catalogue.titles([key])), unsubscribe_payload(key))
-               for key in keys]
+    replies = [
+        tap(texts.UNSUBSCRIBE_BUTTON.format(title=catalogue.titles([key])), unsubscribe_payload(key)) for key in keys
+    ]
     replies.append(tap(texts.SUBSCRIBE_MORE_BUTTON, f"/{SUBSCRIBE_INTENT}"))
     return _text("\n".join(lines), replies)

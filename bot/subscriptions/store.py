@@ -1,18 +1,19 @@
 """Subscriptions in the database: subscribe with consent, unsubscribe, who receives a target."""
+
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
-from typing import Callable, Iterable, List, Optional
+from functools import cache
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+import bot.tickets.models  # noqa: F401  (the outbox, used by broadcasts, refers to the tickets table)
 from bot.storage.db import create_schema, make_engine, make_session_factory, utc_now
 from bot.subscriptions.models import Subscription
-import bot.tickets.models  # noqa: F401  (the outbox, used by broadcasts, refers to the tickets table)
 
 BOT_USER_KEY = "botUserKey"
 EVENT_API_USER_TYPES = ("botUserKey", "plusfriendUserKey", "appUserId")
@@ -32,7 +33,7 @@ class SubscriptionStore:
         self._clock = clock
 
     @classmethod
-    def from_env(cls, database_url: Optional[str] = None) -> "SubscriptionStore":
+    def from_env(cls, database_url: str | None = None) -> SubscriptionStore:
         engine = make_engine(database_url)
         create_schema(engine)
         return cls(make_session_factory(engine))
@@ -43,14 +44,20 @@ class SubscriptionStore:
             with self.sessions.begin() as session:
                 if self._active(session, subscriber.user_key, [target]):
                     return False
-                session.add(Subscription(user_key=subscriber.user_key, user_key_type=subscriber.user_key_type,
-                                         target=target, consent_version=consent_version,
-                                         consented_at=self._clock()))
+                session.add(
+                    Subscription(
+                        user_key=subscriber.user_key,
+                        user_key_type=subscriber.user_key_type,
+                        target=target,
+                        consent_version=consent_version,
+                        consented_at=self._clock(),
+                    )
+                )
             return True
         except IntegrityError:  # a concurrent request subscribed first
             return False
 
-    def unsubscribe(self, user_key: str, targets: Optional[Iterable[str]] = None) -> List[str]:
+    def unsubscribe(self, user_key: str, targets: Iterable[str] | None = None) -> list[str]:
         """End the user's active subscriptions to `targets` (all when None); the ended targets."""
         with self.sessions.begin() as session:
             ended = self._active(session, user_key, None if targets is None else list(targets))
@@ -59,17 +66,17 @@ class SubscriptionStore:
                 subscription.unsubscribed_at = now
             return [subscription.target for subscription in ended]
 
-    def active_subscriptions(self, user_key: str) -> List[Subscription]:
+    def active_subscriptions(self, user_key: str) -> list[Subscription]:
         with self.sessions() as session:
             return self._active(session, user_key, None)
 
-    def recipients(self, target: str) -> List[Subscriber]:
+    def recipients(self, target: str) -> list[Subscriber]:
         """Everyone subscribed to `target` now, once each, oldest subscription first."""
         with self.sessions() as session:
             return self.recipients_in(session, target)
 
     @staticmethod
-    def recipients_in(session: Session, target: str) -> List[Subscriber]:
+    def recipients_in(session: Session, target: str) -> list[Subscriber]:
         """`recipients` inside the caller's transaction."""
         rows = session.execute(
             select(Subscription.user_key, Subscription.user_key_type)
@@ -87,23 +94,29 @@ class SubscriptionStore:
         if not user_keys:
             return set()
         with self.sessions() as session:
-            return set(session.execute(
-                select(Subscription.user_key)
-                .where(Subscription.target == target, Subscription.unsubscribed_at.is_(None),
-                       Subscription.user_key.in_(user_keys))
-            ).scalars())
+            return set(
+                session.execute(
+                    select(Subscription.user_key).where(
+                        Subscription.target == target,
+                        Subscription.unsubscribed_at.is_(None),
+                        Subscription.user_key.in_(user_keys),
+                    )
+                ).scalars()
+            )
 
     @staticmethod
-    def _active(session: Session, user_key: str, targets: Optional[List[str]]) -> List[Subscription]:
-        query = (select(Subscription)
-                 .where(Subscription.user_key == user_key, Subscription.unsubscribed_at.is_(None))
-                 .order_by(Subscription.id))
+    def _active(session: Session, user_key: str, targets: list[str] | None) -> list[Subscription]:
+        query = (
+            select(Subscription)
+            .where(Subscription.user_key == user_key, Subscription.unsubscribed_at.is_(None))
+            .order_by(Subscription.id)
+        )
         if targets is not None:
             query = query.where(Subscription.target.in_(targets))
         return list(session.execute(query).scalars())
 
 
-@lru_cache(maxsize=None)
+@cache
 def get_subscription_store() -> SubscriptionStore:
     """The store of this process, on SOTONG_DATABASE_URL (tables created on first use)."""
     return SubscriptionStore.from_env()

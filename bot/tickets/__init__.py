@@ -2,6 +2,7 @@
 
 Start with `open_ticket_store(config)`; see store.TicketStore for the operations.
 """
+
 from bot.tickets.models import OPEN_STATUSES, STATUS_LABELS_KO, Ticket, TicketStatus
 from bot.tickets.store import (
     ComplaintDraft,
@@ -16,7 +17,17 @@ from bot.tickets.store import (
 )
 
 __all__ = [
-    "OPEN_STATUSES", "STATUS_LABELS_KO", "ComplaintDraft", "EmergencyReport", "JoinOutcome", "Ticket",
-    "TicketInputError", "TicketReceipt", "TicketStatus", "TicketStore", "TicketView",
-    "open_database", "open_ticket_store",
+    "OPEN_STATUSES",
+    "STATUS_LABELS_KO",
+    "ComplaintDraft",
+    "EmergencyReport",
+    "JoinOutcome",
+    "Ticket",
+    "TicketInputError",
+    "TicketReceipt",
+    "TicketStatus",
+    "TicketStore",
+    "TicketView",
+    "open_database",
+    "open_ticket_store",
 ]

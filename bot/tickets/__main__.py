@@ -6,19 +6,21 @@
 
 The database is SOTONG_DATABASE_URL (or --database-url).
 """
+
 from __future__ import annotations
 
 import argparse
 import sys
 
-from bot.storage.db import make_engine
 from bot.privacy.encryption import KEY_ENV
+from bot.storage.db import make_engine
 from bot.tickets.contacts import encrypt_stored_contacts
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot.tickets", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bot.tickets", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--database-url", default=None)
     parser.add_argument("command", choices=["encrypt-contacts"])
     args = parser.parse_args(argv)

@@ -8,10 +8,11 @@ holidays the city lists in city.yml. The counting follows the decree:
   receipt, which lands on the same clock time N business days later: the receipt day does not
   count.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, timedelta
-from typing import Iterable
 
 import holidays
 

@@ -7,10 +7,10 @@ needs it in full (see that module).
 
     python -m bot.tickets encrypt-contacts    encrypt numbers stored before encryption existed
 """
+
 from __future__ import annotations
 
 import json
-from typing import Optional
 
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
@@ -25,7 +25,7 @@ __all__ = ["encrypt_budget_contacts", "encrypt_stored_contacts", "encrypt_ticket
 TICKETS, BUDGET_PROPOSALS = "tickets", "budget_proposals"
 
 
-def encrypt_stored_contacts(connection: Connection) -> Optional[int]:
+def encrypt_stored_contacts(connection: Connection) -> int | None:
     """Encrypt plain contact numbers left in tickets, budget proposals and outbox payloads; how
     many values changed, or None when no data key is configured (nothing is touched then).
     Idempotent."""
@@ -34,22 +34,25 @@ def encrypt_stored_contacts(connection: Connection) -> Optional[int]:
     return encrypt_ticket_contacts(connection) + encrypt_budget_contacts(connection)
 
 
-def encrypt_ticket_contacts(connection: Connection) -> Optional[int]:
+def encrypt_ticket_contacts(connection: Connection) -> int | None:
     """Tickets and outbox payloads only (migration ae1aa60b0e15, which widened tickets' column)."""
     if not data_key_configured():
         return None
     changed = _seal_column(connection, TICKETS)
-    entries = connection.execute(text("SELECT id, payload_json FROM outbox WHERE payload_json LIKE '%\"phone\"%'")).all()
+    entries = connection.execute(
+        text("SELECT id, payload_json FROM outbox WHERE payload_json LIKE '%\"phone\"%'")
+    ).all()
     for entry_id, payload_json in entries:
         sealed = payload_json_of(json.loads(payload_json))
         if sealed != payload_json:
-            connection.execute(text("UPDATE outbox SET payload_json = :payload WHERE id = :id"),
-                               {"payload": sealed, "id": entry_id})
+            connection.execute(
+                text("UPDATE outbox SET payload_json = :payload WHERE id = :id"), {"payload": sealed, "id": entry_id}
+            )
             changed += 1
     return changed
 
 
-def encrypt_budget_contacts(connection: Connection) -> Optional[int]:
+def encrypt_budget_contacts(connection: Connection) -> int | None:
     """Budget proposals only (migration d4a9b21c6e58, which widened their column)."""
     if not data_key_configured():
         return None
@@ -61,10 +64,14 @@ def _seal_column(connection: Connection, table: str) -> int:
         raise ValueError(f"no contact column in {table}")
     if not inspect(connection).has_table(table):  # e.g. a tickets-only database (no budget module)
         return 0
-    rows = connection.execute(text(
-        f"SELECT id, contact_phone FROM {table} WHERE contact_phone IS NOT NULL AND contact_phone NOT LIKE 'enc1:%'"
-    )).all()
+    rows = connection.execute(
+        text(
+            f"SELECT id, contact_phone FROM {table} WHERE contact_phone IS NOT NULL AND contact_phone NOT LIKE 'enc1:%'"
+        )
+    ).all()
     for row_id, phone in rows:
-        connection.execute(text(f"UPDATE {table} SET contact_phone = :phone WHERE id = :id"),
-                           {"phone": seal_phone(phone), "id": row_id})
+        connection.execute(
+            text(f"UPDATE {table} SET contact_phone = :phone WHERE id = :id"),
+            {"phone": seal_phone(phone), "id": row_id},
+        )
     return len(rows)

@@ -1,7 +1,8 @@
 """The JSON ticket document sent to departments and agencies (schema "sotong.ticket.v1")."""
+
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any
 
 from bot.city.models import CityConfig
 from bot.tickets.models import Ticket
@@ -11,7 +12,7 @@ SCHEMA = "sotong.ticket.v1"
 TICKET_CREATED = "ticket.created"
 
 
-def _iso(value) -> Optional[str]:
+def _iso(value) -> str | None:
     return value.isoformat() if value is not None else None
 
 
@@ -21,8 +22,9 @@ def category_label(config: CityConfig, ticket: Ticket) -> str:
     return config.complaint_categories[ticket.category].label
 
 
-def ticket_document(config: CityConfig, ticket: Ticket, recipient: Recipient,
-                    event: str = TICKET_CREATED) -> Dict[str, Any]:
+def ticket_document(
+    config: CityConfig, ticket: Ticket, recipient: Recipient, event: str = TICKET_CREATED
+) -> dict[str, Any]:
     """Everything the recipient needs to act on the ticket.
 
     Agencies alerted by the hotline do not get the citizen's phone number: the consent covers
@@ -42,8 +44,7 @@ def ticket_document(config: CityConfig, ticket: Ticket, recipient: Recipient,
             "urgent": ticket.urgent,
             "emergency_type": ticket.emergency_type,
             "department": {"id": department.id, "name": department.name},
-            "location": {"text": ticket.location_text, "district": ticket.district,
-                         "place_key": ticket.place_key},
+            "location": {"text": ticket.location_text, "district": ticket.district, "place_key": ticket.place_key},
             "description": ticket.description,
             "photo_url": ticket.photo_url,
             "due_date": _iso(ticket.due_date),
@@ -54,8 +55,11 @@ def ticket_document(config: CityConfig, ticket: Ticket, recipient: Recipient,
         document["ticket"]["contact"] = {
             "anonymous": ticket.contact_phone is None,
             "phone": ticket.contact_phone,
-            "consent": {"given": ticket.consent_given, "text_version": ticket.consent_text_version,
-                        "at": _iso(ticket.consent_at)},
+            "consent": {
+                "given": ticket.consent_given,
+                "text_version": ticket.consent_text_version,
+                "at": _iso(ticket.consent_at),
+            },
         }
     return document
 

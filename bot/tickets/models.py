@@ -1,4 +1,5 @@
 """Tables of the complaint tickets: tickets, their watchers, their history, number sequences."""
+
 from __future__ import annotations
 
 import enum
@@ -17,7 +18,6 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import relationship
-
 
 from bot.storage.db import Base, UtcDateTime, utc_now
 
@@ -42,9 +42,16 @@ STATUS_LABELS_KO = {
 
 
 def _status_column(**kwargs) -> Column:
-    return Column(Enum(TicketStatus, native_enum=False, length=20, validate_strings=True,
-                       values_callable=lambda statuses: [status.value for status in statuses]),
-                  **kwargs)
+    return Column(
+        Enum(
+            TicketStatus,
+            native_enum=False,
+            length=20,
+            validate_strings=True,
+            values_callable=lambda statuses: [status.value for status in statuses],
+        ),
+        **kwargs,
+    )
 
 
 class Ticket(Base):
@@ -73,15 +80,12 @@ class Ticket(Base):
     created_at = Column(UtcDateTime, nullable=False, default=utc_now)
     updated_at = Column(UtcDateTime, nullable=False, default=utc_now, onupdate=utc_now)
 
-    watchers = relationship(
-        "TicketWatcher", back_populates="ticket", cascade="all, delete-orphan")
+    watchers = relationship("TicketWatcher", back_populates="ticket", cascade="all, delete-orphan")
     events = relationship(
-        "TicketEvent", back_populates="ticket", cascade="all, delete-orphan",
-        order_by="TicketEvent.id")
-
-    __table_args__ = (
-        Index("ix_tickets_duplicate_lookup", "category", "place_key", "status", "created_at"),
+        "TicketEvent", back_populates="ticket", cascade="all, delete-orphan", order_by="TicketEvent.id"
     )
+
+    __table_args__ = (Index("ix_tickets_duplicate_lookup", "category", "place_key", "status", "created_at"),)
 
     @property
     def is_open(self) -> bool:
@@ -116,8 +120,12 @@ class TicketEvent(Base):
 
     id = Column(Integer, primary_key=True)
     ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, index=True)
-    kind = Column(Enum(TicketEventKind, native_enum=False, length=30,
-                       values_callable=lambda kinds: [kind.value for kind in kinds]), nullable=False)
+    kind = Column(
+        Enum(
+            TicketEventKind, native_enum=False, length=30, values_callable=lambda kinds: [kind.value for kind in kinds]
+        ),
+        nullable=False,
+    )
     old_status = Column(String(20))
     new_status = Column(String(20))
     actor = Column(String(128), nullable=False)  # sender id, staff id, or "system"
@@ -138,6 +146,7 @@ class TicketSequence(Base):
 
 
 # --- emergency incidents (bot.tickets.incidents) --------------------------------------------------------
+
 
 class IncidentReport(Base):
     """One citizen message about an emergency incident (an urgent ticket): the first report, a

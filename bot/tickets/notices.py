@@ -11,19 +11,20 @@ with `citizen_notice_senders()`). Otherwise it waits for the citizen's next stat
 A queued notice whose Kakao delivery failed for good (a dead letter) is shown in chat as well, so
 a citizen hears back either way; one still on its way by Kakao is not shown twice.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Dict, List, Optional, Sequence
 
 from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.city.models import CityConfig, SendTarget
-from bot.storage.db import Base, UtcDateTime, utc_now
 from bot.delivery.outbox import OutboxEntry, OutboxState, enqueue
 from bot.delivery.senders import Sender
+from bot.storage.db import Base, UtcDateTime, utc_now
 from bot.subscriptions.event_api import EventApiSettings, KakaoEventSender, event_request
 from bot.subscriptions.store import BOT_USER_KEY, Subscriber
 from bot.tickets.documents import category_label
@@ -85,6 +86,7 @@ def reaches_kakao(sender_id: str) -> bool:
 
 # --- texts ---------------------------------------------------------------------------------------
 
+
 def _header(template: str, config: CityConfig, ticket: Ticket) -> str:
     return template.format(city=config.profile.name, number=ticket.number, label=category_label(config, ticket))
 
@@ -94,9 +96,14 @@ def _contact(config: CityConfig, ticket: Ticket) -> str:
     return CONTACT_LINE.format(department=department.name, phone=department.phone)
 
 
-def status_notice_text(config: CityConfig, ticket: Ticket, status: TicketStatus,
-                       message: Optional[str] = None, reason: Optional[str] = None,
-                       transferred_to: Optional[str] = None) -> str:
+def status_notice_text(
+    config: CityConfig,
+    ticket: Ticket,
+    status: TicketStatus,
+    message: str | None = None,
+    reason: str | None = None,
+    transferred_to: str | None = None,
+) -> str:
     lines = [_header(STATUS_HEADER, config, ticket)]
     if transferred_to:
         lines.append(TRANSFER_SENTENCE.format(department=transferred_to))
@@ -116,58 +123,116 @@ def reply_notice_text(config: CityConfig, ticket: Ticket, body: str) -> str:
 
 # --- queueing --------------------------------------------------------------------------------------
 
-def queue_notice(session: Session, ticket: Ticket, recipient: str, kind: str, text: str, *,
-                 created_by: str, now: datetime, event_api: EventApiSettings) -> Optional[CitizenNotice]:
+
+def queue_notice(
+    session: Session,
+    ticket: Ticket,
+    recipient: str,
+    kind: str,
+    text: str,
+    *,
+    created_by: str,
+    now: datetime,
+    event_api: EventApiSettings,
+) -> CitizenNotice | None:
     """Add a notice for one citizen to the caller's transaction (and its Kakao delivery to the
     outbox when the Event API is configured). None when the recipient is not a Kakao user."""
     if not reaches_kakao(recipient):
         return None
-    notice = CitizenNotice(ticket_id=ticket.id, ticket_number=ticket.number, recipient=recipient, kind=kind,
-                           text=text, created_by=created_by, created_at=now)
+    notice = CitizenNotice(
+        ticket_id=ticket.id,
+        ticket_number=ticket.number,
+        recipient=recipient,
+        kind=kind,
+        text=text,
+        created_by=created_by,
+        created_at=now,
+    )
     session.add(notice)
     session.flush()
     if not event_api.problems():
         params = {"ticket_number": ticket.number, "kind": kind, "text": text}
         entry = enqueue(
-            session, target_kind=OUTBOX_TARGET_KIND, target_id=str(notice.id),
+            session,
+            target_kind=OUTBOX_TARGET_KIND,
+            target_id=str(notice.id),
             send=SendTarget(method=CITIZEN_NOTICE_METHOD, destination=event_api.endpoint_url),
-            payload={"ticket": {"number": ticket.number}, "citizen_notice": {"id": notice.id, "kind": kind},
-                     "event_api": event_request(event_api, [Subscriber(recipient, BOT_USER_KEY)], params, text)},
-            idempotency_key=f"citizen-notice-{notice.id}", ticket_id=ticket.id, now=now)
+            payload={
+                "ticket": {"number": ticket.number},
+                "citizen_notice": {"id": notice.id, "kind": kind},
+                "event_api": event_request(event_api, [Subscriber(recipient, BOT_USER_KEY)], params, text),
+            },
+            idempotency_key=f"citizen-notice-{notice.id}",
+            ticket_id=ticket.id,
+            now=now,
+        )
         session.flush()
         notice.outbox_entry_id = entry.id
     return notice
 
 
-def notify_status(session: Session, config: CityConfig, ticket: Ticket, watchers: Sequence[str], status: TicketStatus,
-                  *, created_by: str, now: datetime, event_api: EventApiSettings, message: Optional[str] = None,
-                  reason: Optional[str] = None, transferred_to: Optional[str] = None) -> List[CitizenNotice]:
+def notify_status(
+    session: Session,
+    config: CityConfig,
+    ticket: Ticket,
+    watchers: Sequence[str],
+    status: TicketStatus,
+    *,
+    created_by: str,
+    now: datetime,
+    event_api: EventApiSettings,
+    message: str | None = None,
+    reason: str | None = None,
+    transferred_to: str | None = None,
+) -> list[CitizenNotice]:
     """The owner hears the status with the staff message and reason; citizens watching the ticket
     hear the status and the reason only (the message may be personal to the owner)."""
     owner_text = status_notice_text(config, ticket, status, message, reason, transferred_to)
     watcher_text = status_notice_text(config, ticket, status, None, reason, transferred_to)
-    notices = [queue_notice(session, ticket, ticket.sender_id, STATUS_KIND, owner_text, created_by=created_by,
-                            now=now, event_api=event_api)]
-    notices += [queue_notice(session, ticket, watcher, STATUS_KIND, watcher_text, created_by=created_by, now=now,
-                             event_api=event_api) for watcher in watchers if watcher != ticket.sender_id]
+    notices = [
+        queue_notice(
+            session,
+            ticket,
+            ticket.sender_id,
+            STATUS_KIND,
+            owner_text,
+            created_by=created_by,
+            now=now,
+            event_api=event_api,
+        )
+    ]
+    notices += [
+        queue_notice(
+            session, ticket, watcher, STATUS_KIND, watcher_text, created_by=created_by, now=now, event_api=event_api
+        )
+        for watcher in watchers
+        if watcher != ticket.sender_id
+    ]
     return [notice for notice in notices if notice is not None]
 
 
 # --- the chat's side ----------------------------------------------------------------------------
 
-def take_pending_notices(session_factory: sessionmaker, sender_id: str, ticket_number: Optional[str] = None,
-                         now: Optional[datetime] = None) -> List[PendingNotice]:
+
+def take_pending_notices(
+    session_factory: sessionmaker, sender_id: str, ticket_number: str | None = None, now: datetime | None = None
+) -> list[PendingNotice]:
     """Notices for this citizen not yet seen (oldest first), marked as shown in the same
     transaction so that each is shown once. With `ticket_number`, only that ticket's."""
     if not sender_id:
         return []
     now = now or utc_now()
-    query = (select(CitizenNotice)
-             .outerjoin(OutboxEntry, OutboxEntry.id == CitizenNotice.outbox_entry_id)
-             .where(CitizenNotice.recipient == sender_id, CitizenNotice.shown_at.is_(None),
-                    or_(CitizenNotice.outbox_entry_id.is_(None), OutboxEntry.state == OutboxState.DEAD))
-             .order_by(CitizenNotice.id)
-             .with_for_update(of=CitizenNotice))
+    query = (
+        select(CitizenNotice)
+        .outerjoin(OutboxEntry, OutboxEntry.id == CitizenNotice.outbox_entry_id)
+        .where(
+            CitizenNotice.recipient == sender_id,
+            CitizenNotice.shown_at.is_(None),
+            or_(CitizenNotice.outbox_entry_id.is_(None), OutboxEntry.state == OutboxState.DEAD),
+        )
+        .order_by(CitizenNotice.id)
+        .with_for_update(of=CitizenNotice)
+    )
     if ticket_number:
         query = query.where(CitizenNotice.ticket_number == ticket_number)
     with session_factory.begin() as session:
@@ -177,14 +242,14 @@ def take_pending_notices(session_factory: sessionmaker, sender_id: str, ticket_n
         return [PendingNotice(n.ticket_number, n.kind, n.text, n.created_at) for n in notices]
 
 
-def pending_notices_text(notices: Sequence[PendingNotice]) -> Optional[str]:
+def pending_notices_text(notices: Sequence[PendingNotice]) -> str | None:
     """The chat message for `take_pending_notices`' result (None when there is nothing)."""
     if not notices:
         return None
     return "\n\n".join([CHAT_HEADER, *(notice.text for notice in notices)])
 
 
-def citizen_notice_senders(settings: Optional[EventApiSettings] = None) -> Dict[str, Sender]:
+def citizen_notice_senders(settings: EventApiSettings | None = None) -> dict[str, Sender]:
     """The dispatcher's send method for citizen notices: add it to its senders,
     `Dispatcher(sessions, settings, senders={**default_senders(s), **citizen_notice_senders()})`."""
     return {CITIZEN_NOTICE_METHOD: KakaoEventSender(settings or EventApiSettings.from_env())}

@@ -1,8 +1,8 @@
 """Human-friendly ticket numbers: PREFIX-YEAR-NNNNNN (GY-2026-000123), one sequence per year."""
+
 from __future__ import annotations
 
 import re
-from typing import Optional
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -18,7 +18,7 @@ def format_ticket_number(prefix: str, year: int, sequence: int) -> str:
     return f"{prefix}-{year}-{sequence:0{SEQUENCE_DIGITS}d}"
 
 
-def parse_ticket_number(text: str, prefix: str) -> Optional[str]:
+def parse_ticket_number(text: str, prefix: str) -> str | None:
     """The canonical number typed somewhere in `text` ("gy-2026-123" → "GY-2026-000123")."""
     for match in _TYPED_NUMBER.finditer(text or ""):
         typed_prefix, year, sequence = match.groups()

@@ -1,25 +1,26 @@
 """Complaint tickets: filing (ticket + outbox in one transaction), emergencies, duplicates,
 watchers, owner-only lookups and status changes."""
+
 from __future__ import annotations
 
 import enum
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Callable, List, Optional, Sequence
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.privacy.citizen_input import CitizenInputError, clean_text, require_sender
 from bot.city.models import CityConfig
 from bot.city.places import Place, PlaceNormaliser
-from bot.storage.db import create_schema, make_engine, make_session_factory, utc_now
 from bot.delivery.outbox import enqueue
-from bot.tickets.calendar import BusinessCalendar
+from bot.privacy.citizen_input import CitizenInputError, clean_text, require_sender
 from bot.privacy.contacts import seal_phone
+from bot.storage.db import create_schema, make_engine, make_session_factory, utc_now
+from bot.tickets.calendar import BusinessCalendar
 from bot.tickets.documents import category_label, idempotency_key, ticket_document
 from bot.tickets.models import (
     OPEN_STATUSES,
@@ -52,8 +53,8 @@ class ComplaintDraft:
     location_text: str
     description: str
     sender_id: str
-    photo_url: Optional[str] = None
-    contact_phone: Optional[str] = None  # canonical 010-1234-5678; None: anonymous
+    photo_url: str | None = None
+    contact_phone: str | None = None  # canonical 010-1234-5678; None: anonymous
     consent_given: bool = False
 
 
@@ -87,12 +88,12 @@ class TicketView:
     status: TicketStatus
     department_name: str
     department_phone: str
-    due_date: Optional[date]
+    due_date: date | None
     created_at: datetime
     urgent: bool
     is_owner: bool
-    location_text: Optional[str] = None
-    description: Optional[str] = None
+    location_text: str | None = None
+    description: str | None = None
 
     @property
     def status_label(self) -> str:
@@ -107,8 +108,13 @@ class JoinOutcome(str, enum.Enum):
 
 
 class TicketStore:
-    def __init__(self, session_factory: sessionmaker, config: CityConfig,
-                 clock: Callable[[], datetime] = utc_now, calendar: Optional[BusinessCalendar] = None):
+    def __init__(
+        self,
+        session_factory: sessionmaker,
+        config: CityConfig,
+        clock: Callable[[], datetime] = utc_now,
+        calendar: BusinessCalendar | None = None,
+    ):
         self.sessions = session_factory  # also for staff tools and tests that read the tables
         self.config = config
         self._clock = clock
@@ -133,8 +139,7 @@ class TicketStore:
             department_id=category.department_id,
             location_text=_clean_text("location_text", draft.location_text, MAX_LOCATION_CHARS),
             description=_clean_text("description", draft.description, MAX_DESCRIPTION_CHARS),
-            photo_url=_clean_text("photo_url", draft.photo_url or "", MAX_PHOTO_URL_CHARS,
-                                  required=False) or None,
+            photo_url=_clean_text("photo_url", draft.photo_url or "", MAX_PHOTO_URL_CHARS, required=False) or None,
             contact_phone=seal_phone(draft.contact_phone) if draft.consent_given else None,
             consent_given=draft.consent_given,
             consent_text_version=self.config.profile.consent.version if draft.consent_given else None,
@@ -145,8 +150,7 @@ class TicketStore:
         recipients = complaint_recipients(self.config, category.id)
         self._open_ticket(ticket, recipients, now)
         department = self.config.departments[category.department_id]
-        return TicketReceipt(ticket.number, category.label, department.name, department.phone,
-                             ticket.due_date)
+        return TicketReceipt(ticket.number, category.label, department.name, department.phone, ticket.due_date)
 
     def report_emergency(self, report: EmergencyReport) -> TicketReceipt:
         """Open an urgent ticket and alert the emergency type's department and agencies."""
@@ -159,10 +163,8 @@ class TicketStore:
             emergency_type=emergency.id,
             urgent=True,
             department_id=emergency.department_id,
-            location_text=_clean_text("location_text", report.location_text, MAX_LOCATION_CHARS,
-                                      required=False),
-            description=_clean_text("description", report.description, MAX_DESCRIPTION_CHARS,
-                                    required=False),
+            location_text=_clean_text("location_text", report.location_text, MAX_LOCATION_CHARS, required=False),
+            description=_clean_text("description", report.description, MAX_DESCRIPTION_CHARS, required=False),
             sender_id=_require_sender(report.sender_id),
             due_date=self._local_date(now),  # emergencies are handled at once
         )
@@ -170,9 +172,15 @@ class TicketStore:
         recipients = emergency_recipients(self.config, emergency.id, district)
         self._open_ticket(ticket, recipients, now)
         department = self.config.departments[emergency.department_id]
-        return TicketReceipt(ticket.number, emergency.label, department.name, department.phone,
-                             ticket.due_date, urgent=True,
-                             alerted=tuple(r.name for r in recipients if r.kind == AGENCY))
+        return TicketReceipt(
+            ticket.number,
+            emergency.label,
+            department.name,
+            department.phone,
+            ticket.due_date,
+            urgent=True,
+            alerted=tuple(r.name for r in recipients if r.kind == AGENCY),
+        )
 
     def _open_ticket(self, ticket: Ticket, recipients: Sequence[Recipient], now: datetime) -> None:
         """Number and store the ticket, its first history line and one outbox entry per recipient,
@@ -180,33 +188,55 @@ class TicketStore:
         with self.sessions.begin() as session:
             self.add_ticket(session, ticket, recipients, now)
 
-    def add_ticket(self, session: Session, ticket: Ticket, recipients: Sequence[Recipient], now: datetime,
-                   document: Callable[[Ticket, Recipient], dict] = None) -> None:
+    def add_ticket(
+        self,
+        session: Session,
+        ticket: Ticket,
+        recipients: Sequence[Recipient],
+        now: datetime,
+        document: Callable[[Ticket, Recipient], dict] = None,
+    ) -> None:
         """Number and add the ticket, its first history line and its outbox entries to the
         caller's transaction. `document` builds each recipient's payload (default: ticket_document)."""
         place = self.normalise_place(ticket.location_text)
         ticket.place_key, ticket.district = place.key, place.district
         ticket.status = TicketStatus.RECEIVED
         ticket.created_at = ticket.updated_at = now
-        ticket.number = next_ticket_number(session, self.config.profile.ticket_prefix,
-                                           self._local_date(now).year)
+        ticket.number = next_ticket_number(session, self.config.profile.ticket_prefix, self._local_date(now).year)
         session.add(ticket)
         session.flush()
-        session.add(TicketEvent(ticket_id=ticket.id, kind=TicketEventKind.CREATED,
-                                new_status=ticket.status.value, actor=ticket.sender_id,
-                                created_at=now))
+        session.add(
+            TicketEvent(
+                ticket_id=ticket.id,
+                kind=TicketEventKind.CREATED,
+                new_status=ticket.status.value,
+                actor=ticket.sender_id,
+                created_at=now,
+            )
+        )
         for recipient in recipients:
             payload = (document or (lambda t, r: ticket_document(self.config, t, r)))(ticket, recipient)
-            enqueue(session, ticket_id=ticket.id, target_kind=recipient.kind, target_id=recipient.id,
-                    send=recipient.send, payload=payload,
-                    idempotency_key=idempotency_key(ticket, recipient), now=now)
-        logger.info("Ticket %s opened (%s, department %s, %d recipient(s))", ticket.number,
-                    ticket.emergency_type or ticket.category, ticket.department_id, len(recipients))
+            enqueue(
+                session,
+                ticket_id=ticket.id,
+                target_kind=recipient.kind,
+                target_id=recipient.id,
+                send=recipient.send,
+                payload=payload,
+                idempotency_key=idempotency_key(ticket, recipient),
+                now=now,
+            )
+        logger.info(
+            "Ticket %s opened (%s, department %s, %d recipient(s))",
+            ticket.number,
+            ticket.emergency_type or ticket.category,
+            ticket.department_id,
+            len(recipients),
+        )
 
     # --- duplicates and watchers -----------------------------------------------------------------
 
-    def find_open_duplicate(self, category: str, location_text: str,
-                            sender_id: str) -> Optional[TicketView]:
+    def find_open_duplicate(self, category: str, location_text: str, sender_id: str) -> TicketView | None:
         """The newest open ticket of `category` at the same spot (see Place.same_spot) within the
         category's duplicate window."""
         place = self.normalise_place(location_text)
@@ -216,12 +246,17 @@ class TicketStore:
         with self.sessions() as session:
             candidates = session.execute(
                 select(Ticket)
-                .where(Ticket.category == category, Ticket.place_key.startswith(place.area_key, autoescape=True),
-                       Ticket.status.in_(OPEN_STATUSES), Ticket.created_at >= since)
+                .where(
+                    Ticket.category == category,
+                    Ticket.place_key.startswith(place.area_key, autoescape=True),
+                    Ticket.status.in_(OPEN_STATUSES),
+                    Ticket.created_at >= since,
+                )
                 .order_by(Ticket.created_at.desc())
             ).scalars()
-            ticket = next((candidate for candidate in candidates
-                           if place.same_spot(Place.from_key(candidate.place_key))), None)
+            ticket = next(
+                (candidate for candidate in candidates if place.same_spot(Place.from_key(candidate.place_key))), None
+            )
             return self._view(ticket, sender_id, with_details=False) if ticket else None
 
     def join(self, number: str, sender_id: str) -> JoinOutcome:
@@ -238,15 +273,18 @@ class TicketStore:
                     return JoinOutcome.ALREADY_WATCHING
                 now = self._clock()
                 session.add(TicketWatcher(ticket_id=ticket.id, sender_id=sender_id, created_at=now))
-                session.add(TicketEvent(ticket_id=ticket.id, kind=TicketEventKind.WATCHER_JOINED,
-                                        actor=sender_id, created_at=now))
+                session.add(
+                    TicketEvent(
+                        ticket_id=ticket.id, kind=TicketEventKind.WATCHER_JOINED, actor=sender_id, created_at=now
+                    )
+                )
         except IntegrityError:  # the same citizen joined twice at the same moment
             return JoinOutcome.ALREADY_WATCHING
         return JoinOutcome.JOINED
 
     # --- lookups ---------------------------------------------------------------------------------
 
-    def lookup(self, number_text: str, sender_id: str) -> Optional[TicketView]:
+    def lookup(self, number_text: str, sender_id: str) -> TicketView | None:
         """The ticket typed in `number_text`, if `sender_id` filed it (full view) or watches it
         (status only). Anyone else gets None, exactly as for an unknown number."""
         number = parse_ticket_number(number_text, self.config.profile.ticket_prefix)
@@ -262,25 +300,27 @@ class TicketStore:
                 return self._view(ticket, sender_id, with_details=False)
             return None
 
-    def tickets_of(self, sender_id: str, limit: int = 5) -> List[TicketView]:
+    def tickets_of(self, sender_id: str, limit: int = 5) -> list[TicketView]:
         """The citizen's newest tickets, filed or watched."""
         if not sender_id:
             return []
         watched = select(TicketWatcher.ticket_id).where(TicketWatcher.sender_id == sender_id)
         with self.sessions() as session:
-            tickets = session.execute(
-                select(Ticket)
-                .where((Ticket.sender_id == sender_id) | Ticket.id.in_(watched))
-                .order_by(Ticket.created_at.desc(), Ticket.id.desc())
-                .limit(limit)
-            ).scalars().all()
-            return [self._view(ticket, sender_id, with_details=ticket.sender_id == sender_id)
-                    for ticket in tickets]
+            tickets = (
+                session.execute(
+                    select(Ticket)
+                    .where((Ticket.sender_id == sender_id) | Ticket.id.in_(watched))
+                    .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+                    .limit(limit)
+                )
+                .scalars()
+                .all()
+            )
+            return [self._view(ticket, sender_id, with_details=ticket.sender_id == sender_id) for ticket in tickets]
 
     # --- staff -----------------------------------------------------------------------------------
 
-    def change_status(self, number: str, status: TicketStatus, actor: str,
-                      note: Optional[str] = None) -> TicketView:
+    def change_status(self, number: str, status: TicketStatus, actor: str, note: str | None = None) -> TicketView:
         with self.sessions.begin() as session:
             ticket = self._ticket_by_number(session, number)
             if ticket is None:
@@ -288,9 +328,17 @@ class TicketStore:
             old_status = ticket.status
             now = self._clock()
             ticket.status, ticket.updated_at = status, now
-            session.add(TicketEvent(ticket_id=ticket.id, kind=TicketEventKind.STATUS_CHANGED,
-                                    old_status=old_status.value, new_status=status.value,
-                                    actor=actor, note=note, created_at=now))
+            session.add(
+                TicketEvent(
+                    ticket_id=ticket.id,
+                    kind=TicketEventKind.STATUS_CHANGED,
+                    old_status=old_status.value,
+                    new_status=status.value,
+                    actor=actor,
+                    note=note,
+                    created_at=now,
+                )
+            )
             return self._view(ticket, ticket.sender_id, with_details=True)
 
     # --- helpers ---------------------------------------------------------------------------------
@@ -299,15 +347,19 @@ class TicketStore:
         return moment.astimezone(self._timezone).date()
 
     @staticmethod
-    def _ticket_by_number(session: Session, number: str) -> Optional[Ticket]:
+    def _ticket_by_number(session: Session, number: str) -> Ticket | None:
         return session.execute(select(Ticket).where(Ticket.number == number)).scalar_one_or_none()
 
     @staticmethod
     def _is_watcher(session: Session, ticket: Ticket, sender_id: str) -> bool:
-        return session.execute(
-            select(TicketWatcher.id).where(TicketWatcher.ticket_id == ticket.id,
-                                           TicketWatcher.sender_id == sender_id)
-        ).first() is not None
+        return (
+            session.execute(
+                select(TicketWatcher.id).where(
+                    TicketWatcher.ticket_id == ticket.id, TicketWatcher.sender_id == sender_id
+                )
+            ).first()
+            is not None
+        )
 
     def _view(self, ticket: Ticket, sender_id: str, with_details: bool) -> TicketView:
         department = self.config.departments[ticket.department_id]
@@ -326,7 +378,7 @@ class TicketStore:
         )
 
 
-def _clean_text(field: str, text: Optional[str], max_chars: int, required: bool = True) -> str:
+def _clean_text(field: str, text: str | None, max_chars: int, required: bool = True) -> str:
     return clean_text(field, text, max_chars, required, error=TicketInputError)
 
 
@@ -334,7 +386,7 @@ def _require_sender(sender_id: str) -> str:
     return require_sender(sender_id, TicketInputError)
 
 
-def open_database(database_url: Optional[str] = None) -> sessionmaker:
+def open_database(database_url: str | None = None) -> sessionmaker:
     """Sessions on the tickets database (default: SOTONG_DATABASE_URL); the tickets and outbox
     tables are created when missing."""
     engine = make_engine(database_url)
@@ -342,7 +394,8 @@ def open_database(database_url: Optional[str] = None) -> sessionmaker:
     return make_session_factory(engine)
 
 
-def open_ticket_store(config: CityConfig, database_url: Optional[str] = None,
-                      clock: Callable[[], datetime] = utc_now) -> TicketStore:
+def open_ticket_store(
+    config: CityConfig, database_url: str | None = None, clock: Callable[[], datetime] = utc_now
+) -> TicketStore:
     """A store on `database_url` (default: SOTONG_DATABASE_URL)."""
     return TicketStore(open_database(database_url), config, clock=clock)

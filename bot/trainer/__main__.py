@@ -9,13 +9,13 @@
 ID is a signal id as `inbox` lists it; labelling closes the signal's whole group. Every action is
 written to the staff audit log (actor: the system user running the command).
 """
+
 from __future__ import annotations
 
 import argparse
 import getpass
 import json
 import sys
-from typing import List, Optional
 
 from bot.staff.audit import Actor, record_now
 from bot.tickets.store import open_database
@@ -37,9 +37,10 @@ def cli_actor() -> Actor:
     return Actor(f"cli:{getpass.getuser()}", "cli")
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot.trainer", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot.trainer", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     listing = commands.add_parser("inbox", help="open signal groups, largest first")
     listing.add_argument("--json", action="store_true")
@@ -47,8 +48,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     labelling = commands.add_parser("label", help="label a signal (and its group)")
     labelling.add_argument("id", type=int)
     labelling.add_argument("--intent", required=True, help="e.g. report_complaint or civic_info/waste")
-    labelling.add_argument("--entity", type=_entity, action="append", default=[],
-                           help="ENTITY:VALUE:START:END (character offsets on token boundaries)")
+    labelling.add_argument(
+        "--entity",
+        type=_entity,
+        action="append",
+        default=[],
+        help="ENTITY:VALUE:START:END (character offsets on token boundaries)",
+    )
     labelling.add_argument("--held-out", action="store_true", help=f"append to {inbox.held_out_file().name}")
     labelling.add_argument("--text", help="the example's text, when it should differ from the message")
     dismissing = commands.add_parser("dismiss", help="mark a signal (and its group) as not useful")
@@ -79,11 +85,26 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         if args.command == "label":
             target = inbox.HELD_OUT if args.held_out else inbox.TRAINING
-            result = inbox.label_group(sessions, args.id, inbox.Label(args.intent, tuple(args.entity)), target,
-                                       reviewer=actor.name, text=args.text)
-            record_now(sessions, actor, "training.labelled", signal_ids=result["signal_ids"], intent=args.intent,
-                       target=target, file=result["file"])
-            print(f"{result['file']}: - {result['example']} ({args.intent}; {len(result['signal_ids'])} signals closed)")
+            result = inbox.label_group(
+                sessions,
+                args.id,
+                inbox.Label(args.intent, tuple(args.entity)),
+                target,
+                reviewer=actor.name,
+                text=args.text,
+            )
+            record_now(
+                sessions,
+                actor,
+                "training.labelled",
+                signal_ids=result["signal_ids"],
+                intent=args.intent,
+                target=target,
+                file=result["file"],
+            )
+            print(
+                f"{result['file']}: - {result['example']} ({args.intent}; {len(result['signal_ids'])} signals closed)"
+            )
         else:
             ids = inbox.dismiss_group(sessions, args.id, reviewer=actor.name)
             record_now(sessions, actor, "training.dismissed", signal_ids=ids)

@@ -10,12 +10,13 @@ masked. Signals go to the Sotong database (SOTONG_DATABASE_URL, or `url:` in the
 config) from one background thread: a turn never waits for the write, and no error in detection
 or storage reaches the conversation (it is logged and the signal is lost).
 """
+
 from __future__ import annotations
 
 import logging
 from asyncio import AbstractEventLoop
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa.core.brokers.broker import EventBroker
 from rasa.utils.endpoints import EndpointConfig
@@ -26,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 
 class SignalBroker(EventBroker):
-    def __init__(self, database_url: Optional[str] = None, threshold: float = FALLBACK_THRESHOLD) -> None:
+    def __init__(self, database_url: str | None = None, threshold: float = FALLBACK_THRESHOLD) -> None:
         from bot.tickets.store import open_database  # creates the table on a database without Alembic
 
         self.sessions = open_database(database_url or None)
@@ -34,13 +35,15 @@ class SignalBroker(EventBroker):
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="training-signals")
 
     @classmethod
-    async def from_endpoint_config(cls, broker_config: EndpointConfig,
-                                   event_loop: Optional[AbstractEventLoop] = None) -> "SignalBroker":
+    async def from_endpoint_config(
+        cls, broker_config: EndpointConfig, event_loop: AbstractEventLoop | None = None
+    ) -> SignalBroker:
         kwargs = broker_config.kwargs or {}
-        return cls(database_url=broker_config.url or None,
-                   threshold=float(kwargs.get("threshold") or FALLBACK_THRESHOLD))
+        return cls(
+            database_url=broker_config.url or None, threshold=float(kwargs.get("threshold") or FALLBACK_THRESHOLD)
+        )
 
-    def publish(self, event: Dict[Text, Any]) -> None:
+    def publish(self, event: dict[str, Any]) -> None:
         try:
             drafts = self.detector.observe(event)
         except Exception:  # a malformed event must not fail the turn
@@ -49,7 +52,7 @@ class SignalBroker(EventBroker):
         if drafts:
             self._writer.submit(self._store, drafts)
 
-    def _store(self, drafts: List[SignalDraft]) -> None:
+    def _store(self, drafts: list[SignalDraft]) -> None:
         try:
             store_signals(self.sessions, drafts)
             logger.info("training signals: stored %s", ", ".join(draft.kind for draft in drafts))

@@ -9,6 +9,7 @@ is printed side by side.
 Intents are scored on the prediction without the FallbackClassifier (the best intent of the
 ranking); how many messages fell to nlu_fallback is reported beside it.
 """
+
 from __future__ import annotations
 
 import os
@@ -21,9 +22,10 @@ import json  # noqa: E402
 import logging  # noqa: E402
 import sys  # noqa: E402
 import warnings  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Any, Dict, List, Optional, Sequence  # noqa: E402
+from typing import Any
 
 from rasa.shared.nlu.training_data.loading import load_data  # noqa: E402
 
@@ -34,13 +36,16 @@ FALLBACK_INTENT = "nlu_fallback"
 COMPLAINT_INTENT = "report_complaint"
 EMERGENCY_INTENT = "report_emergency"
 # Casual talk that must never start a workflow, and the intents that start one.
-CASUAL_INTENTS = frozenset(
-    {"smalltalk", "out_of_scope", "greet", "thank", "goodbye", "bot_challenge"}
-)
+CASUAL_INTENTS = frozenset({"smalltalk", "out_of_scope", "greet", "thank", "goodbye", "bot_challenge"})
 WORKFLOW_INTENTS = frozenset(
     {
-        "report_complaint", "report_emergency", "budget_propose", "budget_feedback",
-        "check_complaint_status", "subscribe", "unsubscribe",
+        "report_complaint",
+        "report_emergency",
+        "budget_propose",
+        "budget_feedback",
+        "check_complaint_status",
+        "subscribe",
+        "unsubscribe",
     }
 )
 CONFIDENT = 0.95
@@ -52,25 +57,25 @@ class Prediction:
     text: str
     intent: str
     predicted_intent: str
-    topic: Optional[str]
-    predicted_topic: Optional[str]
-    entities: Dict[str, str]
-    predicted_entities: Dict[str, str]
+    topic: str | None
+    predicted_topic: str | None
+    entities: dict[str, str]
+    predicted_entities: dict[str, str]
     confidence: float = 1.0
     fell_to_fallback: bool = False
-    shape: Optional[str] = None
-    ranking: List[Dict[str, Any]] = field(default_factory=list)
+    shape: str | None = None
+    ranking: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def intent_right(self) -> bool:
         return self.intent == self.predicted_intent
 
 
-def _entity_values(entities: List[Dict[str, Any]]) -> Dict[str, str]:
+def _entity_values(entities: list[dict[str, Any]]) -> dict[str, str]:
     return {e["entity"]: str(e.get("value")) for e in entities or []}
 
 
-def without_fallback(result: Dict[str, Any]) -> Dict[str, Any]:
+def without_fallback(result: dict[str, Any]) -> dict[str, Any]:
     """The best intent other than nlu_fallback: what the classifier chose before the
     FallbackClassifier replaced it (the ranking keeps the original entries)."""
     intent = result.get("intent") or {}
@@ -82,7 +87,7 @@ def without_fallback(result: Dict[str, Any]) -> Dict[str, Any]:
     return intent
 
 
-def _prediction(message: Any, result: Dict[str, Any]) -> Prediction:
+def _prediction(message: Any, result: dict[str, Any]) -> Prediction:
     topic = message.get("intent_response_key")
     selected = (result.get("response_selector") or {}).get("civic_info", {})
     best = without_fallback(result)
@@ -109,7 +114,8 @@ EVAL_LOG = Path("var/log/eval.log")
 
 def _log_warning(message, category, filename, lineno, file=None, line=None) -> None:
     logging.getLogger("py.warnings").warning(
-        "%s", warnings.formatwarning(message, category, filename, lineno, line).rstrip())
+        "%s", warnings.formatwarning(message, category, filename, lineno, line).rstrip()
+    )
 
 
 def _quiet() -> None:
@@ -137,13 +143,13 @@ def _quiet() -> None:
     warnings.showwarning = _log_warning  # some libraries reset the filters
 
 
-async def predict_sets(model_path: str, sets: Sequence[str]) -> Dict[str, List[Prediction]]:
+async def predict_sets(model_path: str, sets: Sequence[str]) -> dict[str, list[Prediction]]:
     """Predictions of one model for every example of every set (the model is loaded once)."""
     from rasa.core.agent import Agent
 
     agent = Agent.load(model_path)
     _quiet()
-    predictions: Dict[str, List[Prediction]] = {}
+    predictions: dict[str, list[Prediction]] = {}
     for path in sets:
         predictions[path] = [
             _prediction(message, await agent.parse_message(message.get("text")))
@@ -152,19 +158,19 @@ async def predict_sets(model_path: str, sets: Sequence[str]) -> Dict[str, List[P
     return predictions
 
 
-async def predict(model_path: str, holdout: str) -> List[Prediction]:
+async def predict(model_path: str, holdout: str) -> list[Prediction]:
     return (await predict_sets(model_path, [holdout]))[holdout]
 
 
-def _share(outcomes: List[bool]) -> Optional[float]:
+def _share(outcomes: list[bool]) -> float | None:
     return sum(outcomes) / len(outcomes) if outcomes else None
 
 
-def entity_accuracy(predictions: List[Prediction], entity: str) -> Optional[float]:
+def entity_accuracy(predictions: list[Prediction], entity: str) -> float | None:
     return _share([p.predicted_entities.get(entity) == p.entities[entity] for p in predictions if entity in p.entities])
 
 
-def recall(predictions: List[Prediction], intent: str) -> Optional[float]:
+def recall(predictions: list[Prediction], intent: str) -> float | None:
     return _share([p.intent_right for p in predictions if p.intent == intent])
 
 
@@ -173,7 +179,7 @@ def civic_topic_right(prediction: Prediction) -> bool:
     return prediction.intent_right and prediction.topic == prediction.predicted_topic
 
 
-def casual_workflow_rate(predictions: List[Prediction]) -> Optional[float]:
+def casual_workflow_rate(predictions: list[Prediction]) -> float | None:
     """Share of casual messages (small talk, out of scope, greetings, thanks, goodbyes,
     "are you a bot") whose predicted intent would start a workflow."""
     return _share([p.predicted_intent in WORKFLOW_INTENTS for p in predictions if p.intent in CASUAL_INTENTS])
@@ -181,10 +187,10 @@ def casual_workflow_rate(predictions: List[Prediction]) -> Optional[float]:
 
 def calibration_bins(
     confidences: Sequence[float], correct: Sequence[bool], bins: int = CALIBRATION_BINS
-) -> List[Dict[str, Any]]:
+) -> list[dict[str, Any]]:
     """Equal-width confidence bins over [0, 1] (1.0 falls in the last one): count, mean
     confidence and accuracy of each."""
-    grouped: List[List[int]] = [[] for _ in range(bins)]
+    grouped: list[list[int]] = [[] for _ in range(bins)]
     for index, confidence in enumerate(confidences):
         grouped[min(int(confidence * bins), bins - 1)].append(index)
     return [
@@ -201,7 +207,7 @@ def calibration_bins(
 
 def expected_calibration_error(
     confidences: Sequence[float], correct: Sequence[bool], bins: int = CALIBRATION_BINS
-) -> Optional[float]:
+) -> float | None:
     """ECE: the bins' |accuracy - mean confidence|, weighted by their share of the examples."""
     if not confidences:
         return None
@@ -212,25 +218,38 @@ def expected_calibration_error(
     )
 
 
-def _by_shape(predictions: List[Prediction], intent: str, outcome) -> Dict[str, float]:
+def _by_shape(predictions: list[Prediction], intent: str, outcome) -> dict[str, float]:
     shapes = sorted({p.shape for p in predictions if p.intent == intent and p.shape})
     return {
-        shape: _share([outcome(p) for p in predictions if p.intent == intent and p.shape == shape])
-        for shape in shapes
+        shape: _share([outcome(p) for p in predictions if p.intent == intent and p.shape == shape]) for shape in shapes
     }
 
 
-def _plot_reliability(bins: List[Dict[str, Any]], ece: Optional[float], title: str, path: Path) -> None:
+def _plot_reliability(bins: list[dict[str, Any]], ece: float | None, title: str, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     figure, axis = plt.subplots(figsize=(6, 6))
     width = 1 / len(bins)
     filled = [b for b in bins if b["count"]]
-    axis.bar([b["low"] for b in filled], [b["accuracy"] for b in filled], width=width, align="edge",
-             edgecolor="black", label="accuracy")
-    axis.bar([b["low"] for b in filled], [b["confidence"] - b["accuracy"] for b in filled],
-             bottom=[b["accuracy"] for b in filled], width=width, align="edge", color="red", alpha=0.3,
-             edgecolor="red", label="gap to confidence")
+    axis.bar(
+        [b["low"] for b in filled],
+        [b["accuracy"] for b in filled],
+        width=width,
+        align="edge",
+        edgecolor="black",
+        label="accuracy",
+    )
+    axis.bar(
+        [b["low"] for b in filled],
+        [b["confidence"] - b["accuracy"] for b in filled],
+        bottom=[b["accuracy"] for b in filled],
+        width=width,
+        align="edge",
+        color="red",
+        alpha=0.3,
+        edgecolor="red",
+        label="gap to confidence",
+    )
     for b in filled:
         axis.text(b["low"] + width / 2, 0.02, str(b["count"]), ha="center", fontsize=8)
     axis.plot([0, 1], [0, 1], "k--", label="perfect calibration")
@@ -245,7 +264,7 @@ def _plot_reliability(bins: List[Dict[str, Any]], ece: Optional[float], title: s
     plt.close(figure)
 
 
-def write_reports(predictions: List[Prediction], out: Path, title: str = "held-out") -> Dict[str, Any]:
+def write_reports(predictions: list[Prediction], out: Path, title: str = "held-out") -> dict[str, Any]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -257,15 +276,17 @@ def write_reports(predictions: List[Prediction], out: Path, title: str = "held-o
     guess = [p.predicted_intent for p in predictions]
     labels = sorted(set(truth) | set(guess))
     # Averages over the taxonomy's intents (the true labels).
-    intent_report = classification_report(
-        truth, guess, labels=sorted(set(truth)), output_dict=True, zero_division=0
-    )
+    intent_report = classification_report(truth, guess, labels=sorted(set(truth)), output_dict=True, zero_division=0)
     (out / "intent_report.json").write_text(json.dumps(intent_report, indent=2, ensure_ascii=False))
 
     topics = [p for p in predictions if p.topic]
-    topic_report = classification_report(
-        [p.topic for p in topics], [str(p.predicted_topic) for p in topics], output_dict=True, zero_division=0
-    ) if topics else {}
+    topic_report = (
+        classification_report(
+            [p.topic for p in topics], [str(p.predicted_topic) for p in topics], output_dict=True, zero_division=0
+        )
+        if topics
+        else {}
+    )
     (out / "civic_topic_report.json").write_text(json.dumps(topic_report, indent=2, ensure_ascii=False))
 
     entity_names = sorted({e for p in predictions for e in p.entities})
@@ -273,8 +294,10 @@ def write_reports(predictions: List[Prediction], out: Path, title: str = "held-o
     (out / "entity_report.json").write_text(json.dumps(entity_report, indent=2))
 
     errors = [
-        p.__dict__ for p in predictions
-        if not p.intent_right or p.topic != p.predicted_topic
+        p.__dict__
+        for p in predictions
+        if not p.intent_right
+        or p.topic != p.predicted_topic
         or any(p.predicted_entities.get(k) != v for k, v in p.entities.items())
     ]
     errors.sort(key=lambda e: -e["confidence"])
@@ -337,7 +360,7 @@ TABLE_ROWS = (
 )
 
 
-def format_table(summaries: Dict[str, Dict[str, Any]]) -> str:
+def format_table(summaries: dict[str, dict[str, Any]]) -> str:
     """The sets' figures side by side, one row per figure (— where a set has none)."""
     names = list(summaries)
     width = max(12, *(len(n) for n in names))
@@ -349,16 +372,13 @@ def format_table(summaries: Dict[str, Dict[str, Any]]) -> str:
         else:
             entries = [(label, [summaries[n].get(key) for n in names])]
         for row_label, values in entries:
-            cells = [
-                "—" if v is None else (f"{v:d}" if kind == "d" else f"{v:.3f}")
-                for v in values
-            ]
+            cells = ["—" if v is None else (f"{v:d}" if kind == "d" else f"{v:.3f}") for v in values]
             rows.append(f"{row_label:<26}" + "".join(f"{c:>{width + 2}}" for c in cells))
     header = f"{'':<26}" + "".join(f"{n:>{width + 2}}" for n in names)
     return "\n".join([header, *rows])
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("sets", nargs="*", help=f"held-out NLU files (default: {' '.join(DEFAULT_SETS)})")
     parser.add_argument("--holdout", action="append", help="a held-out file (same as a positional one)")

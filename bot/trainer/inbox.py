@@ -9,16 +9,18 @@ Labels go to exactly one place: training examples to data/nlu/reviewed/inbox.yml
 label is written it is checked with the checks of `make validate` (bot.trainer.lint): no error
 may be added to the data; an example already in the other set (training vs held-out) is refused.
 """
+
 from __future__ import annotations
 
 import json
 import os
 import tempfile
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Set
+from typing import Any
 
 import yaml
 from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
@@ -26,13 +28,12 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
-from bot.city import get_city_config
-from bot.settings import env_path
-from bot.storage.db import utc_now
 from bot.knowledge.lint import check_knowledge_coverage, nlu_civic_topics
 from bot.nlu.analyzers import get_analyzer
 from bot.nlu.segmentation import Span, segment
 from bot.privacy.masking import mask_personal_data
+from bot.settings import env_path
+from bot.storage.db import utc_now
 from bot.trainer import lint, nlu_data
 from bot.trainer.signals import SignalStatus, TrainingSignal
 
@@ -50,11 +51,12 @@ class LabelRefused(ValueError):
 
 # --- grouping ---------------------------------------------------------------------------------------
 
-def bigrams(text: str) -> Set[str]:
+
+def bigrams(text: str) -> set[str]:
     """Character bigrams of the text without spacing, punctuation, case and digits (masked
     numbers and dates differ between near-duplicates)."""
     loose = "".join(c for c in lint.loose_form(text or "") if not c.isdigit())
-    return {loose[i:i + 2] for i in range(len(loose) - 1)} or ({loose} if loose else set())
+    return {loose[i : i + 2] for i in range(len(loose) - 1)} or ({loose} if loose else set())
 
 
 def similarity(a: str, b: str) -> float:
@@ -66,8 +68,8 @@ def similarity(a: str, b: str) -> float:
 
 @dataclass
 class Group:
-    members: List[TrainingSignal] = field(default_factory=list)
-    _shape: Set[str] = field(default_factory=set)
+    members: list[TrainingSignal] = field(default_factory=list)
+    _shape: set[str] = field(default_factory=set)
 
     @property
     def id(self) -> int:
@@ -81,26 +83,41 @@ class Group:
     def size(self) -> int:
         return len(self.members)
 
-    def counts(self, attribute: str) -> List[tuple]:
+    def counts(self, attribute: str) -> list[tuple]:
         return Counter(getattr(m, attribute) for m in self.members if getattr(m, attribute)).most_common()
 
     @property
     def last_seen(self):
         return max(m.created_at for m in self.members)
 
-    def as_dict(self) -> Dict[str, Any]:
-        return {"id": self.id, "size": self.size, "text": self.first.text,
-                "kinds": dict(self.counts("kind")), "predicted": dict(self.counts("predicted_intent")),
-                "hints": dict(self.counts("hint")), "last_seen": self.last_seen.isoformat(),
-                "members": [{"id": m.id, "text": m.text, "kind": m.kind, "model_id": m.model_id,
-                             "predicted_intent": m.predicted_intent, "confidence": m.confidence,
-                             "top3": m.top3_list(), "created_at": m.created_at.isoformat()}
-                            for m in self.members]}
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "size": self.size,
+            "text": self.first.text,
+            "kinds": dict(self.counts("kind")),
+            "predicted": dict(self.counts("predicted_intent")),
+            "hints": dict(self.counts("hint")),
+            "last_seen": self.last_seen.isoformat(),
+            "members": [
+                {
+                    "id": m.id,
+                    "text": m.text,
+                    "kind": m.kind,
+                    "model_id": m.model_id,
+                    "predicted_intent": m.predicted_intent,
+                    "confidence": m.confidence,
+                    "top3": m.top3_list(),
+                    "created_at": m.created_at.isoformat(),
+                }
+                for m in self.members
+            ],
+        }
 
 
-def group_signals(signals: Iterable[TrainingSignal], threshold: float = GROUP_SIMILARITY) -> List[Group]:
+def group_signals(signals: Iterable[TrainingSignal], threshold: float = GROUP_SIMILARITY) -> list[Group]:
     """Near-duplicates together (each signal joins the most similar group), largest groups first."""
-    groups: List[Group] = []
+    groups: list[Group] = []
     for signal in sorted(signals, key=lambda s: s.id or 0):
         shape = bigrams(signal.text)
         best, best_score = None, threshold
@@ -115,8 +132,9 @@ def group_signals(signals: Iterable[TrainingSignal], threshold: float = GROUP_SI
     return sorted(groups, key=lambda g: (-g.size, -g.last_seen.timestamp()))
 
 
-def open_signals(sessions: sessionmaker, since_days: Optional[float] = None,
-                 statuses: Sequence[str] = (SignalStatus.NEW,)) -> List[TrainingSignal]:
+def open_signals(
+    sessions: sessionmaker, since_days: float | None = None, statuses: Sequence[str] = (SignalStatus.NEW,)
+) -> list[TrainingSignal]:
     query = select(TrainingSignal).where(TrainingSignal.status.in_(list(statuses)))
     if since_days:
         query = query.where(TrainingSignal.created_at >= utc_now() - timedelta(days=since_days))
@@ -124,7 +142,7 @@ def open_signals(sessions: sessionmaker, since_days: Optional[float] = None,
         return list(session.execute(query.order_by(TrainingSignal.id)).scalars())
 
 
-def inbox_groups(sessions: sessionmaker, since_days: Optional[float] = None) -> List[Group]:
+def inbox_groups(sessions: sessionmaker, since_days: float | None = None) -> list[Group]:
     return group_signals(open_signals(sessions, since_days))
 
 
@@ -142,11 +160,12 @@ def group_of(sessions: sessionmaker, signal_id: int) -> Group:
 
 # --- tokens and labels ------------------------------------------------------------------------------
 
+
 def analyzer_name() -> str:
     return nlu_data.tokenizer_settings().get("analyzer", "okt")
 
 
-def tokens(text: str) -> List[Span]:
+def tokens(text: str) -> list[Span]:
     """The configured tokenizer's tokens of `text` (entity spans must start and end on them)."""
     return segment(text, get_analyzer(analyzer_name()).pos)
 
@@ -156,7 +175,7 @@ class EntitySpan:
     entity: str
     start: int
     end: int
-    value: Optional[str] = None  # None: the text of the span
+    value: str | None = None  # None: the text of the span
 
 
 @dataclass(frozen=True)
@@ -171,13 +190,14 @@ def example_markup(text: str, entities: Sequence[EntitySpan]) -> str:
     for span in sorted(entities, key=lambda e: e.start):
         if span.start < position or not 0 <= span.start < span.end <= len(text):
             raise LabelRefused(f"entity {span.entity}: span {span.start}-{span.end} overlaps or is outside the text")
-        surface = text[span.start:span.end]
-        parts.append(text[position:span.start])
+        surface = text[span.start : span.end]
+        parts.append(text[position : span.start])
         if span.value is None or span.value == surface:
             parts.append(f"[{surface}]({span.entity})")
         else:
-            parts.append("[" + surface + "]" + json.dumps({"entity": span.entity, "value": span.value},
-                                                           ensure_ascii=False))
+            parts.append(
+                "[" + surface + "]" + json.dumps({"entity": span.entity, "value": span.value}, ensure_ascii=False)
+            )
         position = span.end
     parts.append(text[position:])
     return "".join(parts)
@@ -195,7 +215,7 @@ def held_out_file() -> Path:
     return env_path(HELD_OUT_FILE_ENV, HELD_OUT_SETS[0])
 
 
-def known_labels(data: Optional[TrainingData] = None) -> List[str]:
+def known_labels(data: TrainingData | None = None) -> list[str]:
     """Intents of the domain, and civic_info/<topic> for every topic of the NLU data."""
     domain = yaml.safe_load((nlu_data.ROOT / "domain.yml").read_text(encoding="utf-8"))
     intents = [name if isinstance(name, str) else next(iter(name)) for name in domain.get("intents", [])]
@@ -221,7 +241,7 @@ def _training_data(reviewed: Path) -> TrainingData:
     return data if inside or not reviewed.exists() else data.merge(_load([reviewed]))
 
 
-def _errors(data: TrainingData, new_examples: Sequence[Any] = ()) -> Set[str]:
+def _errors(data: TrainingData, new_examples: Sequence[Any] = ()) -> set[str]:
     """`make validate`'s checks (bot.trainer.lint.lint_project); entity boundaries for the new
     examples only (the rest of the data was checked when it was written)."""
     report = lint.Report()
@@ -264,26 +284,34 @@ def check_label(text: str, label: Label, target: str) -> str:
     return block
 
 
-def reviewed_errors() -> List[str]:
+def reviewed_errors() -> list[str]:
     """Lint errors that the reviewed file adds to the project's training data (none: it passes)."""
     reviewed = reviewed_file()
     added = _load([reviewed])
     project = nlu_data.load_nlu()
     if nlu_data.NLU_DIR.resolve() in reviewed.resolve().parents:  # load_nlu read it already: lint without it
         keep = {(m.get("text"), lint.label_of(m)) for m in added.intent_examples}
-        project = TrainingData([m for m in project.training_examples
-                                if (m.get("text"), lint.label_of(m)) not in keep],
-                               entity_synonyms=project.entity_synonyms, regex_features=project.regex_features,
-                               lookup_tables=project.lookup_tables, responses=project.responses)
+        project = TrainingData(
+            [m for m in project.training_examples if (m.get("text"), lint.label_of(m)) not in keep],
+            entity_synonyms=project.entity_synonyms,
+            regex_features=project.regex_features,
+            lookup_tables=project.lookup_tables,
+            responses=project.responses,
+        )
     return sorted(_errors(project.merge(added), added.intent_examples) - _errors(project))
 
 
 def append_block(path: Path, block: str) -> None:
     """Appends an `nlu:` item to a Rasa YAML file (created with its header when missing), atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    current = path.read_text(encoding="utf-8") if path.exists() else (
-        '# Reviewed examples from the training inbox (python -m bot.trainer, console /training).\n'
-        'version: "3.1"\nnlu:\n')
+    current = (
+        path.read_text(encoding="utf-8")
+        if path.exists()
+        else (
+            "# Reviewed examples from the training inbox (python -m bot.trainer, console /training).\n"
+            'version: "3.1"\nnlu:\n'
+        )
+    )
     if not current.endswith("\n"):
         current += "\n"
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
@@ -292,29 +320,39 @@ def append_block(path: Path, block: str) -> None:
     os.replace(temporary, path)
 
 
-def label_group(sessions: sessionmaker, signal_id: int, label: Label, target: str, reviewer: str,
-                text: Optional[str] = None) -> Dict[str, Any]:
+def label_group(
+    sessions: sessionmaker, signal_id: int, label: Label, target: str, reviewer: str, text: str | None = None
+) -> dict[str, Any]:
     """Writes the example (`text`, default: the signal's masked text) and closes the signal's group."""
     group = group_of(sessions, signal_id)
-    chosen = next(m for m in group.members if m.id == signal_id) if signal_id in {m.id for m in group.members} else group.first
+    chosen = (
+        next(m for m in group.members if m.id == signal_id)
+        if signal_id in {m.id for m in group.members}
+        else group.first
+    )
     example = mask_personal_data(text if text is not None else chosen.text)
     block = check_label(example, label, target)
     path = reviewed_file() if target == TRAINING else held_out_file()
     append_block(path, block)
     status = SignalStatus.LABELLED if target == TRAINING else SignalStatus.HELD_OUT
-    ids = _close(sessions, [m.id for m in group.members], status, reviewer,
-                 {"intent": label.intent, "entities": [vars(e) for e in label.entities], "target": target,
-                  "file": str(path)})
+    ids = _close(
+        sessions,
+        [m.id for m in group.members],
+        status,
+        reviewer,
+        {"intent": label.intent, "entities": [vars(e) for e in label.entities], "target": target, "file": str(path)},
+    )
     return {"signal_ids": ids, "file": str(path), "example": block.splitlines()[-1].strip()[2:]}
 
 
-def dismiss_group(sessions: sessionmaker, signal_id: int, reviewer: str) -> List[int]:
+def dismiss_group(sessions: sessionmaker, signal_id: int, reviewer: str) -> list[int]:
     group = group_of(sessions, signal_id)
     return _close(sessions, [m.id for m in group.members], SignalStatus.NOT_USEFUL, reviewer, None)
 
 
-def _close(sessions: sessionmaker, ids: List[int], status: str, reviewer: str,
-           label: Optional[Dict[str, Any]]) -> List[int]:
+def _close(
+    sessions: sessionmaker, ids: list[int], status: str, reviewer: str, label: dict[str, Any] | None
+) -> list[int]:
     with sessions() as session, session.begin():
         for signal in session.execute(select(TrainingSignal).where(TrainingSignal.id.in_(ids))).scalars():
             signal.status, signal.reviewed_by, signal.reviewed_at = status, reviewer, utc_now()

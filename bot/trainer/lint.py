@@ -6,14 +6,15 @@ entity annotations that do not fall on token boundaries of the configured tokeni
 complaint_category values that data/city/complaint_categories.yml does not route, civic_info topics without knowledge and knowledge
 entries that cannot be reached (bot/knowledge/lint.py). Warnings: near-duplicates within one intent.
 """
+
 from __future__ import annotations
 
 import argparse
 import sys
 import unicodedata
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Optional
 
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
@@ -43,8 +44,8 @@ def city_complaint_categories() -> frozenset:
 
 @dataclass
 class Report:
-    errors: List[str] = field(default_factory=list)
-    warnings: List[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 def label_of(message: Message) -> str:
@@ -54,13 +55,11 @@ def label_of(message: Message) -> str:
 
 def loose_form(text: str) -> str:
     """Text without spaces, punctuation, symbols and case: for near-duplicates."""
-    return "".join(
-        c for c in text.lower() if unicodedata.category(c)[0] in "LN"
-    )
+    return "".join(c for c in text.lower() if unicodedata.category(c)[0] in "LN")
 
 
-def check_duplicates(examples: List[Message], report: Report) -> None:
-    by_loose: Dict[str, List[Message]] = defaultdict(list)
+def check_duplicates(examples: list[Message], report: Report) -> None:
+    by_loose: dict[str, list[Message]] = defaultdict(list)
     for message in examples:
         key = loose_form(message.get("text"))
         if key:
@@ -76,20 +75,20 @@ def check_duplicates(examples: List[Message], report: Report) -> None:
             report.warnings.append(f"near-duplicate examples in {labels[0]}: {texts}")
 
 
-def check_counts(examples: List[Message], required_intents: Iterable[str], report: Report,
-                 categories_required: Iterable[str] = COMPLAINT_CATEGORIES) -> None:
+def check_counts(
+    examples: list[Message],
+    required_intents: Iterable[str],
+    report: Report,
+    categories_required: Iterable[str] = COMPLAINT_CATEGORIES,
+) -> None:
     intents = Counter(m.get("intent") for m in examples)
     for intent in required_intents:
         if intents[intent] < MIN_EXAMPLES_PER_INTENT:
-            report.errors.append(
-                f"intent {intent} has {intents[intent]} examples (minimum {MIN_EXAMPLES_PER_INTENT})"
-            )
+            report.errors.append(f"intent {intent} has {intents[intent]} examples (minimum {MIN_EXAMPLES_PER_INTENT})")
     topics = Counter(m.get("intent_response_key") for m in examples if m.get("intent_response_key"))
     for topic, count in sorted(topics.items()):
         if count < MIN_EXAMPLES_PER_CIVIC_TOPIC:
-            report.errors.append(
-                f"{topic} has {count} examples (minimum {MIN_EXAMPLES_PER_CIVIC_TOPIC})"
-            )
+            report.errors.append(f"{topic} has {count} examples (minimum {MIN_EXAMPLES_PER_CIVIC_TOPIC})")
     categories = Counter(
         entity["value"]
         for m in examples
@@ -104,8 +103,9 @@ def check_counts(examples: List[Message], required_intents: Iterable[str], repor
             )
 
 
-def check_entities(examples: List[Message], analyzer: str, report: Report,
-                   known_categories: Iterable[str] = COMPLAINT_CATEGORIES) -> None:
+def check_entities(
+    examples: list[Message], analyzer: str, report: Report, known_categories: Iterable[str] = COMPLAINT_CATEGORIES
+) -> None:
     known_categories = frozenset(known_categories)
     pos = get_analyzer(analyzer).pos
     for message in examples:
@@ -124,17 +124,13 @@ def check_entities(examples: List[Message], analyzer: str, report: Report,
                     f"entity {entity['entity']} '{value}' in {text!r} does not fall on "
                     f"token boundaries ({analyzer}: {tokens}); move particles outside the brackets"
                 )
-            if (
-                entity["entity"] == "complaint_category"
-                and entity.get("value") not in known_categories
-            ):
-                report.errors.append(
-                    f"unknown complaint_category value {entity.get('value')!r} in {text!r}"
-                )
+            if entity["entity"] == "complaint_category" and entity.get("value") not in known_categories:
+                report.errors.append(f"unknown complaint_category value {entity.get('value')!r} in {text!r}")
 
 
-def lint(data: TrainingData, analyzer: str, required_intents: Iterable[str],
-         categories: Optional[Iterable[str]] = None) -> Report:
+def lint(
+    data: TrainingData, analyzer: str, required_intents: Iterable[str], categories: Iterable[str] | None = None
+) -> Report:
     """`categories`: the complaint_category values to require and accept (default: the city's)."""
     report = Report()
     examples = list(data.intent_examples)
@@ -154,14 +150,27 @@ def lint_project(data: TrainingData, analyzer: str) -> Report:
     return report
 
 
-TAXONOMY_INTENTS = (
-    "greet goodbye thank affirm deny bot_challenge human_handoff out_of_scope civic_info "
-    "report_complaint report_emergency check_complaint_status budget_propose budget_info "
-    "budget_feedback smalltalk"
-).split()
+TAXONOMY_INTENTS = [
+    "greet",
+    "goodbye",
+    "thank",
+    "affirm",
+    "deny",
+    "bot_challenge",
+    "human_handoff",
+    "out_of_scope",
+    "civic_info",
+    "report_complaint",
+    "report_emergency",
+    "check_complaint_status",
+    "budget_propose",
+    "budget_info",
+    "budget_feedback",
+    "smalltalk",
+]
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", default=str(nlu_data.NLU_DIR))
     parser.add_argument("--analyzer", help="defaults to the one in config.yml")

@@ -1,8 +1,9 @@
 """Loading the project's NLU data and pipeline settings for the trainer tools."""
+
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any
 
 import yaml
 from rasa.shared.nlu.training_data.loading import load_data
@@ -18,7 +19,7 @@ def load_nlu(path: Path = NLU_DIR) -> TrainingData:
     return load_data(str(path), language="ko")
 
 
-def tokenizer_settings(config_path: Path = CONFIG) -> Dict[str, Any]:
+def tokenizer_settings(config_path: Path = CONFIG) -> dict[str, Any]:
     """The Korean tokenizer's entry in config.yml (raises when it is missing)."""
     config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
     for component in config.get("pipeline", []):

@@ -14,29 +14,33 @@ intent, confidence, the top 3) and a few masked lines of conversation before it.
 :class:`SignalDetector` finds them in a stream of (already masked) Rasa events;
 bot.trainer.broker feeds it from Rasa's event broker in both profiles.
 """
+
 from __future__ import annotations
 
 import json
 import re
 from collections import OrderedDict, deque
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Deque, Dict, Iterable, List, Mapping, Optional, Sequence
+from typing import Any
 
 from sqlalchemy import Column, Float, Index, Integer, String, Text
 from sqlalchemy.orm import sessionmaker
 
-from bot.storage.db import Base, UtcDateTime, utc_now
 from bot.knowledge.clarification import complaint_or_info, is_typed, ranked_intents
 from bot.knowledge.fallback import FALLBACK_INTENT
 from bot.privacy.masking import mask_personal_data
+from bot.storage.db import Base, UtcDateTime, utc_now
 
 FALLBACK_THRESHOLD = 0.45  # config.yml's FallbackClassifier threshold
 CONTEXT_LINES = 6
 MAX_TEXT_CHARS = 500
 # Flows whose abandonment is a signal: participatory budget forms and emergency reports.
 WATCHED_FLOW = re.compile(r"^(budget_\w+_form|\w*emergency\w*)$")
-DENIAL = re.compile(r"^\s*(아니(요|에요|예요|야|오|라고요)?|아닌데|아닌데요|그게\s*아니(라|고|에요)|그런\s*게\s*아니|틀렸)")
+DENIAL = re.compile(
+    r"^\s*(아니(요|에요|예요|야|오|라고요)?|아닌데|아닌데요|그게\s*아니(라|고|에요)|그런\s*게\s*아니|틀렸)"
+)
 
 
 class SignalKind:
@@ -52,7 +56,7 @@ KIND_LABELS_KO = {
     SignalKind.LOW_CONFIDENCE: "확신 낮음",
     SignalKind.FALLBACK: "이해 못 함",
     SignalKind.CLARIFIED: "다른 선택",
-    SignalKind.DENIED: "\"아니에요\"",
+    SignalKind.DENIED: '"아니에요"',
     SignalKind.ABANDONED: "중간에 그만둠",
     SignalKind.STAFF_CORRECTION: "담당자 정정",
 }
@@ -86,10 +90,10 @@ class TrainingSignal(Base):
     reviewed_by = Column(String(40))
     reviewed_at = Column(UtcDateTime)
 
-    def top3_list(self) -> List[List[Any]]:
+    def top3_list(self) -> list[list[Any]]:
         return json.loads(self.top3 or "[]")
 
-    def context_list(self) -> List[Dict[str, str]]:
+    def context_list(self) -> list[dict[str, str]]:
         return json.loads(self.context or "[]")
 
 
@@ -97,23 +101,30 @@ class TrainingSignal(Base):
 class SignalDraft:
     kind: str
     text: str
-    model_id: Optional[str] = None
-    predicted_intent: Optional[str] = None
-    confidence: Optional[float] = None
+    model_id: str | None = None
+    predicted_intent: str | None = None
+    confidence: float | None = None
     top3: Sequence[Sequence[Any]] = ()
     context: Sequence[Mapping[str, str]] = ()
-    hint: Optional[str] = None
+    hint: str | None = None
 
-    def row(self, created_at: Optional[datetime] = None) -> TrainingSignal:
+    def row(self, created_at: datetime | None = None) -> TrainingSignal:
         """The row to store; every text masked again (the caller's events may not have been)."""
-        masked_context = [{"who": line.get("who", "user"), "text": mask_personal_data(line.get("text") or "")}
-                          for line in self.context]
+        masked_context = [
+            {"who": line.get("who", "user"), "text": mask_personal_data(line.get("text") or "")}
+            for line in self.context
+        ]
         return TrainingSignal(
-            created_at=created_at or utc_now(), kind=self.kind,
-            text=mask_personal_data(self.text)[:MAX_TEXT_CHARS], model_id=(self.model_id or None) and self.model_id[:80],
-            predicted_intent=self.predicted_intent, confidence=self.confidence,
+            created_at=created_at or utc_now(),
+            kind=self.kind,
+            text=mask_personal_data(self.text)[:MAX_TEXT_CHARS],
+            model_id=(self.model_id or None) and self.model_id[:80],
+            predicted_intent=self.predicted_intent,
+            confidence=self.confidence,
             top3=json.dumps([[name, round(float(score), 4)] for name, score in self.top3], ensure_ascii=False),
-            context=json.dumps(masked_context, ensure_ascii=False), hint=self.hint)
+            context=json.dumps(masked_context, ensure_ascii=False),
+            hint=self.hint,
+        )
 
 
 def store_signals(sessions: sessionmaker, drafts: Iterable[SignalDraft]) -> int:
@@ -124,20 +135,26 @@ def store_signals(sessions: sessionmaker, drafts: Iterable[SignalDraft]) -> int:
     return len(rows)
 
 
-def record_staff_correction(session: Any, description: Optional[str], *, category: Optional[str],
-                            old: str, new: str, what: str) -> None:
+def record_staff_correction(
+    session: Any, description: str | None, *, category: str | None, old: str, new: str, what: str
+) -> None:
     """Adds to the caller's transaction a signal that staff corrected a complaint (`what`:
     "category" or "department") from `old` to `new`; the complaint's description is the citizen's
     text, `category` what the bot filed it under."""
     if not description or old == new:
         return
-    session.add(SignalDraft(kind=SignalKind.STAFF_CORRECTION, text=description,
-                            predicted_intent=f"report_complaint:{category}" if category else None,
-                            hint=f"{what}:{new}"[:100],
-                            context=[{"who": "bot", "text": f"{what}: {old} → {new}"}]).row())
+    session.add(
+        SignalDraft(
+            kind=SignalKind.STAFF_CORRECTION,
+            text=description,
+            predicted_intent=f"report_complaint:{category}" if category else None,
+            hint=f"{what}:{new}"[:100],
+            context=[{"who": "bot", "text": f"{what}: {old} → {new}"}],
+        ).row()
+    )
 
 
-def delete_old_signals(engine: Any, days: float, now: Optional[datetime] = None, dry_run: bool = False) -> int:
+def delete_old_signals(engine: Any, days: float, now: datetime | None = None, dry_run: bool = False) -> int:
     """Retention (bot.privacy.retention): deletes signals older than `days` days, like conversations.
     Signals that became reviewed examples live on only as the (masked) example in the YAML."""
     from sqlalchemy import delete, func, inspect, select
@@ -154,7 +171,8 @@ def delete_old_signals(engine: Any, days: float, now: Optional[datetime] = None,
 
 # --- detection in Rasa's event stream ---------------------------------------------------------------
 
-def _typed_message(event: Mapping[str, Any]) -> Optional[Dict[str, Any]]:
+
+def _typed_message(event: Mapping[str, Any]) -> dict[str, Any] | None:
     parse = event.get("parse_data") or {}
     if not isinstance(parse, Mapping):
         return None
@@ -163,11 +181,16 @@ def _typed_message(event: Mapping[str, Any]) -> Optional[Dict[str, Any]]:
         return None
     ranking = ranked_intents(parse)
     intent = (parse.get("intent") or {}).get("name")
-    return {"text": text, "intent": intent, "ranking": ranking, "parse": parse,
-            "model_id": (event.get("metadata") or {}).get("model_id")}
+    return {
+        "text": text,
+        "intent": intent,
+        "ranking": ranking,
+        "parse": parse,
+        "model_id": (event.get("metadata") or {}).get("model_id"),
+    }
 
 
-def _tap_intent(event: Mapping[str, Any]) -> Optional[str]:
+def _tap_intent(event: Mapping[str, Any]) -> str | None:
     text = (event.get("text") or "").strip()
     if not text.startswith("/"):
         return None
@@ -176,12 +199,12 @@ def _tap_intent(event: Mapping[str, Any]) -> Optional[str]:
 
 @dataclass
 class _Conversation:
-    context: Deque[Dict[str, str]] = field(default_factory=lambda: deque(maxlen=CONTEXT_LINES))
-    last_typed: Optional[Dict[str, Any]] = None
+    context: deque[dict[str, str]] = field(default_factory=lambda: deque(maxlen=CONTEXT_LINES))
+    last_typed: dict[str, Any] | None = None
     answered: bool = False  # the bot said something after last_typed
-    flow: Optional[str] = None
-    flow_message: Optional[Dict[str, Any]] = None
-    flow_context: List[Dict[str, str]] = field(default_factory=list)
+    flow: str | None = None
+    flow_message: dict[str, Any] | None = None
+    flow_context: list[dict[str, str]] = field(default_factory=list)
 
 
 class SignalDetector:
@@ -191,7 +214,7 @@ class SignalDetector:
     def __init__(self, threshold: float = FALLBACK_THRESHOLD, max_conversations: int = 2000) -> None:
         self.threshold = threshold
         self.max_conversations = max_conversations
-        self._conversations: "OrderedDict[str, _Conversation]" = OrderedDict()
+        self._conversations: OrderedDict[str, _Conversation] = OrderedDict()
 
     def _conversation(self, sender_id: str) -> _Conversation:
         conversation = self._conversations.pop(sender_id, None) or _Conversation()
@@ -200,15 +223,23 @@ class SignalDetector:
             self._conversations.popitem(last=False)
         return conversation
 
-    def _draft(self, kind: str, message: Dict[str, Any], context: Iterable[Dict[str, str]],
-               hint: Optional[str] = None) -> SignalDraft:
+    def _draft(
+        self, kind: str, message: dict[str, Any], context: Iterable[dict[str, str]], hint: str | None = None
+    ) -> SignalDraft:
         ranking = message["ranking"]
         best = ranking[0] if ranking else (message["intent"], None)
-        return SignalDraft(kind=kind, text=message["text"], model_id=message["model_id"],
-                           predicted_intent=best[0], confidence=best[1], top3=ranking[:3],
-                           context=list(context), hint=hint)
+        return SignalDraft(
+            kind=kind,
+            text=message["text"],
+            model_id=message["model_id"],
+            predicted_intent=best[0],
+            confidence=best[1],
+            top3=ranking[:3],
+            context=list(context),
+            hint=hint,
+        )
 
-    def observe(self, event: Mapping[str, Any]) -> List[SignalDraft]:
+    def observe(self, event: Mapping[str, Any]) -> list[SignalDraft]:
         sender_id = str(event.get("sender_id") or "")
         kind = event.get("event")
         if not sender_id or kind not in ("user", "bot", "action", "active_loop", "session_started", "restart"):
@@ -237,24 +268,28 @@ class SignalDetector:
             return self._abandoned(conversation)
         return []
 
-    def _abandoned(self, conversation: _Conversation) -> List[SignalDraft]:
+    def _abandoned(self, conversation: _Conversation) -> list[SignalDraft]:
         flow, message = conversation.flow, conversation.flow_message
         conversation.flow = conversation.flow_message = None
         if not flow or not message:
             return []
         return [self._draft(SignalKind.ABANDONED, message, conversation.flow_context, hint=flow)]
 
-    def _user(self, conversation: _Conversation, event: Mapping[str, Any]) -> List[SignalDraft]:
-        drafts: List[SignalDraft] = []
+    def _user(self, conversation: _Conversation, event: Mapping[str, Any]) -> list[SignalDraft]:
+        drafts: list[SignalDraft] = []
         previous, answered = conversation.last_typed, conversation.answered
         tapped = _tap_intent(event)
         if tapped:
-            if previous and previous["ranking"] and (complaint_or_info(previous["parse"])
-                                                     or previous["intent"] == FALLBACK_INTENT):
+            if (
+                previous
+                and previous["ranking"]
+                and (complaint_or_info(previous["parse"]) or previous["intent"] == FALLBACK_INTENT)
+            ):
                 top = previous["ranking"][0][0]
                 if tapped != top and not top.startswith(tapped + "/"):
-                    drafts.append(self._draft(SignalKind.CLARIFIED, previous, list(conversation.context)[:-1],
-                                              hint=tapped))
+                    drafts.append(
+                        self._draft(SignalKind.CLARIFIED, previous, list(conversation.context)[:-1], hint=tapped)
+                    )
             conversation.context.append({"who": "user", "text": f"[선택] {tapped}"})
             conversation.answered = False
             return drafts
@@ -263,8 +298,11 @@ class SignalDetector:
             return drafts
         context_before = list(conversation.context)
         if previous and answered and (DENIAL.match(message["text"]) or message["intent"] == "deny"):
-            drafts.append(self._draft(SignalKind.DENIED, previous,
-                                      context_before + [{"who": "user", "text": message["text"][:300]}]))
+            drafts.append(
+                self._draft(
+                    SignalKind.DENIED, previous, context_before + [{"who": "user", "text": message["text"][:300]}]
+                )
+            )
         best = message["ranking"][0][1] if message["ranking"] else 0.0
         if message["intent"] == FALLBACK_INTENT:
             drafts.append(self._draft(SignalKind.FALLBACK, message, context_before))

@@ -5,6 +5,7 @@ limits, the 5-second guard and callback continuations.
 `bot.channels.kakao.channel`; it is imported on first use, so the channel's light modules
 (texts, settings) do not pull in Rasa's server.
 """
+
 from typing import Any
 
 __all__ = ["KakaoInput"]

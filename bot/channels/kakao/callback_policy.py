@@ -16,13 +16,14 @@ loopback, a cloud metadata service, the office network). :class:`CallbackPolicy`
 address from the DNS answer, so the connection goes to an address that was checked, even if the
 name resolves differently a moment later.
 """
+
 from __future__ import annotations
 
 import asyncio
 import ipaddress
 import socket
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp.abc import AbstractResolver
@@ -42,12 +43,11 @@ def public_address(address: str) -> bool:
         if embedded is not None:
             ip = embedded
     return ip.is_global and not (
-        ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_reserved
-        or ip.is_unspecified
+        ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_reserved or ip.is_unspecified
     )
 
 
-def _ip_literal(host: str) -> Optional[str]:
+def _ip_literal(host: str) -> str | None:
     try:
         return str(ipaddress.ip_address(host.strip("[]").split("%", 1)[0]))
     except ValueError:
@@ -56,19 +56,19 @@ def _ip_literal(host: str) -> Optional[str]:
 
 @dataclass(frozen=True)
 class CallbackPolicy:
-    allowed_hosts: Tuple[str, ...] = KAKAO_CALLBACK_HOSTS
+    allowed_hosts: tuple[str, ...] = KAKAO_CALLBACK_HOSTS
     allow_http: bool = False
     allow_private_networks: bool = False
 
     def address_allowed(self, address: str) -> bool:
         return self.allow_private_networks or public_address(address)
 
-    def refusal(self, url: str) -> Optional[str]:
+    def refusal(self, url: str) -> str | None:
         """Why ``url`` may not be used as a callback URL (``None`` when it may). No DNS."""
         try:
             parts = urlsplit(url)
             host = (parts.hostname or "").rstrip(".")
-            parts.port  # raises ValueError for a port that is not a number or out of range
+            _ = parts.port  # raises ValueError for a port that is not a number or out of range
         except ValueError:
             return "not a URL"
         schemes = ("https", "http") if self.allow_http else ("https",)
@@ -83,7 +83,7 @@ class CallbackPolicy:
             return "address not allowed"
         return None
 
-    async def resolved_refusal(self, url: str) -> Optional[str]:
+    async def resolved_refusal(self, url: str) -> str | None:
         """:meth:`refusal`, then the host's DNS answer: refused when any address is not allowed."""
         reason = self.refusal(url)
         if reason is not None:
@@ -108,9 +108,12 @@ class CheckedResolver(AbstractResolver):
         self.policy = policy
         self._resolver = DefaultResolver()
 
-    async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> List[Dict[str, Any]]:
-        allowed = [entry for entry in await self._resolver.resolve(host, port, family)
-                   if self.policy.address_allowed(entry["host"])]
+    async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> list[dict[str, Any]]:
+        allowed = [
+            entry
+            for entry in await self._resolver.resolve(host, port, family)
+            if self.policy.address_allowed(entry["host"])
+        ]
         if not allowed:
             raise OSError(f"{host} resolves to no address a callback may be sent to")
         return allowed

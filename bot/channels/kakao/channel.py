@@ -33,20 +33,20 @@ import asyncio
 import hmac
 import json
 import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import partial
-from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List, Optional, Text
+from typing import Any
 
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.shared.exceptions import RasaException
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
-from rasa.shared.exceptions import RasaException
-
 from bot.channels.kakao import texts
-from bot.channels.kakao.continuations import LookupStatus, continuation_store
 from bot.channels.kakao.callback_policy import CallbackPolicy
+from bot.channels.kakao.continuations import LookupStatus, continuation_store
 from bot.channels.kakao.guard import CallbackSender, SenderLocks, TurnGuard
 from bot.channels.kakao.request import (
     KakaoTurnRequest,
@@ -77,7 +77,7 @@ OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 CALLBACK_CHECK_GRACE_SECONDS = 0.5
 
 
-def _json(body: Dict[str, Any], status: int = 200) -> HTTPResponse:
+def _json(body: dict[str, Any], status: int = 200) -> HTTPResponse:
     return response.json(body, status=status, dumps=_dumps)
 
 
@@ -89,11 +89,11 @@ class KakaoInput(InputChannel):
     """Rasa input channel for Kakao i Open Builder skills."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "kakao"
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "KakaoInput":
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> "KakaoInput":
         if credentials is None:
             cls.raise_missing_credentials_exception()
         try:
@@ -121,7 +121,7 @@ class KakaoInput(InputChannel):
         self.continuations = continuation_store(
             settings.continuation_store_url, ttl_seconds=settings.continuation_ttl_seconds
         )
-        self._turn_slots: Optional[asyncio.Semaphore] = None  # made in the server's event loop
+        self._turn_slots: asyncio.Semaphore | None = None  # made in the server's event loop
 
     @asynccontextmanager
     async def _turn_slot(self) -> AsyncIterator[None]:
@@ -186,7 +186,7 @@ class KakaoInput(InputChannel):
 
     # ------------------------------------------------------------------ turns
 
-    async def _run_turn(self, turn_request: KakaoTurnRequest, on_new_message: OnNewMessage) -> List[Template]:
+    async def _run_turn(self, turn_request: KakaoTurnRequest, on_new_message: OnNewMessage) -> list[Template]:
         """Runs one Rasa turn under the sender's lock; returns the answer's pages."""
         sender_id = turn_request.sender_id
         async with self.locks.hold(sender_id), self._turn_slot():
@@ -210,13 +210,13 @@ class KakaoInput(InputChannel):
                 return build_templates([{"text": texts.TURN_FAILED}])
             return build_templates(collector.messages)
 
-    async def _first_page(self, sender_id: str, templates: List[Template]) -> Dict[str, Any]:
+    async def _first_page(self, sender_id: str, templates: list[Template]) -> dict[str, Any]:
         token = await self.continuations.put(sender_id, templates) if len(templates) > 1 else None
         return page_response(templates, 1, token)
 
     async def _answer(
         self, turn_request: KakaoTurnRequest, on_new_message: OnNewMessage, started_at: float
-    ) -> Dict[str, Any]:
+    ) -> dict[str, Any]:
         sender_id = turn_request.sender_id
         logger.debug(
             "kakao.turn sender=%s payload=%s images=%d callback=%s",
@@ -241,7 +241,7 @@ class KakaoInput(InputChannel):
         if callback_url:
             logger.info("kakao.turn.deferred sender=%s mode=callback", sender_id)
 
-            async def deliver(templates: List[Template]) -> None:
+            async def deliver(templates: list[Template]) -> None:
                 await self.callbacks.deliver(callback_url, await self._first_page(sender_id, templates))
 
             self.guard.then(turn, deliver)
@@ -250,15 +250,13 @@ class KakaoInput(InputChannel):
         logger.info("kakao.turn.deferred sender=%s mode=stored", sender_id)
         token = await self.continuations.open(sender_id)
 
-        async def keep(templates: List[Template]) -> None:
+        async def keep(templates: list[Template]) -> None:
             await self.continuations.resolve(sender_id, token, templates)
 
         self.guard.then(turn, keep)
-        return text_response(
-            texts.PENDING_ANSWER, [continuation_quick_reply(texts.SHOW_ANSWER_LABEL, token, 1)]
-        )
+        return text_response(texts.PENDING_ANSWER, [continuation_quick_reply(texts.SHOW_ANSWER_LABEL, token, 1)])
 
-    async def _callback_usable(self, check: "asyncio.Future[Optional[str]]") -> bool:
+    async def _callback_usable(self, check: "asyncio.Future[str | None]") -> bool:
         """Whether the DNS check of the callback host allowed it (in time for Kakao's limit)."""
         try:
             refusal = await asyncio.wait_for(check, timeout=CALLBACK_CHECK_GRACE_SECONDS)
@@ -269,7 +267,7 @@ class KakaoInput(InputChannel):
             return False
         return True
 
-    async def _continue(self, turn_request: KakaoTurnRequest, started_at: float) -> Dict[str, Any]:
+    async def _continue(self, turn_request: KakaoTurnRequest, started_at: float) -> dict[str, Any]:
         """Serves a "더 보기" / "답변 보기" tap from the continuation store."""
         token, page = turn_request.continuation
         elapsed = asyncio.get_running_loop().time() - started_at
@@ -277,9 +275,7 @@ class KakaoInput(InputChannel):
             turn_request.sender_id, token, wait_seconds=max(0.0, self.settings.callback_threshold_seconds - elapsed)
         )
         if lookup.status is LookupStatus.PENDING:
-            return text_response(
-                texts.STILL_PENDING, [continuation_quick_reply(texts.SHOW_ANSWER_LABEL, token, page)]
-            )
+            return text_response(texts.STILL_PENDING, [continuation_quick_reply(texts.SHOW_ANSWER_LABEL, token, page)])
         if lookup.status is LookupStatus.MISSING or page > len(lookup.templates):
             return text_response(texts.CONTINUATION_EXPIRED)
         return page_response(lookup.templates, page, token)

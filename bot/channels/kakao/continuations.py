@@ -29,7 +29,7 @@ import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Dict, List, Optional, Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from redis.exceptions import RedisError
@@ -41,7 +41,7 @@ REDIS_URL_SCHEMES = ("redis", "rediss", "unix")
 # What a Redis call raises when the server cannot be reached or does not answer in time.
 _REDIS_UNAVAILABLE = (RedisError, OSError, asyncio.TimeoutError)
 
-Template = Dict[str, Any]
+Template = dict[str, Any]
 
 
 class LookupStatus(Enum):
@@ -53,7 +53,7 @@ class LookupStatus(Enum):
 @dataclass(frozen=True)
 class Lookup:
     status: LookupStatus
-    templates: Optional[List[Template]] = None
+    templates: list[Template] | None = None
 
 
 def new_token() -> str:
@@ -66,10 +66,10 @@ class ContinuationStore(Protocol):
     async def open(self, sender_id: str) -> str:
         """Reserves a token for an answer that is still being prepared."""
 
-    async def resolve(self, sender_id: str, token: str, templates: List[Template]) -> None:
+    async def resolve(self, sender_id: str, token: str, templates: list[Template]) -> None:
         """Stores the finished answer of a token from :meth:`open` (ignored if expired)."""
 
-    async def put(self, sender_id: str, templates: List[Template]) -> str:
+    async def put(self, sender_id: str, templates: list[Template]) -> str:
         """Stores a finished answer and returns its token."""
 
     async def get(self, sender_id: str, token: str, wait_seconds: float = 0.0) -> Lookup:
@@ -81,7 +81,7 @@ class ContinuationStore(Protocol):
 class _Entry:
     sender_id: str
     created: float
-    answer: "asyncio.Future[List[Template]]"
+    answer: "asyncio.Future[list[Template]]"
 
 
 class MemoryContinuationStore:
@@ -92,7 +92,7 @@ class MemoryContinuationStore:
     def __init__(self, ttl_seconds: float = 600.0, max_entries: int = 10_000) -> None:
         self.ttl_seconds = ttl_seconds
         self.max_entries = max_entries
-        self._entries: "OrderedDict[str, _Entry]" = OrderedDict()
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -110,10 +110,10 @@ class MemoryContinuationStore:
             if not entry.answer.done():
                 entry.answer.cancel()
 
-    def _new_entry(self, sender_id: str, token: Optional[str] = None) -> str:
+    def _new_entry(self, sender_id: str, token: str | None = None) -> str:
         self._purge()
         token = token or new_token()
-        future: "asyncio.Future[List[Template]]" = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[list[Template]] = asyncio.get_running_loop().create_future()
         self._entries[token] = _Entry(sender_id, time.monotonic(), future)
         self._purge()
         return token
@@ -121,12 +121,12 @@ class MemoryContinuationStore:
     async def open(self, sender_id: str) -> str:
         return self._new_entry(sender_id)
 
-    async def resolve(self, sender_id: str, token: str, templates: List[Template]) -> None:
+    async def resolve(self, sender_id: str, token: str, templates: list[Template]) -> None:
         entry = self._entries.get(token)
         if entry is not None and entry.sender_id == sender_id and not entry.answer.done():
             entry.answer.set_result(templates)
 
-    async def put(self, sender_id: str, templates: List[Template], token: Optional[str] = None) -> str:
+    async def put(self, sender_id: str, templates: list[Template], token: str | None = None) -> str:
         """Stores a finished answer (under ``token`` when given) and returns its token."""
         token = self._new_entry(sender_id, token)
         self._entries[token].answer.set_result(templates)
@@ -181,7 +181,7 @@ class RedisContinuationStore:
         self.poll_seconds = poll_seconds
         self.timeout_seconds = timeout_seconds
         self.fallback = MemoryContinuationStore(ttl_seconds)
-        self._clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any]" = weakref.WeakKeyDictionary()
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
 
     def _redis(self) -> Any:
         """A client of the running event loop (redis-py's asyncio connections belong to one)."""
@@ -199,13 +199,13 @@ class RedisContinuationStore:
         return self.key_prefix + token
 
     @staticmethod
-    def _encode(sender_id: str, templates: Optional[List[Template]]) -> str:
+    def _encode(sender_id: str, templates: list[Template] | None) -> str:
         return json.dumps({"sender": sender_id, "templates": templates}, ensure_ascii=False)
 
     def _unavailable(self, operation: str, error: Exception) -> None:
         logger.error("kakao.continuations.redis_unavailable operation=%s error=%s", operation, type(error).__name__)
 
-    async def _store(self, sender_id: str, templates: Optional[List[Template]]) -> str:
+    async def _store(self, sender_id: str, templates: list[Template] | None) -> str:
         token = new_token()
         try:
             await self._redis().set(self._key(token), self._encode(sender_id, templates), ex=self.ttl_seconds)
@@ -219,10 +219,10 @@ class RedisContinuationStore:
     async def open(self, sender_id: str) -> str:
         return await self._store(sender_id, None)
 
-    async def put(self, sender_id: str, templates: List[Template]) -> str:
+    async def put(self, sender_id: str, templates: list[Template]) -> str:
         return await self._store(sender_id, templates)
 
-    async def resolve(self, sender_id: str, token: str, templates: List[Template]) -> None:
+    async def resolve(self, sender_id: str, token: str, templates: list[Template]) -> None:
         if token in self.fallback:
             await self.fallback.resolve(sender_id, token, templates)
             return

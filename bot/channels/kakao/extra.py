@@ -19,7 +19,8 @@ The intent must be an intent of the Rasa domain (Rasa ignores unknown ones).
 import json
 import logging
 import re
-from typing import Any, Dict, Mapping, Optional, Tuple
+from collections.abc import Mapping
+from typing import Any
 
 from bot.channels.limits import loads_embedded
 
@@ -37,12 +38,12 @@ _TOKEN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 _ENTITY_SCALAR = (str, int, float, bool)
 
 
-def payload_extra(payload: str) -> Dict[str, Any]:
+def payload_extra(payload: str) -> dict[str, Any]:
     """``extra`` for a quick reply that sends ``payload`` to Rasa."""
     return {PAYLOAD_KEY: payload}
 
 
-def continuation_extra(token: str, page: int) -> Dict[str, Any]:
+def continuation_extra(token: str, page: int) -> dict[str, Any]:
     """``extra`` for a quick reply that fetches page ``page`` of a stored answer."""
     return {CONTINUATION_KEY: token, PAGE_KEY: page}
 
@@ -58,7 +59,7 @@ def _valid_entity_value(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(v, _ENTITY_SCALAR) for v in value)
 
 
-def _entities_from(value: Any) -> Optional[Dict[str, Any]]:
+def _entities_from(value: Any) -> dict[str, Any] | None:
     """Entities as a dict, or ``None`` when ``value`` is not a valid entity mapping."""
     if isinstance(value, str):
         try:
@@ -72,7 +73,7 @@ def _entities_from(value: Any) -> Optional[Dict[str, Any]]:
     return value
 
 
-def rasa_payload_from(data: Optional[Mapping[str, Any]]) -> Optional[str]:
+def rasa_payload_from(data: Mapping[str, Any] | None) -> str | None:
     """The Rasa payload that ``data`` (clientExtra or action params) asks for, if any.
 
     Data that does not follow the convention gives ``None`` (the utterance then goes
@@ -103,7 +104,7 @@ def rasa_payload_from(data: Optional[Mapping[str, Any]]) -> Optional[str]:
     return f"/{intent}" + json.dumps(entities, ensure_ascii=False, separators=(",", ":"))
 
 
-def continuation_from(data: Optional[Mapping[str, Any]]) -> Optional[Tuple[str, int]]:
+def continuation_from(data: Mapping[str, Any] | None) -> tuple[str, int] | None:
     """``(token, page)`` when ``data`` asks for a stored answer page, else ``None``."""
     if not isinstance(data, Mapping):
         return None

@@ -15,8 +15,9 @@
 import asyncio
 import json
 import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator, Awaitable, Callable, Dict, Set, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -40,7 +41,7 @@ class SenderLocks:
     """Per-sender asyncio locks, created on demand and dropped when idle."""
 
     def __init__(self) -> None:
-        self._locks: Dict[str, _SenderLock] = {}
+        self._locks: dict[str, _SenderLock] = {}
 
     def __len__(self) -> int:
         return len(self._locks)
@@ -67,14 +68,19 @@ class CallbackSender:
     (the URL is single-use and valid for one minute only).
     """
 
-    def __init__(self, timeout_seconds: float = 10.0, attempts: int = 2, retry_delay_seconds: float = 0.5,
-                 policy: CallbackPolicy = CallbackPolicy()) -> None:
+    def __init__(
+        self,
+        timeout_seconds: float = 10.0,
+        attempts: int = 2,
+        retry_delay_seconds: float = 0.5,
+        policy: CallbackPolicy = CallbackPolicy(),
+    ) -> None:
         self.policy = policy
         self.timeout_seconds = timeout_seconds
         self.attempts = max(1, attempts)
         self.retry_delay_seconds = retry_delay_seconds
 
-    async def deliver(self, url: str, skill_response: Dict[str, Any]) -> bool:
+    async def deliver(self, url: str, skill_response: dict[str, Any]) -> bool:
         body = json.dumps(skill_response, ensure_ascii=False).encode("utf-8")
         host = urlsplit(url).hostname  # the path holds a one-time token: never log it
         timeout = aiohttp.ClientTimeout(total=self.timeout_seconds)
@@ -87,7 +93,9 @@ class CallbackSender:
                 connector = aiohttp.TCPConnector(resolver=CheckedResolver(self.policy))
                 async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
                     async with session.post(
-                        url, data=body, headers={"Content-Type": "application/json; charset=utf-8"},
+                        url,
+                        data=body,
+                        headers={"Content-Type": "application/json; charset=utf-8"},
                         allow_redirects=False,
                     ) as response:
                         status = response.status
@@ -99,9 +107,7 @@ class CallbackSender:
                 if 400 <= status < 500 and status != 429:
                     return False
             except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
-                logger.warning(
-                    "kakao.callback.failed host=%s attempt=%d error=%s", host, attempt, type(error).__name__
-                )
+                logger.warning("kakao.callback.failed host=%s attempt=%d error=%s", host, attempt, type(error).__name__)
             if attempt < self.attempts:
                 await asyncio.sleep(self.retry_delay_seconds)
         logger.error("kakao.callback.gave_up host=%s attempts=%d", host, self.attempts)
@@ -113,7 +119,7 @@ class TurnGuard:
 
     def __init__(self, threshold_seconds: float) -> None:
         self.threshold_seconds = threshold_seconds
-        self._tasks: Set["asyncio.Future[Any]"] = set()
+        self._tasks: set[asyncio.Future[Any]] = set()
 
     @property
     def pending_tasks(self) -> int:

@@ -22,20 +22,25 @@ a private address) is not used and not an error: a late answer is then kept for 
 
 import logging
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any
 from urllib.parse import urlsplit
 
 from bot.channels.kakao.callback_policy import CallbackPolicy
 from bot.channels.kakao.extra import continuation_from, rasa_payload_from
 from bot.channels.limits import (
     RequestError as SkillRequestError,
+)
+from bot.channels.limits import (
     RequestLimits,
-    bad_request as _bad,
     check_rasa_payload,
     check_utterance_length,
     decode_json,
     loads_embedded,
+)
+from bot.channels.limits import (
+    bad_request as _bad,
 )
 
 logger = logging.getLogger(__name__)
@@ -65,18 +70,18 @@ class KakaoTurnRequest:
     sender_id: str
     text: str
     utterance: str
-    metadata: Dict[str, Any]
-    callback_url: Optional[str] = None
+    metadata: dict[str, Any]
+    callback_url: str | None = None
     # (token, page) when the user tapped a channel-internal "더 보기"/"답변 보기" reply.
-    continuation: Optional[Tuple[str, int]] = None
-    image_urls: Tuple[str, ...] = field(default_factory=tuple)
+    continuation: tuple[str, int] | None = None
+    image_urls: tuple[str, ...] = field(default_factory=tuple)
     from_payload: bool = False
 
 
 # --------------------------------------------------------------------------- JSON checks
 
 
-def _object_at(container: Mapping[str, Any], key: str, path: str, required: bool) -> Dict[str, Any]:
+def _object_at(container: Mapping[str, Any], key: str, path: str, required: bool) -> dict[str, Any]:
     value = container.get(key)
     if value is None:
         if required:
@@ -87,7 +92,7 @@ def _object_at(container: Mapping[str, Any], key: str, path: str, required: bool
     return value
 
 
-def _string_at(container: Mapping[str, Any], key: str, path: str, required: bool) -> Optional[str]:
+def _string_at(container: Mapping[str, Any], key: str, path: str, required: bool) -> str | None:
     value = container.get(key)
     if value is None:
         if required:
@@ -98,7 +103,7 @@ def _string_at(container: Mapping[str, Any], key: str, path: str, required: bool
     return value
 
 
-def decode_json_object(body: bytes, limits: RequestLimits = RequestLimits()) -> Dict[str, Any]:
+def decode_json_object(body: bytes, limits: RequestLimits = RequestLimits()) -> dict[str, Any]:
     """The request body as a JSON object, or a 4xx error saying why not."""
     payload = decode_json(body, limits, "a SkillPayload JSON object")
     if not isinstance(payload, dict):
@@ -106,7 +111,7 @@ def decode_json_object(body: bytes, limits: RequestLimits = RequestLimits()) -> 
     return payload
 
 
-def _client_extra(action: Mapping[str, Any]) -> Dict[str, Any]:
+def _client_extra(action: Mapping[str, Any]) -> dict[str, Any]:
     """``action.clientExtra`` as a dict; Kakao sends null, {}, an object or a JSON string."""
     extra = action.get("clientExtra")
     if isinstance(extra, str):
@@ -121,7 +126,7 @@ def _client_extra(action: Mapping[str, Any]) -> Dict[str, Any]:
     return extra
 
 
-def _callback_url(user_request: Mapping[str, Any], policy: CallbackPolicy) -> Optional[str]:
+def _callback_url(user_request: Mapping[str, Any], policy: CallbackPolicy) -> str | None:
     url = _string_at(user_request, "callbackUrl", "userRequest.callbackUrl", required=False)
     if not url:
         return None
@@ -142,7 +147,7 @@ def _host_of(url: str) -> str:
 # --------------------------------------------------------------------------- images
 
 
-def _urls_in_secure_image_value(value: Any) -> List[str]:
+def _urls_in_secure_image_value(value: Any) -> list[str]:
     """URLs from one image-plugin value.
 
     The plugin fills its parameter with a JSON string such as
@@ -174,7 +179,7 @@ def _detail_param_values(detail_params: Mapping[str, Any]) -> Iterable[Any]:
             yield detail.get("value")
 
 
-def _media_url(user_params: Mapping[str, Any]) -> List[str]:
+def _media_url(user_params: Mapping[str, Any]) -> list[str]:
     media = user_params.get("media")
     if isinstance(media, dict) and media.get("type", "image") == "image":
         url = media.get("url")
@@ -183,7 +188,7 @@ def _media_url(user_params: Mapping[str, Any]) -> List[str]:
     return []
 
 
-def extract_image_urls(payload: Mapping[str, Any]) -> List[str]:
+def extract_image_urls(payload: Mapping[str, Any]) -> list[str]:
     """URLs of the images the user sent, in order and without duplicates."""
     action = payload.get("action") if isinstance(payload.get("action"), dict) else {}
     user_request = payload.get("userRequest") if isinstance(payload.get("userRequest"), dict) else {}
@@ -191,7 +196,7 @@ def extract_image_urls(payload: Mapping[str, Any]) -> List[str]:
     detail_params = action.get("detailParams") if isinstance(action.get("detailParams"), dict) else {}
     user_params = user_request.get("params") if isinstance(user_request.get("params"), dict) else {}
 
-    found: List[str] = []
+    found: list[str] = []
     for value in list(params.values()) + list(_detail_param_values(detail_params)):
         found.extend(_urls_in_secure_image_value(value))
     found.extend(_media_url(user_params))
@@ -201,7 +206,7 @@ def extract_image_urls(payload: Mapping[str, Any]) -> List[str]:
 # --------------------------------------------------------------------------- metadata
 
 
-def _name_and_id(value: Any) -> Dict[str, Any]:
+def _name_and_id(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         return {}
     return {k: value[k] for k in ("id", "name") if k in value}
@@ -215,7 +220,7 @@ def _compact(value: Any) -> Any:
     return value
 
 
-def build_metadata(payload: Mapping[str, Any], image_urls: Sequence[str]) -> Dict[str, Any]:
+def build_metadata(payload: Mapping[str, Any], image_urls: Sequence[str]) -> dict[str, Any]:
     """Rasa message metadata for one skill request (empty Kakao fields left out)."""
     user_request = payload["userRequest"]
     user = user_request["user"]

@@ -29,7 +29,8 @@ serves the following pages through a "더 보기" quick reply (see ``page_respon
 
 import copy
 import logging
-from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
+from collections.abc import Iterable
+from typing import Any
 
 from bot.channels.kakao import texts
 from bot.channels.kakao.extra import continuation_extra, is_rasa_payload, payload_extra
@@ -51,8 +52,8 @@ from bot.replies import Button, Card, cards_in
 
 logger = logging.getLogger(__name__)
 
-Template = Dict[str, Any]
-Component = Dict[str, Any]
+Template = dict[str, Any]
+Component = dict[str, Any]
 
 SKILL_VERSION = "2.0"
 
@@ -101,7 +102,7 @@ def fit_label(label: str, limit: int = MAX_LABEL_CHARS) -> str:
     return label[: limit - 1].rstrip() + ELLIPSIS
 
 
-def cut_text(text: str, limit: int) -> Tuple[str, str]:
+def cut_text(text: str, limit: int) -> tuple[str, str]:
     """Splits ``text`` into a head of at most ``limit`` characters and the rest.
 
     The head ends with "…" and the rest starts with "…" when a cut was needed.
@@ -112,14 +113,14 @@ def cut_text(text: str, limit: int) -> Tuple[str, str]:
     return head + ELLIPSIS, ELLIPSIS + text[limit - 1 :].lstrip()
 
 
-def split_long_text(text: str, limit: int = MAX_SIMPLE_TEXT_CHARS) -> List[str]:
+def split_long_text(text: str, limit: int = MAX_SIMPLE_TEXT_CHARS) -> list[str]:
     """Splits ``text`` into parts of at most ``limit`` characters.
 
     Prefers a paragraph break, then a line break, then a space, in the second half of the
     window; cuts hard only inside a very long word. No character is lost except the
     whitespace at the cut.
     """
-    parts: List[str] = []
+    parts: list[str] = []
     rest = text.strip()
     while len(rest) > limit:
         window = rest[: limit + 1]
@@ -138,12 +139,12 @@ def split_long_text(text: str, limit: int = MAX_SIMPLE_TEXT_CHARS) -> List[str]:
     return parts
 
 
-def pack_texts(pieces: Iterable[str], limit: int = MAX_SIMPLE_TEXT_CHARS) -> List[str]:
+def pack_texts(pieces: Iterable[str], limit: int = MAX_SIMPLE_TEXT_CHARS) -> list[str]:
     """Packs consecutive texts into as few bubbles of at most ``limit`` chars as it can.
 
     Pieces are joined by a blank line, in order; a piece longer than ``limit`` is split.
     """
-    bubbles: List[str] = []
+    bubbles: list[str] = []
     current = ""
     for piece in pieces:
         for part in split_long_text(piece, limit):
@@ -173,9 +174,9 @@ class _Assembly:
     """
 
     def __init__(self) -> None:
-        self.items: List[Union[str, Component]] = []
-        self.quick_replies: List[Dict[str, Any]] = []
-        self.trailing_texts: List[str] = []
+        self.items: list[str | Component] = []
+        self.quick_replies: list[dict[str, Any]] = []
+        self.trailing_texts: list[str] = []
 
     def add_text(self, text: Any) -> None:
         text = _clean_text(text)
@@ -185,7 +186,7 @@ class _Assembly:
     def add_component(self, component: Component) -> None:
         self.items.append(component)
 
-    def add_quick_reply(self, quick_reply: Optional[Dict[str, Any]]) -> None:
+    def add_quick_reply(self, quick_reply: dict[str, Any] | None) -> None:
         if quick_reply is not None:
             self.quick_replies.append(quick_reply)
 
@@ -203,7 +204,7 @@ def _shown_as_line(button: Button) -> bool:
     return bool(button.url or button.phone) or _is_http_url(button.payload)
 
 
-def quick_reply_from_button(button: Button) -> Optional[Dict[str, Any]]:
+def quick_reply_from_button(button: Button) -> dict[str, Any] | None:
     """A Kakao quick reply for a choice, or ``None`` for a link or phone button (or an empty one)."""
     title = _clean_text(button.label)
     payload = _clean_text(button.payload)
@@ -228,7 +229,7 @@ def _link_line(button: Button) -> str:
     return f"{title}: {target}" if title else target
 
 
-def sanitize_quick_reply(raw: Any) -> Optional[Dict[str, Any]]:
+def sanitize_quick_reply(raw: Any) -> dict[str, Any] | None:
     """A valid Kakao quick reply from ``raw`` (a Kakao-shaped dict), or ``None``."""
     if not isinstance(raw, dict):
         return None
@@ -244,7 +245,7 @@ def sanitize_quick_reply(raw: Any) -> Optional[Dict[str, Any]]:
         label = message_text
     if not label:
         return None
-    quick_reply: Dict[str, Any] = {"label": fit_label(label), "action": action}
+    quick_reply: dict[str, Any] = {"label": fit_label(label), "action": action}
     if action == "message" or message_text:
         quick_reply["messageText"] = message_text or label
     if action == "block":
@@ -254,7 +255,7 @@ def sanitize_quick_reply(raw: Any) -> Optional[Dict[str, Any]]:
     return quick_reply
 
 
-def more_choices_text(quick_replies: List[Dict[str, Any]]) -> str:
+def more_choices_text(quick_replies: list[dict[str, Any]]) -> str:
     lines = [texts.MORE_CHOICES_HEADER]
     lines.extend(f"- {qr.get('messageText') or qr['label']}" for qr in quick_replies)
     return "\n".join(lines)
@@ -263,7 +264,7 @@ def more_choices_text(quick_replies: List[Dict[str, Any]]) -> str:
 # --------------------------------------------------------------------------- card buttons
 
 
-def sanitize_button(raw: Any) -> Optional[Dict[str, Any]]:
+def sanitize_button(raw: Any) -> dict[str, Any] | None:
     """A valid card button from ``raw``, or ``None`` when it has no label at all."""
     if not isinstance(raw, dict):
         return None
@@ -286,7 +287,7 @@ def sanitize_button(raw: Any) -> Optional[Dict[str, Any]]:
     return button
 
 
-def _describe_button(button: Dict[str, Any]) -> str:
+def _describe_button(button: dict[str, Any]) -> str:
     target = BUTTON_ACTION_TARGETS.get(button["action"])
     value = button.get(target) if target else None
     if isinstance(value, str) and value:
@@ -294,7 +295,7 @@ def _describe_button(button: Dict[str, Any]) -> str:
     return button["label"]
 
 
-def _spill_button(button: Dict[str, Any], assembly: _Assembly) -> None:
+def _spill_button(button: dict[str, Any], assembly: _Assembly) -> None:
     """Moves a button that does not fit its card to a quick reply or a text line."""
     if button["action"] in QUICK_REPLY_ACTIONS:
         assembly.add_quick_reply(sanitize_quick_reply(button))
@@ -302,8 +303,8 @@ def _spill_button(button: Dict[str, Any], assembly: _Assembly) -> None:
         assembly.add_trailing_text(_describe_button(button))
 
 
-def _fit_buttons(raw_buttons: Any, limit: int, assembly: _Assembly) -> List[Dict[str, Any]]:
-    fitted: List[Dict[str, Any]] = []
+def _fit_buttons(raw_buttons: Any, limit: int, assembly: _Assembly) -> list[dict[str, Any]]:
+    fitted: list[dict[str, Any]] = []
     for raw in raw_buttons if isinstance(raw_buttons, list) else []:
         button = sanitize_button(raw)
         if button is None:
@@ -318,7 +319,7 @@ def _fit_buttons(raw_buttons: Any, limit: int, assembly: _Assembly) -> List[Dict
 # --------------------------------------------------------------------------- cards
 
 
-def _fit_text_field(card: Dict[str, Any], key: str, limit: int, assembly: _Assembly) -> None:
+def _fit_text_field(card: dict[str, Any], key: str, limit: int, assembly: _Assembly) -> None:
     value = card.get(key)
     value = str(value).strip() if value is not None else ""
     if not value:
@@ -329,7 +330,7 @@ def _fit_text_field(card: Dict[str, Any], key: str, limit: int, assembly: _Assem
     assembly.add_trailing_text(rest)
 
 
-def _fit_text_card(body: Dict[str, Any], assembly: _Assembly) -> Component:
+def _fit_text_card(body: dict[str, Any], assembly: _Assembly) -> Component:
     card = {k: v for k, v in body.items() if k in ("title", "description", "buttons", "buttonLayout")}
     _fit_text_field(card, "title", MAX_TEXT_CARD_TITLE_CHARS, assembly)
     _fit_text_field(card, "description", MAX_TEXT_CARD_DESCRIPTION_CHARS, assembly)
@@ -341,7 +342,7 @@ def _fit_text_card(body: Dict[str, Any], assembly: _Assembly) -> Component:
     return {"textCard": card}
 
 
-def _fit_basic_card(body: Dict[str, Any], assembly: _Assembly) -> Component:
+def _fit_basic_card(body: dict[str, Any], assembly: _Assembly) -> Component:
     thumbnail = body.get("thumbnail")
     if not isinstance(thumbnail, dict) or not _is_http_url(thumbnail.get("imageUrl")):
         # A basic card without picture is a text card.
@@ -354,7 +355,7 @@ def _fit_basic_card(body: Dict[str, Any], assembly: _Assembly) -> Component:
     return {"basicCard": card}
 
 
-def _fit_generic_card(card_type: str, body: Dict[str, Any], assembly: _Assembly) -> Component:
+def _fit_generic_card(card_type: str, body: dict[str, Any], assembly: _Assembly) -> Component:
     """commerceCard / itemCard: passed through with the button limit enforced."""
     card = copy.deepcopy(body)
     if "buttons" in card:
@@ -364,7 +365,7 @@ def _fit_generic_card(card_type: str, body: Dict[str, Any], assembly: _Assembly)
     return {card_type: card}
 
 
-def _fit_list_card(body: Dict[str, Any], assembly: _Assembly) -> List[Component]:
+def _fit_list_card(body: dict[str, Any], assembly: _Assembly) -> list[Component]:
     """A list card, split into several when it has more than 5 items."""
     header = body.get("header") if isinstance(body.get("header"), dict) else {}
     header = dict(header)
@@ -377,16 +378,16 @@ def _fit_list_card(body: Dict[str, Any], assembly: _Assembly) -> List[Component]
         # Kakao requires items: the header becomes the only item.
         items = [{"title": header["title"]}]
     chunks = [items[i : i + MAX_LIST_ITEMS] for i in range(0, len(items), MAX_LIST_ITEMS)]
-    cards: List[Component] = []
+    cards: list[Component] = []
     for index, chunk in enumerate(chunks):
-        card: Dict[str, Any] = {"header": dict(header), "items": chunk}
+        card: dict[str, Any] = {"header": dict(header), "items": chunk}
         if buttons and index == len(chunks) - 1:
             card["buttons"] = buttons
         cards.append({"listCard": card})
     return cards
 
 
-def _fit_card(card_type: str, body: Dict[str, Any], assembly: _Assembly) -> List[Component]:
+def _fit_card(card_type: str, body: dict[str, Any], assembly: _Assembly) -> list[Component]:
     if card_type == "basicCard":
         return [_fit_basic_card(body, assembly)]
     if card_type == "textCard":
@@ -396,29 +397,29 @@ def _fit_card(card_type: str, body: Dict[str, Any], assembly: _Assembly) -> List
     return [_fit_generic_card(card_type, body, assembly)]
 
 
-def _fit_carousel(body: Dict[str, Any], assembly: _Assembly) -> List[Component]:
+def _fit_carousel(body: dict[str, Any], assembly: _Assembly) -> list[Component]:
     """Carousels of at most 10 items of one type each, in the original item order."""
     item_type = body.get("type")
     if item_type not in CAROUSEL_ITEM_TYPES:
         logger.warning("kakao.response.carousel_type_unsupported type=%s", item_type)
         item_type = "textCard"
-    fitted: List[Component] = []
+    fitted: list[Component] = []
     for item in body.get("items") or []:
         if isinstance(item, dict):
             fitted.extend(_fit_card(item_type, item, assembly))
-    carousels: List[Component] = []
-    group: List[Dict[str, Any]] = []
-    group_type: Optional[str] = None
+    carousels: list[Component] = []
+    group: list[dict[str, Any]] = []
+    group_type: str | None = None
 
     def close_group() -> None:
         for start in range(0, len(group), MAX_CAROUSEL_ITEMS):
-            carousel: Dict[str, Any] = {"type": group_type, "items": group[start : start + MAX_CAROUSEL_ITEMS]}
+            carousel: dict[str, Any] = {"type": group_type, "items": group[start : start + MAX_CAROUSEL_ITEMS]}
             if not carousels and isinstance(body.get("header"), dict):
                 carousel["header"] = body["header"]
             carousels.append({"carousel": carousel})
 
     for component in fitted:
-        (card_type, card), = component.items()
+        ((card_type, card),) = component.items()
         if card_type != group_type and group:
             close_group()
             group = []
@@ -434,7 +435,7 @@ def _add_kakao_component(assembly: _Assembly, component: Any) -> None:
     if not isinstance(component, dict) or len(component) != 1:
         logger.warning("kakao.response.output_ignored reason=not_a_single_output")
         return
-    (component_type, body), = component.items()
+    ((component_type, body),) = component.items()
     if component_type not in COMPONENT_TYPES or not isinstance(body, dict):
         logger.warning("kakao.response.output_ignored type=%s", component_type)
         return
@@ -455,9 +456,7 @@ def _add_image(assembly: _Assembly, url: Any, alt_text: Any = None) -> None:
         assembly.add_text(f"{texts.IMAGE_ALT_TEXT}: {url}")
         return
     alt = _clean_text(alt_text) or texts.IMAGE_ALT_TEXT
-    assembly.add_component(
-        {"simpleImage": {"imageUrl": url.strip(), "altText": cut_text(alt, MAX_ALT_TEXT_CHARS)[0]}}
-    )
+    assembly.add_component({"simpleImage": {"imageUrl": url.strip(), "altText": cut_text(alt, MAX_ALT_TEXT_CHARS)[0]}})
 
 
 def _add_custom(assembly: _Assembly, custom: Any) -> None:
@@ -488,7 +487,7 @@ def _add_custom(assembly: _Assembly, custom: Any) -> None:
         logger.warning("kakao.response.custom_ignored keys=%s", sorted(custom)[:10])
 
 
-def _add_rasa_message(assembly: _Assembly, message: Dict[str, Any]) -> None:
+def _add_rasa_message(assembly: _Assembly, message: dict[str, Any]) -> None:
     buttons = message.get("buttons") or message.get("quick_replies") or []
     link_lines = []
     for raw in buttons if isinstance(buttons, list) else []:
@@ -513,7 +512,7 @@ def _add_rasa_message(assembly: _Assembly, message: Dict[str, Any]) -> None:
 # --------------------------------------------------------------------------- reply cards
 
 
-def _kakao_button(button: Button) -> Dict[str, Any]:
+def _kakao_button(button: Button) -> dict[str, Any]:
     """A card button for one of a reply card's buttons (fitted by ``sanitize_button``)."""
     if button.url:
         return {"action": "webLink", "label": button.label, "webLinkUrl": button.url}
@@ -521,16 +520,23 @@ def _kakao_button(button: Button) -> Dict[str, Any]:
         return {"action": "phone", "label": button.label, "phoneNumber": button.phone}
     sent = button.payload or button.message or button.label
     if is_rasa_payload(sent):
-        return {"action": "message", "label": button.label, "messageText": button.message or button.label,
-                "extra": payload_extra(sent)}
+        return {
+            "action": "message",
+            "label": button.label,
+            "messageText": button.message or button.label,
+            "extra": payload_extra(sent),
+        }
     return {"action": "message", "label": button.label, "messageText": sent}
 
 
 def _kakao_card(card: Card, keep_picture: bool) -> Component:
     """A basicCard when the card has a picture (alone: and its text fits 230 characters), else a
     textCard with the same title, text and buttons."""
-    body: Dict[str, Any] = {"title": card.title, "description": card.text,
-                            "buttons": [_kakao_button(button) for button in card.buttons]}
+    body: dict[str, Any] = {
+        "title": card.title,
+        "description": card.text,
+        "buttons": [_kakao_button(button) for button in card.buttons],
+    }
     if card.image_url and (keep_picture or len(card.text) <= MAX_BASIC_CARD_DESCRIPTION_CHARS):
         thumbnail = {"imageUrl": card.image_url}
         if card.image_alt:
@@ -539,7 +545,7 @@ def _kakao_card(card: Card, keep_picture: bool) -> Component:
     return {"textCard": body}
 
 
-def _add_reply_cards(assembly: _Assembly, cards: List[Card], carousel: bool) -> None:
+def _add_reply_cards(assembly: _Assembly, cards: list[Card], carousel: bool) -> None:
     """The cards of a ``bot.replies.Reply``: one output each, or a carousel."""
     if not carousel:
         for card in cards:
@@ -554,10 +560,10 @@ def _add_reply_cards(assembly: _Assembly, cards: List[Card], carousel: bool) -> 
 # --------------------------------------------------------------------------- layout
 
 
-def _outputs(items: List[Union[str, Component]], merge_texts: bool) -> List[Component]:
+def _outputs(items: list[str | Component], merge_texts: bool) -> list[Component]:
     """Kakao outputs for ``items``: each text its own bubble(s), or consecutive texts packed."""
-    outputs: List[Component] = []
-    text_run: List[str] = []
+    outputs: list[Component] = []
+    text_run: list[str] = []
 
     def flush() -> None:
         if merge_texts:
@@ -577,7 +583,7 @@ def _outputs(items: List[Union[str, Component]], merge_texts: bool) -> List[Comp
     return outputs
 
 
-def _layout(assembly: _Assembly) -> List[Template]:
+def _layout(assembly: _Assembly) -> list[Template]:
     quick_replies = assembly.quick_replies
     if len(quick_replies) > MAX_QUICK_REPLIES:
         assembly.add_trailing_text(more_choices_text(quick_replies[MAX_QUICK_REPLIES:]))
@@ -591,16 +597,15 @@ def _layout(assembly: _Assembly) -> List[Template]:
     if not outputs:
         outputs = [simple_text(texts.EMPTY_TURN)]
 
-    templates: List[Template] = [
-        {"outputs": outputs[start : start + MAX_OUTPUTS]}
-        for start in range(0, len(outputs), MAX_OUTPUTS)
+    templates: list[Template] = [
+        {"outputs": outputs[start : start + MAX_OUTPUTS]} for start in range(0, len(outputs), MAX_OUTPUTS)
     ]
     if quick_replies:
         templates[-1]["quickReplies"] = quick_replies
     return templates
 
 
-def build_templates(messages: Iterable[Dict[str, Any]]) -> List[Template]:
+def build_templates(messages: Iterable[dict[str, Any]]) -> list[Template]:
     """Kakao templates (pages) for one turn's Rasa bot messages; never empty.
 
     Every template has 1-3 outputs; only the last one carries the turn's quick replies.
@@ -615,11 +620,11 @@ def build_templates(messages: Iterable[Dict[str, Any]]) -> List[Template]:
 # --------------------------------------------------------------------------- responses
 
 
-def skill_response(template: Template) -> Dict[str, Any]:
+def skill_response(template: Template) -> dict[str, Any]:
     return {"version": SKILL_VERSION, "template": template}
 
 
-def text_response(text: str, quick_replies: Optional[List[Dict[str, Any]]] = None) -> Dict[str, Any]:
+def text_response(text: str, quick_replies: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """A one-page SkillResponse with the channel's own ``text`` and quick replies."""
     template: Template = {"outputs": [simple_text(b) for b in pack_texts([text])][:MAX_OUTPUTS]}
     if quick_replies:
@@ -627,12 +632,12 @@ def text_response(text: str, quick_replies: Optional[List[Dict[str, Any]]] = Non
     return skill_response(template)
 
 
-def callback_acknowledgement(text: str) -> Dict[str, Any]:
+def callback_acknowledgement(text: str) -> dict[str, Any]:
     """The immediate answer that tells Open Builder the real one comes to the callback URL."""
     return {"version": SKILL_VERSION, "useCallback": True, "data": {"text": text}}
 
 
-def continuation_quick_reply(label: str, token: str, page: int) -> Dict[str, Any]:
+def continuation_quick_reply(label: str, token: str, page: int) -> dict[str, Any]:
     return {
         "label": fit_label(label),
         "action": "message",
@@ -641,7 +646,7 @@ def continuation_quick_reply(label: str, token: str, page: int) -> Dict[str, Any
     }
 
 
-def page_response(templates: List[Template], page: int, token: Optional[str]) -> Dict[str, Any]:
+def page_response(templates: list[Template], page: int, token: str | None) -> dict[str, Any]:
     """SkillResponse for page ``page`` (1-based) of ``templates``.
 
     Every page but the last gets a single "더 보기" quick reply that fetches the next page

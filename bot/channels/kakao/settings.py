@@ -28,8 +28,9 @@ timer could only fire after all of them had taken a step. Waiting turns wait wit
 and the guard answers on time.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any, Mapping, Optional, Tuple
+from typing import Any
 
 from bot.channels.kakao.continuations import REDIS_URL_SCHEMES
 from bot.channels.limits import MAX_BODY_BYTES, MAX_NESTING_DEPTH, MAX_UTTERANCE_CHARS, RequestLimits
@@ -39,7 +40,7 @@ KAKAO_TIME_LIMIT_SECONDS = 5.0
 # Where Open Builder's single-use callback URLs point (AI chatbot callback guide; e.g.
 # https://bot-api.kakao.com/v1/bots/<bot id>/callback/<token>). A callbackUrl naming any other
 # host is not used unless ``callback_allowed_hosts`` says otherwise.
-KAKAO_CALLBACK_HOSTS: Tuple[str, ...] = ("bot-api.kakao.com",)
+KAKAO_CALLBACK_HOSTS: tuple[str, ...] = ("bot-api.kakao.com",)
 CONTINUATIONS_URL_VARIABLE = "SOTONG_KAKAO_CONTINUATIONS_URL"
 
 
@@ -63,7 +64,7 @@ class KakaoChannelSettings:
     turn_timeout_seconds: float = 55.0
     callback_timeout_seconds: float = 10.0
     callback_attempts: int = 2
-    callback_allowed_hosts: Tuple[str, ...] = ()
+    callback_allowed_hosts: tuple[str, ...] = ()
     callback_allow_http: bool = False
     callback_allow_private_networks: bool = False
     max_body_bytes: int = MAX_BODY_BYTES
@@ -75,9 +76,7 @@ class KakaoChannelSettings:
 
     def __post_init__(self) -> None:
         if not isinstance(self.secret, str) or not self.secret.strip():
-            raise KakaoSettingsError(
-                "the Kakao channel needs a non-empty 'secret' (set KAKAO_SKILL_SECRET)"
-            )
+            raise KakaoSettingsError("the Kakao channel needs a non-empty 'secret' (set KAKAO_SKILL_SECRET)")
         if not isinstance(self.secret_header, str) or not self.secret_header.strip():
             raise KakaoSettingsError("'secret_header' must be a header name")
         if not 0 < self.callback_threshold_seconds < KAKAO_TIME_LIMIT_SECONDS:
@@ -96,22 +95,23 @@ class KakaoChannelSettings:
             raise KakaoSettingsError("'max_concurrent_turns' must be 0 (no limit) or more")
         redis_prefixes = tuple(f"{scheme}://" for scheme in REDIS_URL_SCHEMES)
         if self.continuation_store_url and not self.continuation_store_url.startswith(redis_prefixes):
-            raise KakaoSettingsError(
-                "'continuation_store_url' must be empty (memory) or a redis:// URL"
-            )
+            raise KakaoSettingsError("'continuation_store_url' must be empty (memory) or a redis:// URL")
 
     @property
-    def callback_hosts(self) -> Tuple[str, ...]:
+    def callback_hosts(self) -> tuple[str, ...]:
         """The hosts a callbackUrl may name: the configured ones, or Kakao's."""
         return self.callback_allowed_hosts or KAKAO_CALLBACK_HOSTS
 
     @property
     def limits(self) -> RequestLimits:
-        return RequestLimits(max_body_bytes=self.max_body_bytes, max_utterance_chars=self.max_utterance_chars,
-                             max_nesting_depth=self.max_nesting_depth)
+        return RequestLimits(
+            max_body_bytes=self.max_body_bytes,
+            max_utterance_chars=self.max_utterance_chars,
+            max_nesting_depth=self.max_nesting_depth,
+        )
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[Mapping[str, Any]]) -> "KakaoChannelSettings":
+    def from_credentials(cls, credentials: Mapping[str, Any] | None) -> "KakaoChannelSettings":
         credentials = dict(credentials or {})
         known = {f.name: f for f in fields(cls)}
         unknown = sorted(set(credentials) - set(known))
@@ -136,7 +136,7 @@ class KakaoChannelSettings:
                 else:
                     values[name] = str(value)
             except (TypeError, ValueError):
-                raise KakaoSettingsError(f"Kakao channel setting '{name}' has an invalid value")
+                raise KakaoSettingsError(f"Kakao channel setting '{name}' has an invalid value") from None
         if "continuation_store_url" not in values:
             values["continuation_store_url"] = env_str(CONTINUATIONS_URL_VARIABLE, "")
         if "secret" not in values:

@@ -14,12 +14,12 @@ such read is in the audit log). POST needs a key with the `create` scope.
 Errors are the spec's list, `[{"code": 404, "description": "…"}]`, with the same HTTP status.
 Only the JSON format is served.
 """
+
 from __future__ import annotations
 
 import json
 import logging
 from functools import partial, wraps
-from typing import Dict, List, Optional
 
 from sanic import Blueprint, response
 from sanic.exceptions import SanicException
@@ -27,13 +27,13 @@ from sanic.request import Request
 from sqlalchemy.exc import DataError
 
 from bot.channels.limits import RequestError, RequestLimits, decode_json
-from bot.storage.db import utc_now
-from bot.staff.open311.documents import Open311Error, parse_request_query, service, service_definition
 from bot.staff.audit import Actor, record_now
+from bot.staff.open311.documents import Open311Error, parse_request_query, service, service_definition
 from bot.staff.open311.keys import CREATE, READ_FULL, ApiClient, client_for_key
 from bot.staff.open311.service_requests import create_request, find_request, find_requests
 from bot.staff.web.security import client_ip, storable_text
 from bot.staff.web.services import blocking
+from bot.storage.db import utc_now
 
 logger = logging.getLogger(__name__)
 blueprint = Blueprint("open311", url_prefix="/open311/v2")
@@ -50,6 +50,7 @@ def _json(body, status: int = 200):
 
 def open311_endpoint(handler):
     """Spec-format errors for refusals and failures alike."""
+
     @wraps(handler)
     async def wrapper(request: Request, *args, **kwargs):
         try:
@@ -68,10 +69,11 @@ def open311_endpoint(handler):
         except Exception:
             logger.exception("Open311 %s %s failed", request.method, request.path)
             return _json(Open311Error(500, "internal error").document(), 500)
+
     return wrapper
 
 
-def _params(request: Request) -> Dict[str, str]:
+def _params(request: Request) -> dict[str, str]:
     """Query parameters, and for a POST the form or JSON body, as single strings of storable text."""
     params = {key: values[0] for key, values in request.args.items()}
     if request.method == "POST":
@@ -99,7 +101,7 @@ def _check_jurisdiction(request: Request) -> None:
 def _json_name(name: str) -> str:
     if not name.endswith(JSON_SUFFIX):
         raise Open311Error(404, "only the JSON format is supported (use .json)")
-    return name[:-len(JSON_SUFFIX)]
+    return name[: -len(JSON_SUFFIX)]
 
 
 @blueprint.get("/services.json")
@@ -134,7 +136,7 @@ async def create(request: Request):
     return _json([created], 201)
 
 
-async def _full_view_client(request: Request, params: Dict[str, str]) -> Optional[ApiClient]:
+async def _full_view_client(request: Request, params: dict[str, str]) -> ApiClient | None:
     """The client reading in full, or None for the public view (no api_key, or a key without
     read_full); an unknown or revoked key is refused."""
     key = params.get("api_key")
@@ -146,11 +148,16 @@ async def _full_view_client(request: Request, params: Dict[str, str]) -> Optiona
     return client if client.may(READ_FULL) else None
 
 
-async def _audit_full_read(request: Request, client: Optional[ApiClient], found: List[Dict]) -> None:
+async def _audit_full_read(request: Request, client: ApiClient | None, found: list[dict]) -> None:
     if client is not None and found:
-        await blocking(record_now, request.app.ctx.services.sessions,
-                       Actor(f"open311:{client.name}", "open311", client_ip(request)), "open311.requests_read_full",
-                       requests=",".join(item["service_request_id"] for item in found[:20]), count=len(found))
+        await blocking(
+            record_now,
+            request.app.ctx.services.sessions,
+            Actor(f"open311:{client.name}", "open311", client_ip(request)),
+            "open311.requests_read_full",
+            requests=",".join(item["service_request_id"] for item in found[:20]),
+            count=len(found),
+        )
 
 
 @blueprint.get("/requests.json")

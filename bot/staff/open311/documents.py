@@ -1,16 +1,18 @@
 """GeoReport v2 documents: service list and definitions, service requests as JSON, statuses
 mapped to open/closed, errors as `[{"code": …, "description": …}]`, and the request filters."""
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.city.models import CityConfig, ComplaintCategory
 from bot.privacy.masking import mask_personal_data
-from bot.tickets.notices import EXTERNAL_SENDER_PREFIX
 from bot.tickets.models import OPEN_STATUSES, STATUS_LABELS_KO, Ticket, TicketStatus
+from bot.tickets.notices import EXTERNAL_SENDER_PREFIX
 
 OPEN, CLOSED = "open", "closed"
 CONSENT_ATTRIBUTE = "contact_consent"  # attribute[contact_consent]=yes: keep the phone number
@@ -30,7 +32,7 @@ class Open311Error(Exception):
         self.status = status
         self.description = description
 
-    def document(self) -> List[Dict[str, Any]]:
+    def document(self) -> list[dict[str, Any]]:
         return [{"code": self.status, "description": self.description}]
 
 
@@ -38,13 +40,14 @@ def open_or_closed(status: TicketStatus) -> str:
     return OPEN if status in OPEN_STATUSES else CLOSED
 
 
-def statuses_for(value: str) -> Tuple[TicketStatus, ...]:
+def statuses_for(value: str) -> tuple[TicketStatus, ...]:
     return OPEN_STATUSES if value == OPEN else tuple(s for s in TicketStatus if s not in OPEN_STATUSES)
 
 
 # --- services ------------------------------------------------------------------------------------
 
-def service(config: CityConfig, category: ComplaintCategory) -> Dict[str, Any]:
+
+def service(config: CityConfig, category: ComplaintCategory) -> dict[str, Any]:
     department = config.departments[category.department_id]
     petition = f"{category.petition_type}, " if category.petition_type else ""
     return {
@@ -58,31 +61,36 @@ def service(config: CityConfig, category: ComplaintCategory) -> Dict[str, Any]:
     }
 
 
-def service_definition(config: CityConfig, category: ComplaintCategory) -> Dict[str, Any]:
+def service_definition(config: CityConfig, category: ComplaintCategory) -> dict[str, Any]:
     consent = config.profile.consent
     return {
         "service_code": category.id,
-        "attributes": [{
-            "variable": True,
-            "code": CONSENT_ATTRIBUTE,
-            "datatype": "singlevaluelist",
-            "required": False,
-            "datatype_description": "전화번호(phone)를 함께 보낼 때 시민의 동의 여부",
-            "order": 1,
-            "description": (f"개인정보 수집·이용 동의 (목적: {consent.purpose}; 항목: {consent.items}; "
-                            f"보관: {consent.retention}). 동의하지 않으면 전화번호는 저장하지 않습니다."),
-            "values": [{"key": CONSENT_YES, "name": "동의"}, {"key": "no", "name": "동의하지 않음"}],
-        }],
+        "attributes": [
+            {
+                "variable": True,
+                "code": CONSENT_ATTRIBUTE,
+                "datatype": "singlevaluelist",
+                "required": False,
+                "datatype_description": "전화번호(phone)를 함께 보낼 때 시민의 동의 여부",
+                "order": 1,
+                "description": (
+                    f"개인정보 수집·이용 동의 (목적: {consent.purpose}; 항목: {consent.items}; "
+                    f"보관: {consent.retention}). 동의하지 않으면 전화번호는 저장하지 않습니다."
+                ),
+                "values": [{"key": CONSENT_YES, "name": "동의"}, {"key": "no", "name": "동의하지 않음"}],
+            }
+        ],
     }
 
 
 # --- service requests ----------------------------------------------------------------------------
 
-def _iso(moment: Optional[datetime], zone: ZoneInfo) -> Optional[str]:
+
+def _iso(moment: datetime | None, zone: ZoneInfo) -> str | None:
     return moment.astimezone(zone).isoformat(timespec="seconds") if moment else None
 
 
-def service_request(config: CityConfig, ticket: Ticket, full: bool = False) -> Dict[str, Any]:
+def service_request(config: CityConfig, ticket: Ticket, full: bool = False) -> dict[str, Any]:
     """A ticket as a GeoReport service request. What a citizen wrote in the chat (description,
     exact address, photo) is private: the public view of a chat-filed ticket has its category,
     status, district and dates only; `full` (an API key with the read_full scope) adds the rest.
@@ -121,11 +129,11 @@ def service_request(config: CityConfig, ticket: Ticket, full: bool = False) -> D
 
 @dataclass(frozen=True)
 class RequestQuery:
-    numbers: Tuple[str, ...] = ()
-    service_codes: Tuple[str, ...] = ()
-    statuses: Tuple[TicketStatus, ...] = ()
-    start: Optional[datetime] = None
-    end: Optional[datetime] = None
+    numbers: tuple[str, ...] = ()
+    service_codes: tuple[str, ...] = ()
+    statuses: tuple[TicketStatus, ...] = ()
+    start: datetime | None = None
+    end: datetime | None = None
 
 
 def parse_request_query(args: Mapping[str, str], config: CityConfig, now: datetime) -> RequestQuery:
@@ -143,7 +151,7 @@ def parse_request_query(args: Mapping[str, str], config: CityConfig, now: dateti
     unknown = [code for code in codes if code not in config.complaint_categories]
     if unknown:
         raise Open311Error(400, f"service_code not found: {', '.join(unknown)}")
-    statuses: List[TicketStatus] = []
+    statuses: list[TicketStatus] = []
     for value in _list(args.get("status")):
         if value not in (OPEN, CLOSED):
             raise Open311Error(400, "status must be 'open' or 'closed'")
@@ -158,11 +166,11 @@ def parse_request_query(args: Mapping[str, str], config: CityConfig, now: dateti
     return RequestQuery(service_codes=tuple(codes), statuses=tuple(statuses), start=start, end=end)
 
 
-def _list(value: Optional[str]) -> List[str]:
+def _list(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]
 
 
-def _moment(value: Optional[str], name: str, zone: ZoneInfo) -> Optional[datetime]:
+def _moment(value: str | None, name: str, zone: ZoneInfo) -> datetime | None:
     if not value:
         return None
     text = value.strip()

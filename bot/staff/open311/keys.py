@@ -5,14 +5,15 @@
 Scopes: `create` files service requests (POST requests.json); `read_full` reads requests filed in
 the chat in full (description and exact address) instead of the public view. Only an admin with
 the CLI hands out `read_full`."""
+
 from __future__ import annotations
 
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import FrozenSet, Iterable, List, Mapping, Optional
 
 from sqlalchemy import Column, Integer, String, select
 from sqlalchemy.exc import IntegrityError
@@ -42,7 +43,7 @@ class Open311ApiKey(Base):
 @dataclass(frozen=True)
 class ApiClient:
     name: str
-    scopes: FrozenSet[str] = frozenset(DEFAULT_SCOPES)
+    scopes: frozenset[str] = frozenset(DEFAULT_SCOPES)
 
     def may(self, scope: str) -> bool:
         return scope in self.scopes
@@ -70,23 +71,25 @@ def create_key(session_factory: sessionmaker, name: str, scopes: Iterable[str] =
     return key
 
 
-def revoke_key(session_factory: sessionmaker, name: str, now: Optional[datetime] = None) -> bool:
+def revoke_key(session_factory: sessionmaker, name: str, now: datetime | None = None) -> bool:
     with session_factory.begin() as session:
-        row = session.execute(select(Open311ApiKey).where(Open311ApiKey.name == name,
-                                                          Open311ApiKey.revoked_at.is_(None))).scalar_one_or_none()
+        row = session.execute(
+            select(Open311ApiKey).where(Open311ApiKey.name == name, Open311ApiKey.revoked_at.is_(None))
+        ).scalar_one_or_none()
         if row is None:
             return False
         row.revoked_at = now or utc_now()
         return True
 
 
-def list_keys(session_factory: sessionmaker) -> List[Open311ApiKey]:
+def list_keys(session_factory: sessionmaker) -> list[Open311ApiKey]:
     with session_factory() as session:
         return list(session.execute(select(Open311ApiKey).order_by(Open311ApiKey.name)).scalars())
 
 
-def client_for_key(session_factory: sessionmaker, key: Optional[str],
-                   env: Optional[Mapping[str, str]] = None) -> Optional[ApiClient]:
+def client_for_key(
+    session_factory: sessionmaker, key: str | None, env: Mapping[str, str] | None = None
+) -> ApiClient | None:
     """The client a key belongs to, or None for a missing, unknown or revoked key."""
     if not key or len(key) > MAX_KEY_CHARS:
         return None
@@ -95,6 +98,7 @@ def client_for_key(session_factory: sessionmaker, key: Optional[str],
         if secret and hmac.compare_digest(secret.encode(), key.encode()):
             return ApiClient(name or f"env-{index}")
     with session_factory() as session:
-        row = session.execute(select(Open311ApiKey).where(Open311ApiKey.key_hash == _hash(key),
-                                                          Open311ApiKey.revoked_at.is_(None))).scalar_one_or_none()
+        row = session.execute(
+            select(Open311ApiKey).where(Open311ApiKey.key_hash == _hash(key), Open311ApiKey.revoked_at.is_(None))
+        ).scalar_one_or_none()
         return ApiClient(row.name, frozenset(row.scopes.split())) if row is not None else None

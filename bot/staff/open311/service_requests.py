@@ -1,15 +1,16 @@
 """Filing and finding service requests: POST requests.json becomes a ticket through TicketStore
 (routing, outbox and deadline as for a chat complaint); GET reads tickets of complaint categories
 (emergency reports are not an Open311 service and are never listed)."""
+
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy import select
 
 from bot.staff.audit import Actor, record_now
-from bot.tickets.notices import EXTERNAL_SENDER_PREFIX
 from bot.staff.open311.documents import (
     CONSENT_ATTRIBUTE,
     CONSENT_YES,
@@ -20,6 +21,7 @@ from bot.staff.open311.documents import (
 )
 from bot.staff.open311.keys import ApiClient
 from bot.tickets.models import Ticket
+from bot.tickets.notices import EXTERNAL_SENDER_PREFIX
 from bot.tickets.phone import normalise_mobile_number
 from bot.tickets.store import EMERGENCY_CATEGORY, ComplaintDraft, TicketInputError, TicketStore
 
@@ -31,7 +33,7 @@ MAX_SENDER_CHARS = Ticket.sender_id.type.length
 LOCATION_FIELDS = ("address_string", "address_id", "lat", "long")
 
 
-def _coordinate(params: Mapping[str, str], name: str, limit: float) -> Optional[float]:
+def _coordinate(params: Mapping[str, str], name: str, limit: float) -> float | None:
     value = (params.get(name) or "").strip()
     if not value:
         return None
@@ -55,8 +57,9 @@ def location_text(params: Mapping[str, str]) -> str:
     return " ".join(part for part in (address, coordinates) if part)
 
 
-def create_request(store: TicketStore, client: ApiClient, params: Mapping[str, str],
-                   ip: Optional[str] = None) -> Dict[str, Any]:
+def create_request(
+    store: TicketStore, client: ApiClient, params: Mapping[str, str], ip: str | None = None
+) -> dict[str, Any]:
     """File one request; the GeoReport answer item (service_request_id, service_notice)."""
     config = store.config
     code = (params.get("service_code") or "").strip()
@@ -74,16 +77,27 @@ def create_request(store: TicketStore, client: ApiClient, params: Mapping[str, s
     phone = normalise_mobile_number(params.get("phone") or "") if consent else None
     device = (params.get("device_id") or params.get("account_id") or "anonymous").strip()[:MAX_DEVICE_CHARS]
     sender = f"{EXTERNAL_SENDER_PREFIX}{client.name}:{device}"[:MAX_SENDER_CHARS]
-    draft = ComplaintDraft(category=code, location_text=location_text(params), description=description,
-                           sender_id=sender, photo_url=media_url,
-                           contact_phone=phone, consent_given=phone is not None)
+    draft = ComplaintDraft(
+        category=code,
+        location_text=location_text(params),
+        description=description,
+        sender_id=sender,
+        photo_url=media_url,
+        contact_phone=phone,
+        consent_given=phone is not None,
+    )
     try:
         receipt = store.file_complaint(draft)
     except TicketInputError as error:
         raise Open311Error(400, str(error)) from None
-    record_now(store.sessions, Actor(f"open311:{client.name}", "open311", ip), "open311.request_created",
-               ticket_number=receipt.number, department_id=config.complaint_categories[code].department_id,
-               service_code=code)
+    record_now(
+        store.sessions,
+        Actor(f"open311:{client.name}", "open311", ip),
+        "open311.request_created",
+        ticket_number=receipt.number,
+        department_id=config.complaint_categories[code].department_id,
+        service_code=code,
+    )
     logger.info("Open311 request %s filed by client %s (%s)", receipt.number, client.name, code)
     return {
         "service_request_id": receipt.number,
@@ -92,7 +106,7 @@ def create_request(store: TicketStore, client: ApiClient, params: Mapping[str, s
     }
 
 
-def find_requests(store: TicketStore, query: RequestQuery, full: bool = False) -> List[Dict[str, Any]]:
+def find_requests(store: TicketStore, query: RequestQuery, full: bool = False) -> list[dict[str, Any]]:
     """Matching requests, newest first; `full`: chat-filed ones in full (see service_request)."""
     conditions = [Ticket.category != EMERGENCY_CATEGORY]
     if query.numbers:
@@ -107,13 +121,20 @@ def find_requests(store: TicketStore, query: RequestQuery, full: bool = False) -
         if query.end:
             conditions.append(Ticket.created_at <= query.end)
     with store.sessions() as session:
-        tickets = session.execute(select(Ticket).where(*conditions)
-                                  .order_by(Ticket.created_at.desc(), Ticket.id.desc())
-                                  .limit(MAX_RESULTS)).scalars().all()
+        tickets = (
+            session.execute(
+                select(Ticket)
+                .where(*conditions)
+                .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+                .limit(MAX_RESULTS)
+            )
+            .scalars()
+            .all()
+        )
         return [service_request(store.config, ticket, full) for ticket in tickets]
 
 
-def find_request(store: TicketStore, number: str, full: bool = False) -> Dict[str, Any]:
+def find_request(store: TicketStore, number: str, full: bool = False) -> dict[str, Any]:
     number = number.strip().upper()
     if not number or len(number) > MAX_NUMBER_CHARS:
         raise Open311Error(404, "service_request_id not found")

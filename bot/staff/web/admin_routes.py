@@ -1,4 +1,5 @@
 """Admin pages: accounts (add, disable, enable), reloading the routing data, the audit log."""
+
 from __future__ import annotations
 
 from sanic import Blueprint, response
@@ -6,7 +7,7 @@ from sanic.request import Request
 
 from bot.city import CityDataError
 from bot.staff.accounts import AccountError, Role, add_account, list_accounts, set_active
-from bot.staff.audit import record_now, recent_entries
+from bot.staff.audit import recent_entries, record_now
 from bot.staff.login_throttle import locked_usernames, unlock
 from bot.staff.sessions import end_sessions_of
 from bot.staff.web.rendering import render
@@ -16,18 +17,30 @@ from bot.staff.web.ticket_routes import staff_member
 
 blueprint = Blueprint("staff_admin", url_prefix="/admin")
 
-ACCOUNT_DONE = {"added": "계정을 만들었어요.", "disabled": "계정을 사용 중지했어요. 로그인 중이던 세션도 끝났어요.",
-                "enabled": "계정을 다시 사용하게 했어요.", "unlocked": "로그인 잠금을 풀었어요."}
+ACCOUNT_DONE = {
+    "added": "계정을 만들었어요.",
+    "disabled": "계정을 사용 중지했어요. 로그인 중이던 세션도 끝났어요.",
+    "enabled": "계정을 다시 사용하게 했어요.",
+    "unlocked": "로그인 잠금을 풀었어요.",
+}
 
 
 async def _accounts_page(request: Request, error: str = "", status: int = 200, form=None):
     services = request.app.ctx.services
     accounts = await blocking(list_accounts, services.sessions)
     locked = await blocking(locked_usernames, services.sessions, services.settings)
-    return render(request, "accounts.html", status=status, accounts=accounts, locked=locked, error=error,
-                  form=form or {},
-                  departments=services.config().departments, roles=list(Role),
-                  message=ACCOUNT_DONE.get(request.args.get("done")))
+    return render(
+        request,
+        "accounts.html",
+        status=status,
+        accounts=accounts,
+        locked=locked,
+        error=error,
+        form=form or {},
+        departments=services.config().departments,
+        roles=list(Role),
+        message=ACCOUNT_DONE.get(request.args.get("done")),
+    )
 
 
 @blueprint.get("/accounts")
@@ -40,12 +53,19 @@ async def accounts(request: Request):
 @requires(Role.ADMIN)
 async def create_account(request: Request):
     services = request.app.ctx.services
-    form = {name: (request.form.get(name) or "").strip()
-            for name in ("username", "display_name", "role", "department")}
+    form = {name: (request.form.get(name) or "").strip() for name in ("username", "display_name", "role", "department")}
     try:
-        await blocking(add_account, services.sessions, services.config(), staff_member(request).actor,
-                       username=form["username"], password=request.form.get("password") or "", role=form["role"],
-                       department_id=form["department"] or None, display_name=form["display_name"] or None)
+        await blocking(
+            add_account,
+            services.sessions,
+            services.config(),
+            staff_member(request).actor,
+            username=form["username"],
+            password=request.form.get("password") or "",
+            role=form["role"],
+            department_id=form["department"] or None,
+            display_name=form["display_name"] or None,
+        )
     except AccountError as error:
         return await _accounts_page(request, f"계정을 만들 수 없어요: {error}", 400, form)
     return response.redirect("/admin/accounts?done=added")
@@ -92,8 +112,15 @@ def _routing_page(request: Request, errors=None, status: int = 200, reloaded: bo
     services = request.app.ctx.services
     config = services.config()  # first: it notices changed files
     city_data = services.city_data_status()
-    return render(request, "routing.html", status=status, config=config, city_data=city_data,
-                  errors=errors or (city_data.problems if city_data else ()), reloaded=reloaded)
+    return render(
+        request,
+        "routing.html",
+        status=status,
+        config=config,
+        city_data=city_data,
+        errors=errors or (city_data.problems if city_data else ()),
+        reloaded=reloaded,
+    )
 
 
 @blueprint.get("/routing")
@@ -109,11 +136,22 @@ async def reload_routing(request: Request):
     try:
         config = await blocking(services.reload_city_data)
     except CityDataError as error:
-        await blocking(record_now, services.sessions, staff_member(request).actor, "routing.reload_failed",
-                       problems=len(error.errors))
+        await blocking(
+            record_now,
+            services.sessions,
+            staff_member(request).actor,
+            "routing.reload_failed",
+            problems=len(error.errors),
+        )
         return _routing_page(request, errors=error.errors, status=400)
-    await blocking(record_now, services.sessions, staff_member(request).actor, "routing.reloaded",
-                   departments=len(config.departments), categories=len(config.complaint_categories))
+    await blocking(
+        record_now,
+        services.sessions,
+        staff_member(request).actor,
+        "routing.reloaded",
+        departments=len(config.departments),
+        categories=len(config.complaint_categories),
+    )
     return response.redirect("/admin/routing?done=reloaded")
 
 

@@ -1,4 +1,5 @@
 """Login and logout."""
+
 from __future__ import annotations
 
 import logging
@@ -34,10 +35,12 @@ SLOWED = "이 주소에서 로그인 실패가 많아요. {seconds}초 뒤에 �
 def login_form(request: Request, error: str = "", status: int = 200, username: str = ""):
     token = new_login_csrf_token()
     target = request.form.get("next") if request.method == "POST" else request.args.get("next")
-    page = render(request, "login.html", status=status, error=error, login_csrf=token, username=username,
-                  next=safe_next(target))
-    set_cookie(page, LOGIN_CSRF_COOKIE, token, secure=request.app.ctx.services.settings.cookie_secure,
-               same_site="Strict")
+    page = render(
+        request, "login.html", status=status, error=error, login_csrf=token, username=username, next=safe_next(target)
+    )
+    set_cookie(
+        page, LOGIN_CSRF_COOKIE, token, secure=request.app.ctx.services.settings.cookie_secure, same_site="Strict"
+    )
     return page
 
 
@@ -58,11 +61,15 @@ async def login(request: Request):
     # The attempt is counted (and refused when over a limit) before the password is checked.
     permit = await blocking(reserve_attempt, services.sessions, username, ip, settings)
     if not permit.allowed:
-        await blocking(record_now, services.sessions, Actor(username or "-", None, ip), "login.throttled",
-                       reason=permit.reason)
+        await blocking(
+            record_now, services.sessions, Actor(username or "-", None, ip), "login.throttled", reason=permit.reason
+        )
         logger.warning("Login %s for %s from %s", permit.reason, username, ip)
-        message = (THROTTLED.format(minutes=math.ceil(permit.retry_after_seconds / 60)) if permit.reason == LOCKED
-                   else SLOWED.format(seconds=permit.retry_after_seconds))
+        message = (
+            THROTTLED.format(minutes=math.ceil(permit.retry_after_seconds / 60))
+            if permit.reason == LOCKED
+            else SLOWED.format(seconds=permit.retry_after_seconds)
+        )
         page = login_form(request, message, 429, username)
         page.headers["Retry-After"] = str(permit.retry_after_seconds)
         return page
@@ -85,8 +92,9 @@ async def logout(request: Request):
     services = request.app.ctx.services
     await blocking(end_session, services.sessions, request.cookies.get(COOKIE_NAME))
     account = request.ctx.login.account
-    await blocking(record_now, services.sessions, Actor(account.username, account.role.value, client_ip(request)),
-                   "logout")
+    await blocking(
+        record_now, services.sessions, Actor(account.username, account.role.value, client_ip(request)), "logout"
+    )
     resp = response.redirect("/login")
     clear_cookie(resp, COOKIE_NAME, secure=services.settings.cookie_secure)
     return resp

@@ -1,6 +1,7 @@
 """The live dashboard: the page, its figures as JSON, and a server-sent event stream that pushes
 new figures whenever they change (the page falls back to polling the JSON if the stream fails);
 and the agencies' acknowledgement of emergency alerts (POST /open311/agency/acknowledge)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -8,7 +9,7 @@ import hmac
 import json
 import logging
 import time
-from typing import Dict, Mapping, Optional
+from collections.abc import Mapping
 
 from sanic import Blueprint
 from sanic.request import Request
@@ -17,8 +18,8 @@ from bot.settings import env_list
 from bot.staff.sessions import COOKIE_NAME, load_session
 from bot.staff.web.rendering import json_response, render, script_json
 from bot.staff.web.security import requires, storable_text
-from bot.tickets.incidents import IncidentStore
 from bot.staff.web.services import blocking
+from bot.tickets.incidents import IncidentStore
 
 logger = logging.getLogger(__name__)
 blueprint = Blueprint("staff_dashboard")
@@ -32,8 +33,12 @@ RETRY_MILLISECONDS = 3000
 async def dashboard_page(request: Request):
     services = request.app.ctx.services
     figures = await blocking(services.dashboard.snapshot, request.ctx.login.account)
-    return render(request, "dashboard.html", figures_json=script_json(figures),
-                  refresh_seconds=services.settings.dashboard_refresh_seconds)
+    return render(
+        request,
+        "dashboard.html",
+        figures_json=script_json(figures),
+        refresh_seconds=services.settings.dashboard_refresh_seconds,
+    )
 
 
 @blueprint.get("/api/dashboard")
@@ -57,8 +62,10 @@ async def dashboard_stream(request: Request):
     settings = services.settings
     account = request.ctx.login.account
     token = request.cookies.get(COOKIE_NAME)
-    stream = await request.respond(content_type="text/event-stream; charset=utf-8",
-                                   headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    stream = await request.respond(
+        content_type="text/event-stream; charset=utf-8",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
     await stream.send(f"retry: {RETRY_MILLISECONDS}\n\n")
     ends_at = time.monotonic() + settings.dashboard_stream_minutes * 60
     last_version, last_sent = None, time.monotonic()
@@ -91,7 +98,7 @@ AGENCY_TOKEN_HEADER = "X-Sotong-Agency-Token"
 MAX_KEY_CHARS = 200
 
 
-def agency_tokens(env: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
+def agency_tokens(env: Mapping[str, str] | None = None) -> dict[str, str]:
     """token → agency id, from SOTONG_AGENCY_TOKENS (tokens shorter than 16 characters ignored)."""
     tokens = {}
     for pair in env_list(AGENCY_TOKENS_ENV, env=env):
@@ -101,7 +108,7 @@ def agency_tokens(env: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
     return tokens
 
 
-def agency_of(token: Optional[str]) -> Optional[str]:
+def agency_of(token: str | None) -> str | None:
     """The agency whose token this is (constant-time comparison against every configured token)."""
     found = None
     for known, agency_id in agency_tokens().items():

@@ -7,13 +7,13 @@ Both answer 404 when the receiver is off (SOTONG_LOCAL_INBOX_TOKEN unset, as in 
 The POST is a machine endpoint authenticated by its token, not by a login cookie: the app skips
 the cookie session and CSRF checks for RECEIVE_PATH (bot/staff/web/app.py).
 """
+
 from __future__ import annotations
 
 import hmac
 import ipaddress
 import logging
 from collections import OrderedDict
-from typing import List
 
 from sanic import Blueprint
 from sanic.exceptions import NotFound
@@ -78,17 +78,24 @@ async def receive(request: Request):
     except InboxDocumentError as error:
         return json_response({"error": "bad_request", "message": str(error)}, status=400)
     if created:
-        logger.info("Local inbox: %s for %s (%s)", document["payload"].get("ticket", {}).get("number", "-"),
-                    recipient.key, document.get("method"))
+        logger.info(
+            "Local inbox: %s for %s (%s)",
+            document["payload"].get("ticket", {}).get("number", "-"),
+            recipient.key,
+            document.get("method"),
+        )
     return json_response({"stored": created, "recipient": recipient.key}, status=201 if created else 200)
 
 
-def visible_entries(entries: List[InboxEntry], account: Account) -> List[InboxEntry]:
+def visible_entries(entries: list[InboxEntry], account: Account) -> list[InboxEntry]:
     """Staff see what their department received; supervisors and admins everything."""
     if account.sees_all_departments:
         return entries
-    return [entry for entry in entries
-            if entry.recipient.kind == "department" and entry.recipient.id == account.department_id]
+    return [
+        entry
+        for entry in entries
+        if entry.recipient.kind == "department" and entry.recipient.id == account.department_id
+    ]
 
 
 @blueprint.get(PAGE_PATH)
@@ -96,12 +103,14 @@ def visible_entries(entries: List[InboxEntry], account: Account) -> List[InboxEn
 async def page(request: Request):
     if not _receiver(request).enabled:
         raise NotFound("no local inbox")
-    entries = visible_entries(await blocking(request.app.ctx.local_inbox_store.entries),
-                              request.ctx.login.account)
-    groups: "OrderedDict[str, list]" = OrderedDict()
+    entries = visible_entries(await blocking(request.app.ctx.local_inbox_store.entries), request.ctx.login.account)
+    groups: OrderedDict[str, list] = OrderedDict()
     for entry in sorted(entries, key=lambda e: (e.recipient.kind != "department", e.recipient.name)):
         groups.setdefault(entry.recipient.key, []).append(entry)
     for key in groups:
         groups[key].sort(key=lambda e: e.received_at, reverse=True)
-    return render(request, "local_inbox.html", groups=[(items[0].recipient, items[:SHOWN_PER_RECIPIENT], len(items))
-                                                       for items in groups.values()])
+    return render(
+        request,
+        "local_inbox.html",
+        groups=[(items[0].recipient, items[:SHOWN_PER_RECIPIENT], len(items)) for items in groups.values()],
+    )

@@ -1,11 +1,12 @@
 """Server-rendered pages: Jinja2 templates from bot/staff/templates, autoescaped."""
+
 from __future__ import annotations
 
 import json
 from datetime import date, datetime
-from pathlib import Path
-from typing import Any, Optional
 from functools import partial
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -21,14 +22,14 @@ NO_STORE = {"Cache-Control": "no-store"}
 WEEKDAYS_KO = "월화수목금토일"
 
 
-def _when(moment: Optional[datetime], zone: ZoneInfo) -> str:
-    """"2026-05-04 09:30" in the city's time (aware datetimes are converted)."""
+def _when(moment: datetime | None, zone: ZoneInfo) -> str:
+    """ "2026-05-04 09:30" in the city's time (aware datetimes are converted)."""
     if moment is None:
         return "-"
     return (moment.astimezone(zone) if moment.tzinfo else moment).strftime("%Y-%m-%d %H:%M")
 
 
-def _day(day: Optional[date]) -> str:
+def _day(day: date | None) -> str:
     return f"{day.isoformat()} ({WEEKDAYS_KO[day.weekday()]})" if day else "-"
 
 
@@ -37,9 +38,13 @@ def _query(args: dict) -> str:
 
 
 def make_environment(timezone: str) -> Environment:
-    environment = Environment(loader=FileSystemLoader(str(TEMPLATES_DIR)),
-                              autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
-                              trim_blocks=True, lstrip_blocks=True)
+    environment = Environment(
+        loader=FileSystemLoader(str(TEMPLATES_DIR)),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     environment.filters.update(when=partial(_when, zone=ZoneInfo(timezone)), day=_day, query=_query)
     environment.globals.update(Role=Role)
     return environment
@@ -53,9 +58,14 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     account = login.account if login else None
     department = config.departments.get(account.department_id) if account and account.department_id else None
     body = services.templates.get_template(template).render(
-        login=login, account=account, csrf_token=login.csrf_token if login else "",
+        login=login,
+        account=account,
+        csrf_token=login.csrf_token if login else "",
         account_department=department.name if department else (account.department_id if account else None),
-        city_name=config.profile.name, path=request.path, **context)
+        city_name=config.profile.name,
+        path=request.path,
+        **context,
+    )
     return response.html(body, status=status, headers=NO_STORE)
 
 
@@ -69,11 +79,11 @@ def _json_default(value: Any) -> Any:
 
 def json_response(body: Any, status: int = 200) -> response.HTTPResponse:
     """JSON with Korean kept readable, dates as ISO text, never cached."""
-    return response.json(body, status=status, headers=NO_STORE,
-                         dumps=partial(json.dumps, ensure_ascii=False, default=_json_default))
+    return response.json(
+        body, status=status, headers=NO_STORE, dumps=partial(json.dumps, ensure_ascii=False, default=_json_default)
+    )
 
 
 def script_json(value: Any) -> str:
     """JSON safe to place inside a <script type="application/json"> element (no "</script>")."""
-    return (json.dumps(value, ensure_ascii=False)
-            .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+    return json.dumps(value, ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")

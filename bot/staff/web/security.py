@@ -6,13 +6,14 @@ scripts, in the X-CSRF-Token header. The login form, before any session exists, 
 double-submit token: a random value in a SameSite=Strict cookie that the form must repeat.
 The Open311 API is not cookie-authenticated (API keys) and is exempt.
 """
+
 from __future__ import annotations
 
 import hmac
 import re
 import secrets
 from functools import wraps
-from typing import Any, Dict, Optional
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from sanic import response
@@ -30,9 +31,11 @@ CSRF_HEADER = "X-CSRF-Token"
 LOGIN_CSRF_COOKIE = "sotong_login_csrf"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 CSRF_EXEMPT_PREFIXES = ("/open311/",)
-CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' https: data:; style-src 'self'; "
-                           "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; "
-                           "form-action 'self'; base-uri 'none'; object-src 'none'")
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' https: data:; style-src 'self'; "
+    "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; "
+    "form-action 'self'; base-uri 'none'; object-src 'none'"
+)
 
 
 class CsrfRejected(AccessDenied):
@@ -65,7 +68,7 @@ def check_csrf(request: Request) -> None:
         if not (expected and submitted and hmac.compare_digest(expected, submitted)):
             raise CsrfRejected("login form without its CSRF token")
         return
-    login: Optional[LoginSession] = request.ctx.login
+    login: LoginSession | None = request.ctx.login
     if login is None or not login.csrf_matches(submitted):
         raise CsrfRejected(f"{request.method} {request.path} without a valid CSRF token")
 
@@ -90,7 +93,7 @@ def check_input(request: Request) -> None:
 API_BODY_LIMITS = RequestLimits(max_body_bytes=100_000, max_nesting_depth=4)
 
 
-def json_object(request: Request) -> Dict[str, Any]:
+def json_object(request: Request) -> dict[str, Any]:
     """The JSON object of an API request (size, nesting and Unicode checked first); 400 otherwise."""
     try:
         body = decode_json(request.body or b"", API_BODY_LIMITS)
@@ -101,7 +104,7 @@ def json_object(request: Request) -> Dict[str, Any]:
     return body
 
 
-def text_field(body: Dict[str, Any], name: str) -> Optional[str]:
+def text_field(body: dict[str, Any], name: str) -> str | None:
     """A text value of a JSON object (None when absent); another type or unstorable text is a 400."""
     value = body.get(name)
     if value is None:
@@ -113,10 +116,11 @@ def text_field(body: Dict[str, Any], name: str) -> Optional[str]:
 
 def _has_form(request: Request) -> bool:
     return request.headers.get("content-type", "").startswith(
-        ("application/x-www-form-urlencoded", "multipart/form-data"))
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    )
 
 
-def _form_value(request: Request, name: str) -> Optional[str]:
+def _form_value(request: Request, name: str) -> str | None:
     return request.form.get(name) if _has_form(request) else None
 
 
@@ -124,8 +128,15 @@ def new_login_csrf_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-def set_cookie(resp: response.HTTPResponse, name: str, value: str, *, secure: bool, max_age: Optional[int] = None,
-               same_site: str = "Lax") -> None:
+def set_cookie(
+    resp: response.HTTPResponse,
+    name: str,
+    value: str,
+    *,
+    secure: bool,
+    max_age: int | None = None,
+    same_site: str = "Lax",
+) -> None:
     resp.cookies[name] = value
     cookie = resp.cookies[name]
     cookie["httponly"] = True
@@ -155,10 +166,11 @@ def add_security_headers(request: Request, resp: response.HTTPResponse) -> None:
 def requires(role: Role = Role.STAFF):
     """Route decorator: a signed-in account of `role` or above. Not signed in: pages redirect to
     the login form, the API answers 401."""
+
     def decorator(handler):
         @wraps(handler)
         async def wrapper(request: Request, *args, **kwargs):
-            login: Optional[LoginSession] = request.ctx.login
+            login: LoginSession | None = request.ctx.login
             if login is None:
                 if is_api(request):
                     return response.json({"error": "login_required"}, status=401)
@@ -167,14 +179,16 @@ def requires(role: Role = Role.STAFF):
             if not login.account.has_role(role):
                 raise AccessDenied(f"{login.account.username} is not {role.value}")
             return await handler(request, *args, **kwargs)
+
         return wrapper
+
     return decorator
 
 
 _LOCAL_PATH = re.compile(r"/(?![/\\])[A-Za-z0-9/_.~%?=&+-]*")
 
 
-def safe_next(target: Optional[str]) -> str:
+def safe_next(target: str | None) -> str:
     """A local path to go to after login: never another site (no "//host", no backslashes,
     whitespace or control characters that browsers would strip into one)."""
     return target if target and _LOCAL_PATH.fullmatch(target) else "/"

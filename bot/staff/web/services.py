@@ -1,14 +1,17 @@
 """What the console's routes work with, built once per process: database sessions, the city data
 (renewed when data/city changes, checked at once by an admin's reload), the ticket store, the desk
 (changes), queries, dashboard figures."""
+
 from __future__ import annotations
 
 import asyncio
-from typing import Callable, Optional, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 from jinja2 import Environment
 from sqlalchemy.orm import sessionmaker
 
+import bot.staff.schema  # noqa: F401  (every table the console uses, for create_schema)
 from bot.city import CITY_DATA, CityDataStatus, follows_city_config, get_city_config
 from bot.city.models import CityConfig
 from bot.staff.dashboard import DashboardFigures
@@ -18,20 +21,19 @@ from bot.staff.ticket_queries import TicketQueries
 from bot.staff.web.rendering import make_environment
 from bot.subscriptions.event_api import EventApiSettings
 from bot.tickets.store import TicketStore, open_database
-import bot.staff.schema  # noqa: F401  (every table the console uses, for create_schema)
 
 T = TypeVar("T")
 
 
 class StaffServices:
-    def __init__(self, settings: StaffSettings, database_url: Optional[str] = None,
-                 config: Optional[CityConfig] = None):
+    def __init__(self, settings: StaffSettings, database_url: str | None = None, config: CityConfig | None = None):
         self.settings = settings
         self.sessions: sessionmaker = open_database(database_url)
         self._fixed_config = config  # tests; normally the city data as it is now
         self.templates: Environment = make_environment(self.config().profile.timezone)
-        self._ticket_store = follows_city_config(lambda city, _previous: TicketStore(self.sessions, city),
-                                                 source=self.config)
+        self._ticket_store = follows_city_config(
+            lambda city, _previous: TicketStore(self.sessions, city), source=self.config
+        )
         self.desk = TicketDesk(self.sessions, self.config)
         self.queries = TicketQueries(self.sessions, self.config)
         self.dashboard = DashboardFigures(self.sessions, self.config)
@@ -56,7 +58,7 @@ class StaffServices:
         return CITY_DATA.refresh()
 
     @staticmethod
-    def city_data_status() -> Optional[CityDataStatus]:
+    def city_data_status() -> CityDataStatus | None:
         """Which city data this console uses (version, load time, refused newer files)."""
         return CITY_DATA.status()
 

@@ -3,11 +3,12 @@
 Every route goes through the same department scope (TicketQueries / TicketDesk): a staff account
 asking for another department's ticket gets 403 from the page, the API and the export alike.
 """
+
 from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from typing import Any, Dict, Optional
+from typing import Any
 
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -43,7 +44,7 @@ def staff_member(request: Request) -> StaffMember:
     return StaffMember(request.ctx.login.account, client_ip(request))
 
 
-def done_message(request: Request) -> Optional[str]:
+def done_message(request: Request) -> str | None:
     done = request.args.get("done")
     if done in CITIZEN_DONE:
         return f"{CITIZEN_DONE[done]} {CITIZEN_TOLD[request.app.ctx.services.event_api_configured()]}"
@@ -51,6 +52,7 @@ def done_message(request: Request) -> Optional[str]:
 
 
 # --- list and export ---------------------------------------------------------------------------------
+
 
 @blueprint.get("/")
 @requires(Role.TRAINER)
@@ -65,12 +67,17 @@ async def ticket_list(request: Request):
     services = request.app.ctx.services
     config = services.config()
     filters = TicketFilters.from_args(request.args, config)
-    page = await blocking(services.queries.list_page, request.ctx.login.account, filters,
-                          services.settings.page_size)
-    return render(request, "tickets.html", page=page, filters=filters, sorts=SORTS, config=config,
-                  statuses=[(OPEN, "열린 민원 (접수·처리 중)")] + [(s.value, label) for s, label in
-                                                             STATUS_LABELS_KO.items()],
-                  message=done_message(request))
+    page = await blocking(services.queries.list_page, request.ctx.login.account, filters, services.settings.page_size)
+    return render(
+        request,
+        "tickets.html",
+        page=page,
+        filters=filters,
+        sorts=SORTS,
+        config=config,
+        statuses=[(OPEN, "열린 민원 (접수·처리 중)")] + [(s.value, label) for s, label in STATUS_LABELS_KO.items()],
+        message=done_message(request),
+    )
 
 
 @blueprint.get("/tickets/export.csv")
@@ -80,30 +87,54 @@ async def ticket_export(request: Request):
     account = request.ctx.login.account
     filters = TicketFilters.from_args(request.args, services.config())
     rows = await blocking(services.queries.export_rows, account, filters)
-    await blocking(record_now, services.sessions, staff_member(request).actor, "tickets.exported",
-                   department_id=filters.department or account.department_id, rows=len(rows),
-                   filters=json.dumps(filters.query_args(page=1), ensure_ascii=False))
-    return response.text(tickets_csv(rows), content_type="text/csv; charset=utf-8",
-                         headers={**NO_STORE, "Content-Disposition": 'attachment; filename="tickets.csv"'})
+    await blocking(
+        record_now,
+        services.sessions,
+        staff_member(request).actor,
+        "tickets.exported",
+        department_id=filters.department or account.department_id,
+        rows=len(rows),
+        filters=json.dumps(filters.query_args(page=1), ensure_ascii=False),
+    )
+    return response.text(
+        tickets_csv(rows),
+        content_type="text/csv; charset=utf-8",
+        headers={**NO_STORE, "Content-Disposition": 'attachment; filename="tickets.csv"'},
+    )
 
 
 # --- one ticket ----------------------------------------------------------------------------------
 
-async def detail_page(request: Request, number: str, *, error: Optional[str] = None,
-                      revealed_contact: Optional[str] = None, status: int = 200):
+
+async def detail_page(
+    request: Request, number: str, *, error: str | None = None, revealed_contact: str | None = None, status: int = 200
+):
     services = request.app.ctx.services
     account = request.ctx.login.account
     detail = await blocking(services.queries.detail, account, number)
     config = services.config()
     current = detail.row.status
-    moves = [(move.value, transitions.move_label(current, move), transitions.needs_reason(current, move))
-             for move in transitions.allowed_moves(current)]
+    moves = [
+        (move.value, transitions.move_label(current, move), transitions.needs_reason(current, move))
+        for move in transitions.allowed_moves(current)
+    ]
     assignees = await blocking(department_accounts, services.sessions, detail.row.department_id)
     departments = [d for d in config.departments.values() if d.id != detail.row.department_id]
-    return render(request, "ticket.html", status=status, detail=detail, row=detail.row, moves=moves,
-                  assignees=assignees, departments=departments, can_transfer=transitions.can_transfer(current),
-                  error=error, message=None if error else done_message(request), revealed_contact=revealed_contact,
-                  event_api=services.event_api_configured())
+    return render(
+        request,
+        "ticket.html",
+        status=status,
+        detail=detail,
+        row=detail.row,
+        moves=moves,
+        assignees=assignees,
+        departments=departments,
+        can_transfer=transitions.can_transfer(current),
+        error=error,
+        message=None if error else done_message(request),
+        revealed_contact=revealed_contact,
+        event_api=services.event_api_configured(),
+    )
 
 
 @blueprint.get("/tickets/<number:str>")
@@ -126,7 +157,7 @@ def _form(request: Request, name: str) -> str:
     return (request.form.get(name) or "").strip()
 
 
-def _status(value: str) -> Optional[TicketStatus]:
+def _status(value: str) -> TicketStatus | None:
     try:
         return TicketStatus(value)
     except ValueError:
@@ -155,9 +186,16 @@ async def ticket_status(request: Request, number: str):
     new_status = _status(_form(request, "status"))
     if new_status is None:
         return await detail_page(request, number.upper(), error="바꿀 상태를 골라 주세요.", status=400)
-    return await _act(request, number, "status", request.app.ctx.services.desk.change_status, new_status,
-                      message=_form(request, "message"), reason=_form(request, "reason"),
-                      expected_status=_status(_form(request, "expected_status")))
+    return await _act(
+        request,
+        number,
+        "status",
+        request.app.ctx.services.desk.change_status,
+        new_status,
+        message=_form(request, "message"),
+        reason=_form(request, "reason"),
+        expected_status=_status(_form(request, "expected_status")),
+    )
 
 
 @blueprint.post("/tickets/<number:str>/transfer")
@@ -166,27 +204,31 @@ async def ticket_transfer(request: Request, number: str):
     number = number.upper()
     desk = request.app.ctx.services.desk
     try:
-        await blocking(desk.transfer, staff_member(request), number, _form(request, "department"),
-                       _form(request, "reason"))
+        await blocking(
+            desk.transfer, staff_member(request), number, _form(request, "department"), _form(request, "reason")
+        )
     except ActionRefused as refusal:
         return await detail_page(request, number, error=str(refusal), status=400)
     account = request.ctx.login.account
-    return response.redirect(f"/tickets/{number}?done=status" if account.sees_all_departments
-                             else "/tickets?done=status")
+    return response.redirect(
+        f"/tickets/{number}?done=status" if account.sees_all_departments else "/tickets?done=status"
+    )
 
 
 @blueprint.post("/tickets/<number:str>/reply")
 @requires()
 async def ticket_reply(request: Request, number: str):
-    return await _act(request, number, "reply", request.app.ctx.services.desk.add_note, _form(request, "body"),
-                      NoteKind.REPLY)
+    return await _act(
+        request, number, "reply", request.app.ctx.services.desk.add_note, _form(request, "body"), NoteKind.REPLY
+    )
 
 
 @blueprint.post("/tickets/<number:str>/note")
 @requires()
 async def ticket_note(request: Request, number: str):
-    return await _act(request, number, "note", request.app.ctx.services.desk.add_note, _form(request, "body"),
-                      NoteKind.INTERNAL)
+    return await _act(
+        request, number, "note", request.app.ctx.services.desk.add_note, _form(request, "body"), NoteKind.INTERNAL
+    )
 
 
 @blueprint.post("/tickets/<number:str>/contact")
@@ -199,7 +241,8 @@ async def ticket_contact(request: Request, number: str):
 
 # --- JSON API --------------------------------------------------------------------------------------
 
-def _row_json(row) -> Dict[str, Any]:
+
+def _row_json(row) -> dict[str, Any]:
     data = asdict(row)
     data["status_label"] = row.status_label
     return data
@@ -210,10 +253,10 @@ def _row_json(row) -> Dict[str, Any]:
 async def api_ticket_list(request: Request):
     services = request.app.ctx.services
     filters = TicketFilters.from_args(request.args, services.config())
-    page = await blocking(services.queries.list_page, request.ctx.login.account, filters,
-                          services.settings.page_size)
-    return json_response({"total": page.total, "page": page.page, "pages": page.pages,
-                          "tickets": [_row_json(row) for row in page.rows]})
+    page = await blocking(services.queries.list_page, request.ctx.login.account, filters, services.settings.page_size)
+    return json_response(
+        {"total": page.total, "page": page.page, "pages": page.pages, "tickets": [_row_json(row) for row in page.rows]}
+    )
 
 
 @blueprint.get("/api/tickets/<number:str>")
@@ -221,9 +264,15 @@ async def api_ticket_list(request: Request):
 async def api_ticket_detail(request: Request, number: str):
     services = request.app.ctx.services
     detail = await blocking(services.queries.detail, request.ctx.login.account, number.upper())
-    return json_response({**_row_json(detail.row), "photo_url": detail.photo_url, "watchers": detail.watchers,
-                          "has_contact": detail.has_contact,
-                          "history": [asdict(item) for item in detail.history]})
+    return json_response(
+        {
+            **_row_json(detail.row),
+            "photo_url": detail.photo_url,
+            "watchers": detail.watchers,
+            "has_contact": detail.has_contact,
+            "history": [asdict(item) for item in detail.history],
+        }
+    )
 
 
 @blueprint.post("/api/tickets/<number:str>/status")
@@ -234,9 +283,15 @@ async def api_ticket_status(request: Request, number: str):
     if new_status is None:
         return json_response({"error": "unknown_status"}, status=400)
     try:
-        status = await blocking(request.app.ctx.services.desk.change_status, staff_member(request), number.upper(),
-                                new_status, message=text_field(body, "message"), reason=text_field(body, "reason"),
-                                expected_status=_status(text_field(body, "expected_status") or ""))
+        status = await blocking(
+            request.app.ctx.services.desk.change_status,
+            staff_member(request),
+            number.upper(),
+            new_status,
+            message=text_field(body, "message"),
+            reason=text_field(body, "reason"),
+            expected_status=_status(text_field(body, "expected_status") or ""),
+        )
     except ActionRefused as refusal:
         return json_response({"error": "refused", "message": str(refusal)}, status=409)
     return json_response({"number": number.upper(), "status": status.value})
