@@ -5,14 +5,15 @@ The URL comes from, in this order: a connection handed over by bot.storage.migra
 The target metadata is every model module of the application (bot.storage.migrate.application_metadata).
 Tables that are not in it (Rasa's tracker table `events` when it shares the database) are ignored.
 """
+
 from __future__ import annotations
 
 from logging.config import fileConfig
 
 from alembic import context
 
+from bot.storage.db import database_url, make_engine
 from bot.storage.migrate import application_metadata, include_object, render_item
-from bot.storage.db import make_engine, database_url
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):
@@ -22,9 +23,11 @@ target_metadata = application_metadata()
 
 
 def _url() -> str:
-    return (context.get_x_argument(as_dictionary=True).get("url")
-            or config.get_main_option("sqlalchemy.url")
-            or database_url())
+    return (
+        context.get_x_argument(as_dictionary=True).get("url")
+        or config.get_main_option("sqlalchemy.url")
+        or database_url()
+    )
 
 
 def _configure(**kwargs) -> None:
