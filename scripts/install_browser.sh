@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs Debian's Chromium, its WebDriver and a Korean font (fonts-nanum, so that screenshots of
-# the Korean console are legible) for the staff console's browser test (tests/test_staff_browser.py).
+# the Korean console are legible) for the staff console's browser test (tests/bot/staff/test_staff_browser.py).
 # Idempotent and quiet: does nothing when all three are installed.
 # Needs root (or sudo) and Debian's package mirrors; exits non-zero when they cannot be installed,
 # and the browser test then skips with the reason.

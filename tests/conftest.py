@@ -29,8 +29,9 @@ NO_SKIP = os.environ.get("CI", "").lower() in ("1", "true", "yes") or os.environ
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    system_tests = Path(__file__).parent / "system"
     for item in items:
-        if INTEGRATION_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+        if INTEGRATION_FIXTURES.intersection(getattr(item, "fixturenames", ())) or system_tests in item.path.parents:
             item.add_marker(pytest.mark.integration)
 
 

@@ -17,7 +17,7 @@ the migrations' job from then on.
 
 After changing a model: `python -m bot.storage.migrate revision -m "what changed"` against an up-to-date
 database (an empty SQLite file works: the command upgrades it first), review the new file in
-migrations/versions/, and run the migration tests (tests/test_migrations.py). The test fails while
+migrations/versions/, and run the migration tests (tests/bot/storage/test_migrations.py). The test fails while
 a model change has no migration.
 """
 
