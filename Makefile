@@ -93,3 +93,14 @@ bench-train: setup
 # Issue 16's flood: 200 citizens report one underpass within a minute (own stack, test model).
 bench-flood: setup
 	$(BIN)/python bench/flood.py $(ARGS)
+
+.PHONY: bench-turn bench-quick
+# Where a turn's time goes: Sotong's Kakao path and stock Rasa's REST channel on the same model, in
+# one run (starts and stops its own action server and two Rasa processes, newest model): the stage
+# table and the ratios to the peer and to the NLU parse alone (bench/README.md).
+bench-turn: model
+	$(BIN)/python bench/turn_cost.py --json-out reports/turn_cost.json $(ARGS)
+
+# The regression guard of a turn's cost: the same, with 20 turns per path; prints the ratios.
+bench-quick: model
+	$(BIN)/python bench/turn_cost.py --citizens 2 --slices 2 --parse-rounds 1 $(ARGS)
