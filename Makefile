@@ -46,7 +46,7 @@ test: setup-dev
 
 # The tests that need neither the trained test model nor started servers (marker `integration`).
 test-fast: setup-dev
-	$(BIN)/python -m pytest -q -m "not integration" -n 2 tests
+	SOTONG_TEST_QUICK=1 $(BIN)/python -m pytest -q -m "not integration" -n 2 tests
 
 # ruff (rules and formatting) and mypy, configured in pyproject.toml.
 lint: setup-dev

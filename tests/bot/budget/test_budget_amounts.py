@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.budget.amounts import format_krw, parse_krw
+from tests.depth import examples
 
 KOREAN_DIGITS = "영일이삼사오육칠팔구"
 
@@ -143,7 +144,7 @@ def test_korean_and_arabic_spellings_parse(case):
     assert parse_krw(text) == amount
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.text(alphabet="0123456789,.조억만천백십일이삼사오육칠팔구원 약정도-", max_size=20))
 def test_any_text_gives_a_whole_non_negative_amount_or_none(text):
     result = parse_krw(text)

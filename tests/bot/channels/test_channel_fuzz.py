@@ -28,10 +28,11 @@ from bot.channels.kakao import texts as kakao_texts
 from bot.channels.kakao.request import parse_skill_request
 from bot.channels.limits import RequestError
 from bot.channels.rest import TOKEN_HEADER, parse_rest_request
+from tests.depth import examples
 from tests.kakao_helpers import SECRET_HEADER, assert_valid_skill_response, load_fixture, skill_payload
 
-PARSE_EXAMPLES = 2500  # per channel
-HTTP_EXAMPLES = 150  # per channel, against the real server
+PARSE_EXAMPLES = examples(2500)  # per channel
+HTTP_EXAMPLES = examples(150)  # per channel, against the real server
 KAKAO_FIXTURES = [
     "skill_payload_text.json",
     "skill_payload_callback.json",

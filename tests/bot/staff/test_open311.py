@@ -20,6 +20,7 @@ from bot.privacy.contacts import reveal_phone
 from bot.staff.audit import AuditEntry
 from bot.staff.open311.keys import create_key, revoke_key
 from bot.tickets.models import Ticket, TicketStatus
+from tests.depth import examples
 from tests.staff_support import (
     StaffServer,
     file_pothole,
@@ -358,7 +359,7 @@ DATE_LIKE = st.builds(
     number=st.one_of(ODD_TEXT, st.from_regex(r"GY-\d{4}-\d{1,8}", fullmatch=True)),
 )
 @settings(
-    max_examples=250,
+    max_examples=examples(250),
     derandomize=True,
     deadline=None,
     database=None,

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from bot.staff.open311.keys import create_key
 from tests.databases import BACKENDS, database_url_for
+from tests.depth import examples
 from tests.staff_support import (
     StaffClient,
     StaffServer,
@@ -145,7 +146,7 @@ ODD_TEXT = st.text(st.characters(min_codepoint=0, max_codepoint=0x10FFFF), max_s
     ),
 )
 @settings(
-    max_examples=120,
+    max_examples=examples(120),
     derandomize=True,
     deadline=None,
     database=None,

@@ -22,6 +22,7 @@ from bot.channels.kakao.response import (
     text_response,
 )
 from bot.replies import Button, Card, Reply
+from tests.depth import examples
 from tests.kakao_helpers import assert_valid_skill_response, skill_response_validator
 
 TOKEN = "tok_0123456789"
@@ -568,7 +569,7 @@ _message = st.one_of(
 )
 
 
-@settings(max_examples=80, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(80), deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(_message, max_size=9))
 def test_any_turn_gives_valid_pages(messages: list[dict[str, Any]]) -> None:
     responses = pages_of(messages)
@@ -576,7 +577,7 @@ def test_any_turn_gives_valid_pages(messages: list[dict[str, Any]]) -> None:
         assert len(response["template"]["outputs"]) <= MAX_OUTPUTS
 
 
-@settings(max_examples=80, deadline=None, database=None)
+@settings(max_examples=examples(80), deadline=None, database=None)
 @given(st.lists(_korean_text, max_size=8))
 def test_text_content_survives_merging_splitting_and_paging(pieces: list[str]) -> None:
     responses = pages_of([{"text": piece} for piece in pieces])
