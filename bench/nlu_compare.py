@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 from bench.long_messages import long_texts  # noqa: E402
 from bot.nlu.analyzers import get_analyzer  # noqa: E402
 from bot.nlu.segmentation import segment  # noqa: E402
+from bot.ops.train_command import rasa_train_command  # noqa: E402
 from bot.trainer.evaluate import predict_sets, write_reports  # noqa: E402
 from bot.trainer.nlu_data import TOKENIZER_NAME, load_nlu  # noqa: E402
 
@@ -77,21 +78,7 @@ def run_variant(spec: str, sets: list, workdir: Path) -> dict:
     analyzer = yaml.safe_load(config.read_text())["pipeline"][0].get("analyzer", "okt")
     started = time.perf_counter()
     subprocess.run(
-        [
-            str(ROOT / ".venv/bin/rasa"),
-            "train",
-            "nlu",
-            "--config",
-            str(config),
-            "--nlu",
-            "data",
-            "--domain",
-            "domain.yml",
-            "--out",
-            str(workdir),
-            "--fixed-model-name",
-            name,
-        ],
+        rasa_train_command(config, workdir, "--fixed-model-name", name, nlu_only=True),
         cwd=ROOT,
         check=True,
         stdout=subprocess.DEVNULL,

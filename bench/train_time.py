@@ -29,6 +29,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bot.ops.train_command import rasa_train_command
+
 ROOT = Path(__file__).resolve().parents[1]
 # Rasa 3.6's LoggingHook (rasa/engine/training/hooks.py), INFO level.
 _STEP = re.compile(r"(Starting to train|Finished training) component '([^']+)'")
@@ -42,18 +44,7 @@ def timed_training(config: Path, workdir: Path, log: Path | None = None) -> dict
         RASA_TELEMETRY_ENABLED="false",
         PYTHONPATH=str(ROOT),
     )
-    command = [
-        str(ROOT / ".venv" / "bin" / "rasa"),
-        "train",
-        "--config",
-        str(config),
-        "--domain",
-        "domain.yml",
-        "--data",
-        "data",
-        "--out",
-        str(workdir / "models"),
-    ]
+    command = rasa_train_command(config, workdir / "models")
     started = time.perf_counter()
     usage_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     begun: dict[str, float] = {}

@@ -16,11 +16,13 @@ from pathlib import Path
 import requests
 import yaml
 
+from bot.ops.train_command import rasa_train_command
+
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 MODEL_CACHE = ROOT / ".cache" / "test-models"
 # Epochs for the small test model: enough to learn the data, a fraction of full training.
-TEST_EPOCHS = {"DIETClassifier": 40, "GatedResponseSelector": 30, "TEDPolicy": 20}  # by class name
+TEST_EPOCHS = {"BucketedDIETClassifier": 40, "GatedResponseSelector": 30, "TEDPolicy": 20}  # by class name
 # A fixed seed for those three, so every clean clone trains the same test model from the same data
 # (an unseeded run once read "…에 물이 차서 차가 잠겼어요" as a complaint and an incident test failed).
 TEST_RANDOM_SEED = 20261202
@@ -94,20 +96,7 @@ def train_test_model() -> Path:
                 stale.unlink()
             config = test_config(MODEL_CACHE / "config.test.yml")
             subprocess.run(
-                [
-                    str(VENV_BIN / "rasa"),
-                    "train",
-                    "--config",
-                    str(config),
-                    "--domain",
-                    "domain.yml",
-                    "--data",
-                    "data",
-                    "--out",
-                    str(MODEL_CACHE),
-                    "--fixed-model-name",
-                    name,
-                ],
+                rasa_train_command(config, MODEL_CACHE, "--fixed-model-name", name),
                 cwd=ROOT,
                 env=base_env(),
                 check=True,

@@ -20,6 +20,8 @@ from rasa.nlu.selectors.response_selector import ResponseSelector
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.nlu.length_buckets import LengthBucketedTraining
+
 GATE_CONFIDENCE = "gate_confidence"
 DEFAULT_GATE_CONFIDENCE = 0.05
 
@@ -36,10 +38,13 @@ def retrieval_intent_confidence(message: Message, retrieval_intent: str) -> floa
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
-class GatedResponseSelector(ResponseSelector):
+class GatedResponseSelector(LengthBucketedTraining, ResponseSelector):
+    """Trains on batches of similar length (bot/nlu/length_buckets.py)."""
+
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {**ResponseSelector.get_default_config(), GATE_CONFIDENCE: DEFAULT_GATE_CONFIDENCE}
+        defaults = LengthBucketedTraining.with_bucket_default(ResponseSelector.get_default_config())
+        return {**defaults, GATE_CONFIDENCE: DEFAULT_GATE_CONFIDENCE}
 
     def _may_be_retrieval_question(self, message: Message) -> bool:
         if not self.retrieval_intent:  # one selector for every retrieval intent: always run

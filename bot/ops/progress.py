@@ -2,8 +2,9 @@
 
     python -m bot.ops.progress train [--log var/log/train.log] [--config config.yml] [-- COMMAND...]
 
-Runs COMMAND (default: `.venv/bin/rasa train --config config.yml --domain domain.yml --data data
---out models`, as `make train`) with all of its output in the log file, and shows
+Runs COMMAND (default: `python -m bot.server train --config config.yml --domain domain.yml --data
+data --out models`, bot/ops/train_command.py, as `make train`) with all of its output in the log
+file, and shows
 
     training: DIETClassifier epoch 23/50, about 2 min left
 
@@ -29,6 +30,8 @@ from pathlib import Path
 from typing import TextIO
 
 import yaml
+
+from bot.ops.train_command import rasa_train_command
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_LOG = Path("var/log/train.log")
@@ -221,18 +224,7 @@ def run_training(
 
 
 def _train(args) -> int:
-    command = args.command or [
-        str(ROOT / ".venv" / "bin" / "rasa"),
-        "train",
-        "--config",
-        str(args.config),
-        "--domain",
-        "domain.yml",
-        "--data",
-        "data",
-        "--out",
-        "models",
-    ]
+    command = args.command or rasa_train_command(args.config, "models")
     return run_training(command, args.log, planned_epochs(args.config))
 
 

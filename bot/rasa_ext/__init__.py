@@ -11,6 +11,8 @@ Two kinds of code live here:
   - ``bot.privacy.log_masking.install_record_masking``: every log record of the process masked;
   - ``speedups``: cached action-answer validator, one HTTP session per endpoint, NLU off the
     event loop;
+  - ``training_speedups``: cached training-data schema validators, sparse features fingerprinted
+    from their arrays, sparse batches built in one step (``python -m bot.server train``);
   - ``fail_safe``: Rasa's FailSafeTrackerStore passes errors on for stores asking for it
     (``strict``) instead of falling back to process memory;
   - ``failed_turns``: a custom action that fails (action server down, 5xx, timeout, invalid
@@ -88,10 +90,11 @@ def install() -> bool:
     global _installed
     check_rasa_version()
     from bot.privacy.log_masking import install_record_masking
-    from bot.rasa_ext import fail_safe, failed_turns, speedups
+    from bot.rasa_ext import fail_safe, failed_turns, speedups, training_speedups
 
     install_record_masking()  # first: whatever the other patches log is masked too
     speedups.install()
+    training_speedups.install()
     fail_safe.install()
     failed_turns.install()
     first, _installed = not _installed, True

@@ -164,7 +164,7 @@ def test_the_pipeline_runs_the_net_after_diet_and_before_the_fallback_classifier
     config = YAML(typ="safe").load((ROOT / "config.yml").read_text(encoding="utf-8"))
     names = [c["name"] for c in config["pipeline"]]
     net_at = names.index("bot.nlu.danger_override.DangerSignOverride")
-    assert names.index("DIETClassifier") < net_at < names.index("FallbackClassifier")
+    assert names.index("bot.nlu.length_buckets.BucketedDIETClassifier") < net_at < names.index("FallbackClassifier")
 
 
 def test_a_model_without_the_city_file_uses_the_copy_it_was_trained_with(tmp_path, monkeypatch):

@@ -109,7 +109,7 @@ def test_a_failure_shows_the_end_of_the_log_and_where_it_is(tmp_path):
 def test_the_estimate_counts_the_epochs_still_to_run_at_the_measured_pace(tmp_path):
     (tmp_path / "config.yml").write_text(CONFIG)
     assert planned_epochs(tmp_path / "config.yml") == {"DIETClassifier": 5, "TEDPolicy": 4}
-    assert set(planned_epochs(ROOT / "config.yml")) == {"DIETClassifier", "GatedResponseSelector", "TEDPolicy"}
+    assert set(planned_epochs(ROOT / "config.yml")) == {"BucketedDIETClassifier", "GatedResponseSelector", "TEDPolicy"}
     monitor = TrainingMonitor({"DIETClassifier": 50, "GatedResponseSelector": 40, "TEDPolicy": 40}, started_at=0)
     assert monitor.status(30) == "training: preparing, 30 s so far"
     monitor.feed("INFO  - Starting to train component 'DIETClassifier'.", 40)

@@ -51,6 +51,7 @@ AS_RASA_370 = """
 """
 
 
+@pytest.mark.integration  # starts two Python processes that import all of Rasa
 def test_the_server_refuses_to_start_on_an_unverified_rasa():
     refused = python(AS_RASA_370, "run", "--help", SOTONG_RASA_UNVERIFIED_OK="")
     assert refused.returncode != 0
@@ -66,11 +67,13 @@ def test_the_server_refuses_to_start_on_an_unverified_rasa():
 # ------------------------------------------------------------------------------ who patches what
 
 
+@pytest.mark.integration  # a fresh Python process that imports all of Rasa
 def test_stores_patch_nothing_and_install_patches_everything(tmp_path):
     """In a fresh process: creating the lock store changes nothing in Rasa, the tracker store
     refuses to start (naming the fix); after install() every patch is in place, once."""
     result = python(f"""
         import logging
+        import rasa.shared.utils.validation
         from rasa.core.actions.action import RemoteAction
         from rasa.core.processor import MessageProcessor
         from rasa.core.tracker_store import FailSafeTrackerStore
@@ -87,6 +90,7 @@ def test_stores_patch_nothing_and_install_patches_everything(tmp_path):
                 "nlu thread": hasattr(MessageProcessor, "_sotong_parse_in_thread"),
                 "strict fail-safe": hasattr(FailSafeTrackerStore, "_sotong_strict_patch"),
                 "failed turns": hasattr(RemoteAction, "_sotong_failed_turn_detection"),
+                "training": hasattr(rasa.shared.utils.validation, "_sotong_training_speedups"),
                 "log masking": logging.getLogRecordFactory()("x", 20, "f", 1, "010-1234-5678", None, None)
                                .getMessage() != "010-1234-5678",
             }}
