@@ -28,6 +28,9 @@ export SOTONG_DATABASE_URL="${SOTONG_DATABASE_URL:-sqlite:///$PWD/var/sotong.db}
 # with the action server on the 2-core machine (bench/kakao_load.py: 26.8 -> 30.7 Kakao answers/s).
 export TF_INTRA_OP_PARALLELISM_THREADS="${TF_INTRA_OP_PARALLELISM_THREADS:-1}"
 export TF_INTER_OP_PARALLELISM_THREADS="${TF_INTER_OP_PARALLELISM_THREADS:-1}"
+# Memory of each Python process (malloc arenas; the JVM heap of the Okt analyzer is
+# SOTONG_JVM_MAX_HEAP_MB, bot/nlu/analyzers.py): bench/memory.py measured them.
+. scripts/memory_env.sh
 RASA_PORT=${RASA_PORT:-5005}
 ACTIONS_PORT=${ACTIONS_PORT:-5055}
 STAFF_PORT=${STAFF_PORT:-8000}

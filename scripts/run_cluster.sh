@@ -58,6 +58,9 @@ export SANIC_HOST=127.0.0.1                # the action servers: loopback only, 
 # process 16.9 -> 23.5 answers/s, compared with TensorFlow's default (a pool per core per process).
 export TF_INTRA_OP_PARALLELISM_THREADS="${TF_INTRA_OP_PARALLELISM_THREADS:-1}"
 export TF_INTER_OP_PARALLELISM_THREADS="${TF_INTER_OP_PARALLELISM_THREADS:-1}"
+# Memory of each Python process (malloc arenas; the JVM heap of the Okt analyzer is
+# SOTONG_JVM_MAX_HEAP_MB, bot/nlu/analyzers.py): bench/memory.py measured them.
+. scripts/memory_env.sh
 
 PY=$ROOT/.venv/bin/python
 LOG_DIR=$SOTONG_VAR_DIR/log

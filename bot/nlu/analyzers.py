@@ -3,7 +3,10 @@
 Kiwi (kiwipiepy) and Mecab (python-mecab-ko) run in-process and report where each morpheme
 sits in the text; their `pos` returns the exact slices (`text[start:end]`), one per distinct
 span. konlpy's analyzers (Okt, Komoran, ...) need a JVM, started once per process by the first
-of them asked for, and may return normalised or base forms. Every call goes through a
+of them asked for, with the heap of SOTONG_JVM_MAX_HEAP_MB (konlpy's 1 GB by default: a process
+may load several analyzers, Okt and Komoran together need more than 256 MB; scripts/memory_env.sh
+gives the served processes, which load one, 256 MB: bench/memory.py), and may return
+normalised or base forms. Every call goes through a
 per-analyzer lock, so the analyzers can be used from Rasa's event loop, its NLU worker thread,
 the action server's thread pool and tests alike.
 """
@@ -13,9 +16,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 
+from bot.settings import env_int
+
 Morpheme = tuple[str, str]  # (surface or base form, POS tag)
 
 SUPPORTED_ANALYZERS = ("kiwi", "okt", "komoran", "kkma", "hannanum", "mecab")
+JVM_MAX_HEAP_ENV = "SOTONG_JVM_MAX_HEAP_MB"
+# konlpy's own default. Okt alone: about 80 MB of live heap, about 160 MB in use after messages of
+# 2,000 characters without spaces (bench/memory.py, 2026-12-03); Okt and Komoran together do not
+# fit in 256 MB.
+DEFAULT_JVM_MAX_HEAP_MB = 1024
 
 
 class AnalyzerUnavailable(RuntimeError):
@@ -77,12 +87,23 @@ def _build_mecab() -> Callable[[str], list[Morpheme]]:
     return lambda text: _slices(text, ((m.span.start, m.span.end, m.pos) for m in tagger.parse(text)))
 
 
+def _start_jvm() -> None:
+    """Starts konlpy's JVM once per process, with the heap of SOTONG_JVM_MAX_HEAP_MB."""
+    import jpype  # type: ignore[import-untyped]
+    from konlpy import jvm
+
+    if not jpype.isJVMStarted():
+        jvm.init_jvm(max_heap_size=env_int(JVM_MAX_HEAP_ENV, DEFAULT_JVM_MAX_HEAP_MB, minimum=64))
+
+
 def _build(name: str) -> Callable[[str], list[Morpheme]]:
     if name == "kiwi":
         return _build_kiwi()
     if name == "mecab":
         return _build_mecab()
     from konlpy import tag
+
+    _start_jvm()
 
     if name == "okt":
         okt = tag.Okt()
