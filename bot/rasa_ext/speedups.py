@@ -27,6 +27,15 @@ runs in one worker thread per process (`NLU_THREAD_NAME`); the loop stays free m
 thread keeps the models' TensorFlow inference and the analyzers (each behind its own lock)
 called from a single thread at a time, as before; the rest of `parse_message` is unchanged.
 
+4. The loaded model kept out of the garbage collector's full passes.
+A Rasa process holds millions of long-lived objects once TensorFlow, Rasa and the model are
+loaded. Python's full (generation-2) collection walks all of them: 1-1.4 s every 50-100 turns
+in bench/turn_cost.py, landing in whatever turn was running and making most of its p90. After the
+model is loaded, everything alive is collected once and moved to the permanent generation
+(`gc.freeze()`); later full passes walk only what the turns themselves created. Then glibc is
+asked to return the free memory that loading left in its heaps (`malloc_trim(0)`): about 200 MB
+of a Rasa process's RSS (bench/memory.py).
+
     from bot.rasa_ext.speedups import install
     install()   # idempotent; bot.rasa_ext.install() (python -m bot.server) calls it
 """
@@ -34,6 +43,9 @@ called from a single thread at a time, as before; the rest of `parse_message` is
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
+import gc
 import json
 import threading
 import weakref
@@ -51,7 +63,47 @@ def install() -> bool:
     first = _install_cached_validator()
     _install_shared_sessions()
     _install_parse_in_worker_thread()
+    _install_gc_freeze_after_model_load()
     return first
+
+
+_GC_MARKER = "_sotong_gc_freeze"
+
+
+def freeze_long_lived_objects() -> int:
+    """Collects once, then moves every object alive to the permanent generation, which the
+    collector's later passes skip, and returns free heap memory to the system; returns how many
+    objects are frozen."""
+    gc.collect()
+    gc.freeze()
+    release_free_heap()
+    return gc.get_freeze_count()
+
+
+def release_free_heap() -> bool:
+    """glibc's malloc_trim(0): free memory at the top of and inside malloc's heaps goes back to
+    the system. False where the C library has no malloc_trim (not glibc)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return bool(libc.malloc_trim(0))
+    except (OSError, AttributeError):
+        return False
+
+
+def _install_gc_freeze_after_model_load() -> None:
+    import rasa.core.run
+
+    original = rasa.core.run.load_agent_on_start
+    if getattr(original, _GC_MARKER, False):
+        return
+
+    async def load_agent_on_start(*args: Any, **kwargs: Any) -> Any:
+        agent = await original(*args, **kwargs)
+        freeze_long_lived_objects()
+        return agent
+
+    setattr(load_agent_on_start, _GC_MARKER, True)
+    rasa.core.run.load_agent_on_start = load_agent_on_start
 
 
 NLU_THREAD_NAME = "sotong-nlu"

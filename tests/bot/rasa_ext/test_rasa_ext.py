@@ -73,6 +73,7 @@ def test_stores_patch_nothing_and_install_patches_everything(tmp_path):
     refuses to start (naming the fix); after install() every patch is in place, once."""
     result = python(f"""
         import logging
+        import rasa.core.run
         import rasa.shared.utils.validation
         from rasa.core.actions.action import RemoteAction
         from rasa.core.processor import MessageProcessor
@@ -91,6 +92,7 @@ def test_stores_patch_nothing_and_install_patches_everything(tmp_path):
                 "strict fail-safe": hasattr(FailSafeTrackerStore, "_sotong_strict_patch"),
                 "failed turns": hasattr(RemoteAction, "_sotong_failed_turn_detection"),
                 "training": hasattr(rasa.shared.utils.validation, "_sotong_training_speedups"),
+                "gc freeze": hasattr(rasa.core.run.load_agent_on_start, "_sotong_gc_freeze"),
                 "log masking": logging.getLogRecordFactory()("x", 20, "f", 1, "010-1234-5678", None, None)
                                .getMessage() != "010-1234-5678",
             }}
