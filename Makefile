@@ -12,7 +12,7 @@ $(call secret_from_var,KAKAO_SKILL_SECRET,kakao_secret)
 $(call secret_from_var,SOTONG_RASA_TOKEN,rasa_token)
 $(call secret_from_var,SOTONG_REST_TOKEN,rest_token)
 
-.PHONY: setup setup-dev lint test-fast train model run run-prod migrate test validate eval demo chat bench bench-kakao bench-cluster bench-long bench-train bench-flood clean-models
+.PHONY: setup setup-dev lint test-fast train model run run-prod migrate test validate eval demo chat bench bench-kakao bench-cluster bench-long bench-train bench-flood bench-memory clean-models
 
 setup:
 	@scripts/setup.sh
@@ -44,7 +44,8 @@ test: setup-dev
 	@scripts/install_browser.sh || echo "warning: Chromium could not be installed; the browser tests will skip (fail under CI)"
 	$(BIN)/python -m pytest -q tests
 
-# The tests that need neither the trained test model nor started servers (marker `integration`).
+# The tests that need neither the trained test model nor started servers (marker `integration`),
+# on both cores, property and corpus tests with a fifth of their examples (tests/depth.py).
 test-fast: setup-dev
 	SOTONG_TEST_QUICK=1 $(BIN)/python -m pytest -q -m "not integration" -n 2 tests
 
@@ -89,6 +90,11 @@ bench-long: model
 # A from-scratch `rasa train` with the time of each component (empty cache, temporary folder).
 bench-train: setup
 	$(BIN)/python bench/train_time.py --json-out reports/train_time.json $(ARGS)
+
+# RSS of a Rasa process and the action server after load and after traffic, one row per variant of
+# settings (starts and stops its own stack; bench/README.md).
+bench-memory: model
+	$(BIN)/python bench/memory.py --json-out reports/memory.json $(ARGS)
 
 # Issue 16's flood: 200 citizens report one underpass within a minute (own stack, test model).
 bench-flood: setup
