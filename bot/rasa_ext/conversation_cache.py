@@ -14,6 +14,9 @@ process writing to the conversation (a load balancer alternating instances), the
 deleting from it, or anything else touching its rows makes the next turn read from the database
 again: the cache can save work, never change an answer.
 
+The cache holds JSON, never tracker or event objects: every read builds a new tracker, so
+nothing a turn does to its tracker reaches the cache or another turn.
+
 Entries are dropped after ``idle_seconds`` without use and beyond ``max_conversations`` (least
 recently used first), which bounds the memory it takes.
 
@@ -41,6 +44,16 @@ from rasa.shared.core.trackers import DialogueStateTracker
 logger = logging.getLogger(__name__)
 
 Version = tuple[int | None, int]  # (max(id), count(id)) of the sender's rows
+
+
+@dataclass(frozen=True)
+class Appended:
+    """What a save inserted: the last new row's id (None if nothing), the JSON stored for each
+    event and its masked dictionary (what the event broker gets)."""
+
+    last_id: int | None
+    texts: list[str]
+    masked: list[dict[str, Any]]
 
 
 @dataclass
@@ -106,7 +119,9 @@ class StoredEvents(Protocol):
 
     def unsaved_events(self, session: Any, tracker: DialogueStateTracker) -> list[Event]: ...
 
-    def append(self, session: Any, sender_id: str, events: list[Event]) -> tuple[int | None, list[str]]: ...
+    def append(self, session: Any, sender_id: str, events: list[Event]) -> Appended: ...
+
+    def publish(self, sender_id: str, appended: Appended) -> None: ...
 
     def tracker_from_stored(self, sender_id: str, stored: list[str]) -> DialogueStateTracker | None: ...
 
@@ -155,11 +170,12 @@ class CachingTrackerStore(TrackerStore):
         return store.tracker_from_stored(sender_id, events)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
-        """The wrapped store's save, counting the stored events from the cache when it is current."""
+        """The wrapped store's save, counting the stored events from the cache when it is current;
+        the new events go to the event broker after the commit (the wrapped store's `publish`),
+        without loading the conversation again as Rasa's `stream_events` does."""
         store = self._tracker_store
         if not self.cache.enabled:
             return await store.save(tracker)
-        await self.stream_events(tracker)  # compares with self.retrieve: cached too
         sender_id = tracker.sender_id
         with store.session_scope() as session:
             version = store.version(session, sender_id)
@@ -168,13 +184,14 @@ class CachingTrackerStore(TrackerStore):
                 new_events = store.unsaved_events(session, tracker)
             else:
                 new_events = list(itertools.islice(tracker.events, len(stored), None))
-            last_id, texts = store.append(session, sender_id, new_events)
+            appended = store.append(session, sender_id, new_events)
             session.commit()
         if stored is not None and not any(isinstance(event, SessionStarted) for event in new_events):
-            new_version = (version[0] if last_id is None else last_id, version[1] + len(texts))
-            self.cache.put(sender_id, new_version, stored + texts)
+            last_id = version[0] if appended.last_id is None else appended.last_id
+            self.cache.put(sender_id, (last_id, version[1] + len(appended.texts)), stored + appended.texts)
         else:  # a new session changes which events are current: read them from the database next time
             self.cache.drop(sender_id)
+        store.publish(sender_id, appended)
         logger.debug("Tracker with sender_id '%s' stored", sender_id)
 
     async def _stream_new_events(self, event_broker: Any, new_events: list[Event], sender_id: str) -> None:

@@ -8,10 +8,12 @@
 * database errors of a turn raised as :class:`TrackerStoreError` instead of Rasa's sys.exit(1),
   the PostgreSQL schema checked once at start-up;
 * pooled connections: ``pool_pre_ping`` on PostgreSQL, a QueuePool on SQLite files;
-* inserts of one statement per 500 events.
+* inserts of one statement per 500 events (one prepared statement on SQLite), the saved events published to the event broker
+  after the commit, from what the save inserted (Rasa loads the conversation again to find them);
+* trackers rebuilt from stored events without Rasa's search of the event classes per event.
 
 It also offers the row-level steps of a read and a save (``version``, ``stored_events``,
-``unsaved_events``, ``append``, ``tracker_from_stored``) that
+``unsaved_events``, ``append``, ``publish``, ``tracker_from_stored``) that
 bot.rasa_ext.conversation_cache.CachingTrackerStore combines with its cache. It patches nothing;
 endpoints files name bot.rasa_ext.tracker_store.MaskingSQLTrackerStore, which wraps it.
 """
@@ -32,10 +34,11 @@ from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import RasaException
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
+from rasa.shared.utils.common import all_subclasses
 
 from bot.privacy.encryption import data_cipher
 from bot.privacy.masking import mask_personal_data
-from bot.rasa_ext.conversation_cache import Version
+from bot.rasa_ext.conversation_cache import Appended, Version
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +101,29 @@ def unmask_event(data: dict[str, Any], encrypted_slots: Iterable[str] = DEFAULT_
     if data.get("event") == "slot" and data.get("name") in set(encrypted_slots):
         return _with_slot_value(data, data_cipher().decrypt)
     return data
+
+
+_event_classes: dict[str, type[Event]] = {}
+
+
+def event_from_dict(data: dict[str, Any]) -> Event | None:
+    """Rasa's `Event.from_parameters` without its search of every Event subclass per event
+    (`Event.resolve_by_type` walks the class tree and calls `inspect.isabstract` on each class:
+    two thirds of rebuilding a tracker from its stored events). The classes are looked up by
+    type name, in Rasa's order, once; a name not found yet (a class imported later, an unknown
+    or old event type) goes to Rasa's own lookup, with its fallbacks and errors."""
+    name = data.get("event")
+    if name is None:
+        return None
+    event_class = _event_classes.get(name)
+    if event_class is None:
+        _event_classes.clear()
+        for subclass in all_subclasses(Event):
+            _event_classes.setdefault(subclass.type_name, subclass)
+        if name not in _event_classes:
+            return Event.from_parameters(data)
+        event_class = _event_classes[name]
+    return event_class._from_parameters(data)
 
 
 def _with_slot_value(data: dict[str, Any], convert: Any) -> dict[str, Any]:
@@ -195,19 +221,38 @@ class MaskingSQLStore(SQLTrackerStore):
         return list(self._additional_events(session, tracker))
 
     def tracker_from_stored(self, sender_id: str, stored: list[str]) -> DialogueStateTracker | None:
-        """A tracker from stored event JSON, encrypted slot values decrypted."""
+        """A tracker from stored event JSON, encrypted slot values decrypted (Rasa's
+        `DialogueStateTracker.from_dict`, with the event classes looked up once: see
+        :func:`event_from_dict`)."""
         if not (self.domain and stored):
             return None
-        events = [unmask_event(json.loads(text), self.encrypted_slots) for text in stored]
-        return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        events = [event_from_dict(unmask_event(json.loads(text), self.encrypted_slots)) for text in stored]
+        return DialogueStateTracker.from_events(
+            sender_id, [event for event in events if event is not None], self.domain.slots
+        )
 
-    def append(self, session: Any, sender_id: str, events: list[Event]) -> tuple[int | None, list[str]]:
+    def append(self, session: Any, sender_id: str, events: list[Event]) -> Appended:
         """Inserts `events` masked (not committed); returns the last new row's id (None if
-        nothing was inserted) and the JSON stored for each event."""
+        nothing was inserted), the JSON stored for each event and its masked dictionary."""
         masked = [self.masked(event.as_dict()) for event in events]
         texts = [json.dumps(data) for data in masked]
         rows = [self._row(sender_id, *parts) for parts in zip(events, masked, texts)]
-        return (self._insert(session, rows) if rows else None), texts
+        return Appended((self._insert(session, rows) if rows else None), texts, masked)
+
+    def publish(self, sender_id: str, appended: Appended) -> None:
+        """Sends the saved events, masked as stored, to the event broker (if there is one).
+
+        Called after the commit, with the events the save found new: Rasa's `stream_events`
+        loads the conversation again before saving to find them (a second rebuild of the
+        tracker per turn) and publishes even if the save then fails. The turn is saved by then,
+        so a broker that raises is logged and does not fail it (its copy of the turn is lost)."""
+        if self.event_broker is None:
+            return
+        try:
+            for data in appended.masked:
+                self.event_broker.publish({"sender_id": sender_id, **data})
+        except Exception:
+            logger.exception("event broker: could not publish the saved events of a turn")
 
     # --- Rasa's TrackerStore interface
 
@@ -217,14 +262,16 @@ class MaskingSQLStore(SQLTrackerStore):
         return self.tracker_from_stored(sender_id, stored)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
-        """Rasa's SQLTrackerStore.save with each event masked before it is serialised."""
-        await self.stream_events(tracker)
+        """Rasa's SQLTrackerStore.save with each event masked before it is serialised, and
+        published to the event broker once committed (:meth:`publish`)."""
         with self.session_scope() as session:
-            self.append(session, tracker.sender_id, self.unsaved_events(session, tracker))
+            appended = self.append(session, tracker.sender_id, self.unsaved_events(session, tracker))
             session.commit()
+        self.publish(tracker.sender_id, appended)
         logger.debug("Tracker with sender_id '%s' stored to database", tracker.sender_id)
 
     async def _stream_new_events(self, event_broker: EventBroker, new_events: list[Event], sender_id: str) -> None:
+        """Rasa's `stream_events` step (not used by this store's saves), masked as stored."""
         for event in new_events:
             body = {"sender_id": sender_id}
             body.update(self.masked(event.as_dict()))
@@ -245,17 +292,23 @@ class MaskingSQLStore(SQLTrackerStore):
 
     def _insert(self, session: Any, rows: list[dict[str, Any]]) -> int | None:
         """Inserts the rows with one statement per INSERT_CHUNK (one round trip, not one per
-        event); returns the id of the last one."""
+        event); returns the id of the last one.
+
+        On SQLite (no round trips) one prepared statement is run for every row (`executemany`):
+        SQLAlchemy compiles a multi-row VALUES statement anew each time (2-3 ms per save), the
+        plain INSERT once. The session holds the connection and its write lock, so SQLite's
+        ``last_insert_rowid()`` is the id of the last row."""
         table = self.SQLEvent.__table__
         dialect = self.engine.dialect.name
+        if dialect == "sqlite":
+            session.execute(sa.insert(table), rows)
+            return int(session.execute(sa.select(sa.func.last_insert_rowid())).scalar_one())
         last_id = None
         for start in range(0, len(rows), INSERT_CHUNK):
             chunk = rows[start : start + INSERT_CHUNK]
             statement = sa.insert(table).values(chunk)
             if dialect == "postgresql":
                 last_id = max(session.execute(statement.returning(table.c.id)).scalars().all())
-            elif dialect == "sqlite":
-                last_id = session.execute(statement).lastrowid  # the rowid of the statement's last row
             else:
                 objects = [self.SQLEvent(**row) for row in chunk]
                 session.add_all(objects)

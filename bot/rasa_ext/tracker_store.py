@@ -39,7 +39,9 @@ Same table (`events`) and behaviour as Rasa's `SQL` type; the differences:
   never holds the raw number and the turn sees the real one. Slots in `unmasked_slots` (photo
   URLs: digit runs in a URL may look like phone numbers) are stored verbatim. The retention job
   (bot.privacy.retention) deletes them with the rest of the conversation.
-* Events sent to an event broker are masked and encrypted the same way.
+* Events sent to an event broker are masked and encrypted the same way, and sent once the save
+  has committed them: the events that save stored, in order (Rasa's `stream_events` loads the
+  conversation again to find them, and publishes before saving, even a save that then fails).
 * No database error ends the process: Rasa 3.6's `session_scope` takes any ValueError (a
   sender id with a lone surrogate raises UnicodeEncodeError) for a missing PostgreSQL schema and
   calls sys.exit(1). Here the schema is checked once when the store is created (a missing one

@@ -15,11 +15,13 @@ import subprocess
 import threading
 import time
 import uuid
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import requests
+from rasa.core.brokers.broker import EventBroker
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -542,3 +544,127 @@ def test_conversation_cache_is_bounded():
     cache.put("d", (1, 1), [])
     assert len(cache) == 1  # idle entries went too
     assert ConversationCache(max_conversations=0).enabled is False
+
+
+# ------------------------------------------------------------------ event broker, rebuilt trackers
+
+
+class RecordingBroker(EventBroker):
+    def __init__(self) -> None:
+        self.bodies: list[dict] = []
+
+    def publish(self, event: dict) -> None:
+        self.bodies.append(event)
+
+
+@pytest.mark.parametrize("cache_conversations", [500, 0])
+def test_the_broker_gets_each_saved_event_once_masked_and_in_order(database_url, domain, cache_conversations):
+    """The store publishes what a save stored (no second read of the conversation, as Rasa's
+    `stream_events` does): every new event once, masked and encrypted as in the database, in
+    order; nothing for a save that fails or is refused; another process's turns are its own."""
+    from bot.rasa_ext.failed_turns import mark_failed
+    from bot.rasa_ext.tracker_store import ActionServerFailure, TrackerStoreError
+
+    broker = RecordingBroker()
+    store = open_store(database_url, domain, cache_conversations=cache_conversations, event_broker=broker)
+    other = open_store(database_url, domain, cache_conversations=0)
+    sender = f"broker-{uuid.uuid4().hex[:8]}"
+    try:
+        asyncio.run(store.save(conversation(domain, sender)))
+        next_turn(store, sender, f"첫 번째 {PHONE}")
+        next_turn(other, sender, "다른 인스턴스에서")
+        next_turn(store, sender, "두 번째")
+
+        async def refused_turn() -> None:  # in its own context, as Rasa's turns
+            tracker = await store.retrieve(sender)
+            tracker.update(UserUttered("저장되면 안 되는 말", intent={"name": "inform", "confidence": 1.0}))
+            mark_failed("custom action 'x': test")
+            await store.save(tracker)
+
+        with pytest.raises(ActionServerFailure):
+            asyncio.run(refused_turn())
+        with pytest.raises(TrackerStoreError):
+            asyncio.run(store.save(conversation(domain, "x\ud800")))
+
+        rows = stored_rows(store, sender)
+        others = {json.dumps(row) for row in stored_rows(other, sender)[9:12]}  # the other process's turn
+        assert [{key: value for key, value in body.items() if key != "sender_id"} for body in broker.bodies] == [
+            row for row in rows if json.dumps(row) not in others
+        ]
+        assert len(broker.bodies) == len(rows) - 3 == 12
+        assert {body["sender_id"] for body in broker.bodies} == {sender}
+        published = json.dumps(broker.bodies, ensure_ascii=False)
+        assert PHONE not in published and OTHER_PHONE not in published and "enc1:" in published
+        assert "저장되면 안 되는 말" not in published
+    finally:
+        store.sql.engine.dispose()
+        other.sql.engine.dispose()
+
+
+def test_trackers_rebuilt_from_stored_events_equal_rasas(store, domain):
+    """tracker_from_stored looks the event classes up once (event_from_dict) instead of Rasa's
+    search per event: the same events and the same state as Rasa's `from_dict`, for every kind
+    of event a conversation stores, and Rasa's answer for unknown kinds."""
+    from rasa.shared.core.events import (
+        ActionExecutionRejected,
+        ActiveLoop,
+        AllSlotsReset,
+        EntitiesAdded,
+        Event,
+        FollowupAction,
+        LoopInterrupted,
+        ReminderScheduled,
+        SessionStarted,
+        UserUtteranceReverted,
+    )
+
+    from bot.rasa_ext.sql_store import event_from_dict, unmask_event
+
+    tracker = conversation(domain, "citizen-rebuilt")
+    for event in (
+        ActiveLoop("complaint_form"),
+        ActionExecutionRejected("complaint_form"),
+        LoopInterrupted(True),
+        EntitiesAdded([{"entity": "location", "value": "화정동", "start": 0, "end": 3}]),
+        FollowupAction("action_listen"),
+        ReminderScheduled("EXTERNAL_reminder", datetime.now()),
+        UserUtteranceReverted(),
+        AllSlotsReset(),
+        ActiveLoop(None),
+        ActionExecuted("action_session_start"),
+        SessionStarted(),
+        SlotSet("phone", PHONE),
+        ActionExecuted("action_listen"),
+    ):
+        tracker.update(event)
+    asyncio.run(store.save(tracker))
+    with store.sql.session_scope() as session:
+        stored = store.sql.stored_events(session, "citizen-rebuilt", all_sessions=True)
+    mine = store.sql.tracker_from_stored("citizen-rebuilt", stored)
+    rasas = DialogueStateTracker.from_dict(
+        "citizen-rebuilt", [unmask_event(json.loads(text)) for text in stored], domain.slots
+    )
+    assert [event.as_dict() for event in mine.events] == [event.as_dict() for event in rasas.events]
+    assert [type(event) for event in mine.events] == [type(event) for event in rasas.events]
+    assert mine.current_state() == rasas.current_state() and mine.get_slot("phone") == PHONE
+    assert event_from_dict({"text": "no event key"}) is None
+    assert event_from_dict({"event": "topic"}) is None  # Rasa's old TopicSet events
+    with pytest.raises(ValueError, match="Unknown event name"):
+        event_from_dict({"event": "no_such_event"})
+    greeting = UserUttered("안녕하세요", intent={"name": "greet", "confidence": 1.0}).as_dict()
+    assert event_from_dict(greeting) == Event.from_parameters(greeting) == UserUttered.from_parameters(greeting)
+
+
+def test_a_broker_that_fails_after_the_save_does_not_fail_the_turn(tmp_path, domain, caplog):
+    class BrokenBroker(RecordingBroker):
+        def publish(self, event: dict) -> None:
+            raise ConnectionError("broker down")
+
+    store = open_store(f"sqlite:///{tmp_path / 't.db'}", domain, event_broker=BrokenBroker())
+    try:
+        asyncio.run(store.save(conversation(domain, "citizen-broker")))
+        next_turn(store, "citizen-broker", "브로커가 없어도")
+        assert texts_of(asyncio.run(store.retrieve("citizen-broker")))[-1] == "브로커가 없어도"
+        assert "could not publish" in caplog.text
+    finally:
+        store.sql.engine.dispose()
