@@ -62,6 +62,7 @@ _IDENTIFIER_KEYS = frozenset(
     }
 )
 _MASKED_EVENT_TYPES = frozenset({"user", "bot", "slot", "user_featurization", "entities"})
+_LAST_INSERT_ROWID = sa.select(sa.func.last_insert_rowid())
 
 
 class TrackerStoreError(RasaException):
@@ -146,6 +147,7 @@ class MaskingSQLStore(SQLTrackerStore):
         **sql: Any,
     ) -> None:
         self.encrypted_slots = frozenset(encrypted_slots)
+        self._version_query: Any = None
         self.unmasked_slots = frozenset(unmasked_slots)
         if self.encrypted_slots:
             data_cipher()  # no key (SOTONG_DATA_KEY): refuse to start rather than fail in a turn
@@ -202,12 +204,16 @@ class MaskingSQLStore(SQLTrackerStore):
     # --- the steps of a read and a save (CachingTrackerStore combines them with its cache)
 
     def version(self, session: Any, sender_id: str) -> Version:
-        """``(max(id), count(id))`` of the sender's rows: changes whenever anyone writes or deletes."""
-        last_id, count = session.execute(
-            sa.select(sa.func.max(self.SQLEvent.id), sa.func.count(self.SQLEvent.id)).where(
-                self.SQLEvent.sender_id == sender_id
+        """``(max(id), count(id))`` of the sender's rows: changes whenever anyone writes or deletes.
+
+        Two per turn: the statement is built once, on the table's columns (not the ORM's), which
+        halves what SQLAlchemy spends around the query."""
+        if self._version_query is None:
+            table = self.SQLEvent.__table__
+            self._version_query = sa.select(sa.func.max(table.c.id), sa.func.count(table.c.id)).where(
+                table.c.sender_id == sa.bindparam("sender_id")
             )
-        ).one()
+        last_id, count = session.execute(self._version_query, {"sender_id": sender_id}).one()
         return last_id, count
 
     def stored_events(self, session: Any, sender_id: str, all_sessions: bool = False) -> list[str]:
@@ -302,7 +308,7 @@ class MaskingSQLStore(SQLTrackerStore):
         dialect = self.engine.dialect.name
         if dialect == "sqlite":
             session.execute(sa.insert(table), rows)
-            return int(session.execute(sa.select(sa.func.last_insert_rowid())).scalar_one())
+            return int(session.execute(_LAST_INSERT_ROWID).scalar_one())
         last_id = None
         for start in range(0, len(rows), INSERT_CHUNK):
             chunk = rows[start : start + INSERT_CHUNK]
