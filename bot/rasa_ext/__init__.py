@@ -17,6 +17,8 @@ Two kinds of code live here:
     (``strict``) instead of falling back to process memory;
   - ``failed_turns``: a custom action that fails (action server down, 5xx, timeout, invalid
     answer) marks the turn as failed by exception type, so the tracker store refuses to save it.
+  - ``inference_load``: DIET, ResponseSelector and TED models loaded for answering only, without
+    the optimizer's state and training graph that Rasa's load builds (``SOTONG_RASA_INFERENCE_LOAD``).
 
 :func:`install` is called by the Rasa server's entry point, ``python -m bot.server`` (the same
 arguments as the ``rasa`` command: ``python -m bot.server run --model ... --enable-api ...``), so
@@ -90,13 +92,14 @@ def install() -> bool:
     global _installed
     check_rasa_version()
     from bot.privacy.log_masking import install_record_masking
-    from bot.rasa_ext import fail_safe, failed_turns, speedups, training_speedups
+    from bot.rasa_ext import fail_safe, failed_turns, inference_load, speedups, training_speedups
 
     install_record_masking()  # first: whatever the other patches log is masked too
     speedups.install()
     training_speedups.install()
     fail_safe.install()
     failed_turns.install()
+    inference_load.install()
     first, _installed = not _installed, True
     return first
 
