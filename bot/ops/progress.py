@@ -6,7 +6,7 @@ Runs COMMAND (default: `python -m bot.server train --config config.yml --domain 
 data --out models`, bot/ops/train_command.py, as `make train`) with all of its output in the log
 file, and shows
 
-    training: DIETClassifier epoch 23/50, about 2 min left
+    training: BucketedDIETClassifier epoch 23/50, about 2 min left
 
 updated in place on a terminal. The estimate: the epochs still to run, of the component being
 trained and of those not trained yet (their `epochs` in the config; a component Rasa restores from
