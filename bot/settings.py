@@ -56,16 +56,25 @@ def env_str(name: str, default: str | None = None, env: Environment | None = Non
     return default if value is None else value
 
 
-def env_bool(name: str, default: bool = False, env: Environment | None = None) -> bool:
-    value = _raw(name, env)
-    if value is None:
+def parse_bool(name: str, value: object, default: bool = False) -> bool:
+    """A yes/no setting from any source (environment, credentials.yml, endpoints.yml): a bool as
+    is, one of TRUE_WORDS / FALSE_WORDS in any case, ``default`` when blank or None; anything else
+    raises SettingsError naming the setting (a misspelt "ture" must not silently mean "no")."""
+    if isinstance(value, bool):
+        return value
+    text = "" if value is None else str(value).strip()
+    if not text:
         return default
-    word = value.lower()
+    word = text.lower()
     if word in TRUE_WORDS:
         return True
     if word in FALSE_WORDS:
         return False
-    raise SettingsError(name, value, "one of " + ", ".join(sorted(TRUE_WORDS | FALSE_WORDS)))
+    raise SettingsError(name, text, "one of " + ", ".join(sorted(TRUE_WORDS | FALSE_WORDS)))
+
+
+def env_bool(name: str, default: bool = False, env: Environment | None = None) -> bool:
+    return parse_bool(name, _raw(name, env), default)
 
 
 def env_int(name: str, default: int, env: Environment | None = None, minimum: int | None = None) -> int:

@@ -39,6 +39,8 @@ from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 
+from bot.settings import parse_bool
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_POLL_INTERVAL_SECONDS = 0.1
@@ -103,8 +105,8 @@ class AtomicRedisLockStore(RedisLockStore):
         if options.get("socket_timeout") is not None:
             options["socket_timeout"] = float(options["socket_timeout"])
         for name in ("use_ssl",):
-            if isinstance(options.get(name), str):
-                options[name] = options[name].lower() in ("1", "true", "yes")
+            if options.get(name) is not None:
+                options[name] = parse_bool(name, options[name])
         super().__init__(**{key: value for key, value in options.items() if value is not None})
         self._script = None  # registered with Redis on first use (EVALSHA, loaded again if flushed)
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.settings import SettingsError, env_bool, env_float, env_int, env_list, env_str, env_url
+from bot.settings import SettingsError, env_bool, env_float, env_int, env_list, env_str, env_url, parse_bool
 
 
 @pytest.mark.parametrize(
@@ -58,3 +58,30 @@ def test_urls_need_a_scheme_and_a_host():
 def test_lists_drop_empty_items():
     assert env_list("L", env={"L": "a, b,,c "}) == ["a", "b", "c"]
     assert env_list("L", ["x"], env={}) == ["x"]
+
+
+@pytest.mark.parametrize(
+    "value,expected", [(True, True), (False, False), ("Yes", True), ("off", False), (1, True), (0, False)]
+)
+def test_yes_no_from_yaml_files_reads_like_the_environment(value, expected):
+    assert parse_bool("use_ssl", value) is expected
+
+
+@pytest.mark.parametrize("value", ["ture", "2", "y e s", 3])
+def test_a_misspelt_yes_no_in_any_file_names_its_setting(value):
+    with pytest.raises(SettingsError, match="use_ssl"):
+        parse_bool("use_ssl", value)
+
+
+def test_the_lock_store_and_the_kakao_channel_parse_yes_no_alike():
+    from bot.channels.kakao.settings import KakaoChannelSettings, KakaoSettingsError
+    from bot.rasa_ext.lock_store import AtomicRedisLockStore
+
+    assert (
+        AtomicRedisLockStore(host="127.0.0.1", port=1, use_ssl="Yes").red.connection_pool.connection_class.__name__
+        == "SSLConnection"
+    )
+    with pytest.raises(SettingsError, match="use_ssl"):
+        AtomicRedisLockStore(host="127.0.0.1", port=1, use_ssl="ture")
+    with pytest.raises(KakaoSettingsError, match="callback_allow_http"):
+        KakaoChannelSettings.from_credentials({"secret": "s", "callback_allow_http": "ture"})

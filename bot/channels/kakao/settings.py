@@ -34,7 +34,7 @@ from typing import Any
 
 from bot.channels.kakao.continuations import REDIS_URL_SCHEMES
 from bot.channels.limits import MAX_BODY_BYTES, MAX_NESTING_DEPTH, MAX_UTTERANCE_CHARS, RequestLimits
-from bot.settings import env_str
+from bot.settings import env_str, parse_bool
 
 KAKAO_TIME_LIMIT_SECONDS = 5.0
 # Where Open Builder's single-use callback URLs point (AI chatbot callback guide; e.g.
@@ -46,14 +46,6 @@ CONTINUATIONS_URL_VARIABLE = "SOTONG_KAKAO_CONTINUATIONS_URL"
 
 class KakaoSettingsError(ValueError):
     """A setting in the channel's credentials section is missing or invalid."""
-
-
-def _flag(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "yes", "1", "false", "no", "0", ""):
-        return value.strip().lower() in ("true", "yes", "1")
-    raise ValueError(f"not a true/false value: {value!r}")
 
 
 @dataclass(frozen=True)
@@ -128,7 +120,7 @@ class KakaoChannelSettings:
                         value = [value]
                     values[name] = tuple(str(h).strip().lower() for h in value if str(h).strip())
                 elif isinstance(default, bool):
-                    values[name] = _flag(value)
+                    values[name] = parse_bool(name, value, default)
                 elif isinstance(default, float):
                     values[name] = float(value)
                 elif isinstance(default, int):
