@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import random
 import re
@@ -44,7 +43,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.load_common import Tally, kakao_payload, post_json, require_loopback  # noqa: E402
+from bench.load_common import Tally, kakao_payload, post_json, require_loopback, write_report  # noqa: E402
 from bot.ops.warmup import RASA_TOKEN_ENV, REST_TOKEN_ENV, api_url, rest_headers  # noqa: E402
 from bot.settings import env_str  # noqa: E402
 from tests.cluster import TICKET_NUMBER, answer_text  # noqa: E402
@@ -451,9 +450,7 @@ def main(argv=None) -> int:
         if cluster is not None:
             cluster.stop()
     print_report(report)
-    if args.json_out:
-        args.json_out.parent.mkdir(parents=True, exist_ok=True)
-        args.json_out.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    write_report(report, args.json_out)
     return 0
 
 

@@ -19,7 +19,6 @@ Traffic goes to loopback addresses only, and every phase is bounded in requests 
 
 import argparse
 import asyncio
-import json
 import os
 import random
 import sys
@@ -31,7 +30,7 @@ from typing import Any
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.load_common import Tally, kakao_payload, post_json, require_loopback  # noqa: E402
+from bench.load_common import Tally, kakao_payload, post_json, require_loopback, write_report  # noqa: E402
 from bot.ops.warmup import REST_TOKEN_ENV, rest_headers  # noqa: E402
 from bot.settings import env_str, env_url  # noqa: E402
 
@@ -250,9 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         require_loopback(args.rest_url)
     report = asyncio.run(LoadRun(args).run())
     print_report(report)
-    if args.json_out:
-        args.json_out.parent.mkdir(parents=True, exist_ok=True)
-        args.json_out.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    write_report(report, args.json_out)
     return 0
 
 

@@ -1,12 +1,15 @@
-"""What the load benchmarks share: loopback-only targets, Kakao-shaped requests, latency figures."""
+"""What the benchmarks share: loopback-only targets, Kakao-shaped requests, latency figures, the
+newest model, the JSON report."""
 
 from __future__ import annotations
 
 import ipaddress
+import json
 import socket
 import statistics
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,10 +23,29 @@ __all__ = [
     "Tally",
     "kakao_payload",
     "latency_figures_ms",
+    "newest_model",
     "percentile",
     "post_json",
     "require_loopback",
+    "write_report",
 ]
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def newest_model(hint: str = "run make train, or pass --model") -> Path:
+    """The most recently written models/*.tar.gz; exits naming `hint` when there is none."""
+    models = sorted((ROOT / "models").glob("*.tar.gz"), key=lambda path: path.stat().st_mtime)
+    if not models:
+        raise SystemExit(f"no model in models/: {hint}")
+    return models[-1]
+
+
+def write_report(report: dict[str, Any], path: Path | None) -> None:
+    """A bench's whole report as JSON at `path` (its folder made), when a path is given."""
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
 
 
 def require_loopback(url: str) -> None:

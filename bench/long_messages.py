@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sys
 import tempfile
@@ -33,7 +32,15 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench.kakao_load import is_deferred  # noqa: E402
-from bench.load_common import KAKAO_TIME_LIMIT_SECONDS, Tally, kakao_payload, post_json, require_loopback  # noqa: E402
+from bench.load_common import (  # noqa: E402
+    KAKAO_TIME_LIMIT_SECONDS,
+    Tally,
+    kakao_payload,
+    newest_model,
+    post_json,
+    require_loopback,
+    write_report,
+)
 
 
 def long_texts(length: int, count: int) -> dict[str, list[str]]:
@@ -112,13 +119,6 @@ async def run(
     return [await burst(base_url, secret, secret_header, texts[shape], shape) for shape in shapes]
 
 
-def newest_model() -> Path:
-    models = sorted((ROOT / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
-    if not models:
-        raise SystemExit("no model in models/: run make train, or pass --model")
-    return models[-1]
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--base-url", help="a running server (default: start one with --model)")
@@ -163,9 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"           latencies (s): {r['latencies_s']}")
         for sample in r["error_samples"]:
             print(f"           error: {sample}")
-    if args.json_out:
-        args.json_out.parent.mkdir(parents=True, exist_ok=True)
-        args.json_out.write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    write_report(report, args.json_out)
     return 0
 
 

@@ -42,8 +42,8 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench.kakao_load import DEFAULT_UTTERANCES, is_deferred  # noqa: E402
-from bench.load_common import Tally, kakao_payload, post_json  # noqa: E402
-from bench.long_messages import long_texts, newest_model  # noqa: E402
+from bench.load_common import Tally, kakao_payload, newest_model, post_json, write_report  # noqa: E402
+from bench.long_messages import long_texts  # noqa: E402
 from tests.stack import RasaStack, Service, base_env  # noqa: E402
 
 MEMORY_ENV_SCRIPT = ROOT / "scripts" / "memory_env.sh"
@@ -328,21 +328,15 @@ def main(argv: list[str] | None = None) -> int:
     for variant in variants:
         print(f"measuring {variant.name} ...", flush=True)
         report["rows"].append(measure(variant, model_copy, texts, args.users))
-        write_json(report, args.json_out)  # each row as soon as it is measured
+        write_report(report, args.json_out)  # each row as soon as it is measured
     if args.breakdown:
         report["breakdown"] = breakdown(model_copy, {**RUN_SH_ENV, **make_run_env()})
         report["model_components"] = model_components(model)
     report["load_average_end"] = os.getloadavg()
     shutil.rmtree(model_copy.parent)
     print_report(report)
-    write_json(report, args.json_out)
+    write_report(report, args.json_out)
     return 0
-
-
-def write_json(report: dict[str, Any], path: Path | None) -> None:
-    if path:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
 
 
 if __name__ == "__main__":

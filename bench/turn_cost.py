@@ -32,7 +32,6 @@ Each run's servers keep their logs and databases in --workdir/run-<pid>.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import statistics
@@ -52,7 +51,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.cluster_load import INFO_QUESTIONS, PENDING_MARK, PLACES, TURN_FAILED_MARK  # noqa: E402
-from bench.load_common import kakao_payload, percentile, require_loopback  # noqa: E402
+from bench.load_common import kakao_payload, newest_model, percentile, require_loopback, write_report  # noqa: E402
 from bot.ops.warmup import api_url, rest_headers  # noqa: E402
 from tests.cluster import TICKET_NUMBER, answer_text  # noqa: E402
 from tests.stack import VENV_BIN, RasaStack, Service, free_port  # noqa: E402
@@ -546,11 +545,6 @@ def print_summary(report_: dict[str, Any]) -> None:
         print(f"  [{'ok' if met else 'MISSED'}] {target}")
 
 
-def newest_model() -> Path | None:
-    models = sorted((ROOT / "models").glob("*.tar.gz"), key=lambda path: path.stat().st_mtime)
-    return models[-1] if models else None
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", type=Path, help="default: the newest models/*.tar.gz")
@@ -567,10 +561,7 @@ def main(argv: list[str] | None = None) -> int:
         from tests.stack import train_test_model
 
         args.model = train_test_model()
-    model = args.model or newest_model()
-    if model is None:
-        parser.error("no model in models/: `make model`, --model or --test-model")
-    model = model.resolve()
+    model = (args.model or newest_model("`make model`, --model or --test-model")).resolve()
     started_load = [round(x, 2) for x in os.getloadavg()]
     stack = SideBySide(model, args.workdir / f"run-{os.getpid()}")
     try:
@@ -587,9 +578,7 @@ def main(argv: list[str] | None = None) -> int:
     report_ = report(results, model, started_load)
     report_["conditions"]["startup_seconds"] = startup_seconds  # action server, both Rasa processes
     print_summary(report_)
-    if args.json_out:
-        args.json_out.parent.mkdir(parents=True, exist_ok=True)
-        args.json_out.write_text(json.dumps(report_, ensure_ascii=False, indent=2), encoding="utf-8")
+    write_report(report_, args.json_out)
     return 0
 
 
