@@ -21,11 +21,12 @@ from bot.privacy.encryption import KEY_ENV, new_key
 # on to every server the tests start (their environment is copied from this one).
 os.environ.setdefault(KEY_ENV, new_key())
 
+from tests.depth import FULL_RUN
 from tests.stack import RasaStack, train_test_model
 
 # Fixtures that make a test an integration test (pytest resolves fixtures of fixtures into fixturenames).
 INTEGRATION_FIXTURES = frozenset({"trained_model", "rasa_stack"})
-NO_SKIP = os.environ.get("CI", "").lower() in ("1", "true", "yes") or os.environ.get("SOTONG_TEST_NO_SKIP") == "1"
+NO_SKIP = FULL_RUN
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -79,6 +79,7 @@ def test_stores_patch_nothing_and_install_patches_everything(tmp_path):
         from rasa.core.processor import MessageProcessor
         from rasa.core.tracker_store import FailSafeTrackerStore
         from rasa.utils.endpoints import EndpointConfig
+        from rasa.utils.tensorflow.models import RasaModel
 
         import bot.rasa_ext
         from bot.rasa_ext.lock_store import AtomicRedisLockStore
@@ -93,9 +94,7 @@ def test_stores_patch_nothing_and_install_patches_everything(tmp_path):
                 "failed turns": hasattr(RemoteAction, "_sotong_failed_turn_detection"),
                 "training": hasattr(rasa.shared.utils.validation, "_sotong_training_speedups"),
                 "gc freeze": hasattr(rasa.core.run.load_agent_on_start, "_sotong_gc_freeze"),
-                "inference load": hasattr(
-                    __import__("rasa.utils.tensorflow.models", fromlist=["RasaModel"]).RasaModel, "_sotong_inference_load"
-                ),
+                "inference load": hasattr(RasaModel, "_sotong_inference_load"),
                 "log masking": logging.getLogRecordFactory()("x", 20, "f", 1, "010-1234-5678", None, None)
                                .getMessage() != "010-1234-5678",
             }}
