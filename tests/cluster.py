@@ -62,9 +62,13 @@ def ensure_nginx() -> str | None:
 
 
 def port_block(count: int) -> int:
-    """The first of `count` consecutive free loopback ports."""
+    """The first of `count` consecutive free loopback ports.
+
+    Drawn below Linux's ephemeral range (32768-60999), so an outgoing connection's source port,
+    ours or another test worker's, cannot take the port between this check and the bind.
+    """
     for _ in range(200):
-        base = random.randint(20000, 40000)
+        base = random.randint(20000, 32700 - count)
         sockets = []
         try:
             for port in range(base, base + count):

@@ -17,6 +17,7 @@ binaries in /usr/lib/postgresql.
 from __future__ import annotations
 
 import os
+import socket
 import threading
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -37,10 +38,17 @@ from tests.databases import BACKENDS, database_url_for
 
 
 class Department:
-    """A department's HTTP endpoint on a fixed port that can be down (nothing listening) or up."""
+    """A department's HTTP endpoint on a fixed port that can be down (nothing listening) or up.
+
+    The port stays bound from the start (bound but not listening refuses connections), so nothing
+    else can take it while the department is down.
+    """
 
     def __init__(self) -> None:
-        self.port = port_block(1)
+        self._socket = socket.socket()
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind(("127.0.0.1", port_block(1)))
+        self.port = self._socket.getsockname()[1]
         self.received: list[str] = []  # Idempotency-Key of every accepted POST
         self._server = None
 
@@ -61,14 +69,17 @@ class Department:
             def log_message(self, *_args):
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler, bind_and_activate=False)
+        self._server.socket.close()
+        self._server.socket = self._socket
+        self._server.server_activate()
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
-    def down(self) -> None:
+    def close(self) -> None:
         if self._server is not None:
             self._server.shutdown()
-            self._server.server_close()
             self._server = None
+        self._socket.close()
 
 
 class Clock:
@@ -136,7 +147,7 @@ def test_department_down_for_an_hour_then_everything_is_delivered_once(database_
             entries = list(session.execute(select(OutboxEntry)).scalars())
             tickets = {t.id: t.number for t in session.execute(select(Ticket)).scalars()}
     finally:
-        department.down()
+        department.close()
     assert {entry.state for entry in entries} == {OutboxState.DELIVERED}
     assert sorted(department.received) == sorted(entry.idempotency_key for entry in entries)  # each once
     assert {tickets[entry.ticket_id] for entry in entries} == set(numbers)
