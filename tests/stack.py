@@ -46,6 +46,30 @@ def base_env(**extra: str) -> dict[str, str]:
     return env
 
 
+# The secret the action servers that tests start check (bot.rasa_ext.action_server).
+TEST_ACTION_SECRET = "sotong-test-action-secret-4f1c9a"
+
+
+def action_server_service(port: int, env: dict[str, str], log: Path, name: str = "action server") -> Service:
+    """The action server as `make run` starts it (python -m bot.rasa_ext.action_server: masked logs,
+    the secret checked; it imports no TensorFlow, unlike `rasa run actions`), on 127.0.0.1:`port`.
+    `env` may set SOTONG_ACTION_SECRET; otherwise TEST_ACTION_SECRET (send action_headers())."""
+    return Service(
+        name,
+        [str(VENV_BIN / "python"), "-m", "bot.rasa_ext.action_server", "--actions", "actions", "--port", str(port)],
+        {"SOTONG_ACTION_SECRET": TEST_ACTION_SECRET, **env},
+        log,
+        f"http://127.0.0.1:{port}/health",
+    )
+
+
+def action_headers() -> dict[str, str]:
+    """What Rasa sends an action server started by action_server_service() (endpoints.yml's header)."""
+    from bot.rasa_ext.action_server import SECRET_HEADER
+
+    return {SECRET_HEADER: TEST_ACTION_SECRET}
+
+
 def load_domain() -> dict[str, object]:
     """domain.yml as the action server receives it in webhook requests."""
     return yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
@@ -210,21 +234,7 @@ class RasaStack:
     def start(self) -> RasaStack:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self._write_configs()
-        actions = Service(
-            "action server",
-            [
-                str(VENV_BIN / "python"),
-                "-m",
-                "bot.rasa_ext.action_server",
-                "--actions",
-                "actions",  # checks the secret
-                "--port",
-                str(self.actions_port),
-            ],
-            self.env(),
-            self.workdir / "actions.log",
-            f"{self.actions_url}/health",
-        )
+        actions = action_server_service(self.actions_port, self.env(), self.workdir / "actions.log")
         rasa = Service(
             "rasa server",
             [

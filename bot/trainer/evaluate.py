@@ -27,9 +27,8 @@ from dataclasses import dataclass, field  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any
 
-from rasa.shared.nlu.training_data.loading import load_data  # noqa: E402
-
 from bot.trainer import eval_history  # noqa: E402
+from bot.trainer.nlu_data import load_nlu  # noqa: E402
 
 DEFAULT_SETS = ("tests/nlu_holdout.yml", "tests/nlu_realistic.yml")
 FALLBACK_INTENT = "nlu_fallback"
@@ -153,7 +152,7 @@ async def predict_sets(model_path: str, sets: Sequence[str]) -> dict[str, list[P
     for path in sets:
         predictions[path] = [
             _prediction(message, await agent.parse_message(message.get("text")))
-            for message in load_data(path, language="ko").intent_examples
+            for message in load_nlu(path).intent_examples
         ]
     return predictions
 

@@ -15,7 +15,7 @@ import rasa_sdk
 import requests
 from playwright.sync_api import Page, expect, sync_playwright
 
-from tests.stack import ROOT, VENV_BIN, Service, base_env, free_port, load_domain
+from tests.stack import ROOT, action_headers, action_server_service, base_env, free_port, load_domain
 from tests.staff_support import (
     PASSWORD,
     StaffServer,
@@ -75,12 +75,10 @@ def world(tmp_path_factory):
     report_sinkhole(database_url)
     staff = StaffServer(database_url, workdir).start()
     port = free_port()
-    actions = Service(
-        "action server",
-        [str(VENV_BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(port)],
+    actions = action_server_service(
+        port,
         base_env(SOTONG_DATABASE_URL=database_url, KAKAO_BOT_ID="", KAKAO_REST_API_KEY="", KAKAO_EVENT_API_URL=""),
         workdir / "actions.log",
-        f"http://127.0.0.1:{port}/health",
     ).start(timeout=120)
     yield {"staff": staff.url, "actions": f"http://127.0.0.1:{port}/webhook", "number": number, "db": database_url}
     actions.stop()
@@ -125,7 +123,7 @@ def check_status_in_chat(url: str, text: str) -> list[str]:
         "domain": load_domain(),
         "version": rasa_sdk.__version__,
     }
-    response = requests.post(url, json=body, timeout=60)
+    response = requests.post(url, json=body, headers=action_headers(), timeout=60)
     assert response.status_code == 200, response.text
     return [message.get("text") or "" for message in response.json()["responses"]]
 

@@ -7,7 +7,6 @@ import re
 from collections import Counter
 
 import pytest
-from rasa.shared.nlu.training_data.loading import load_data
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.trainer import lint, nlu_data
@@ -21,7 +20,7 @@ CIVIC_SHAPES = {"heading", "question"}
 
 @pytest.fixture(scope="module")
 def realistic() -> list[Message]:
-    return list(load_data(str(REALISTIC), language="ko").intent_examples)
+    return list(nlu_data.load_nlu(REALISTIC).intent_examples)
 
 
 @pytest.fixture(scope="module")
