@@ -1,4 +1,4 @@
-"""The participatory-budget actions on a real action server (`rasa run actions`), driven by real
+"""The participatory-budget actions on a real action server (`python -m bot.rasa_ext.action_server`), driven by real
 rasa-sdk webhook requests in each phase. The phase comes from SOTONG_BUDGET_NOW (one action
 server per phase, started on first use); no Rasa model is trained.
 """
@@ -26,7 +26,10 @@ from bot.city import get_city_config
 from bot.delivery import DeliverySettings, Dispatcher
 from bot.storage.db import create_schema, make_engine, make_session_factory
 from tests.budget_helpers import OfficeEndpoint, moment_in
-from tests.stack import ROOT, VENV_BIN, Service, base_env, free_port, load_domain
+from tests.stack import ROOT, action_headers, action_server_service, base_env, free_port, load_domain
+
+# Starts four action-server processes (one per phase): left out of `make test-fast` (marker `integration`).
+pytestmark = pytest.mark.integration
 
 PROPOSE_SLOTS = (
     "budget_title",
@@ -92,13 +95,7 @@ class ActionServer:
             SOTONG_BUDGET_DATA_DIR=str(data_dir),
             SOTONG_BUDGET_NOW=moment_in(self.data, phase).isoformat(),
         )
-        self.service = Service(
-            f"action server ({phase.value})",
-            [str(VENV_BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(port)],
-            env,
-            workdir / "actions.log",
-            f"{self.url}/health",
-        )
+        self.service = action_server_service(port, env, workdir / "actions.log", f"action server ({phase.value})")
 
     def start(self) -> ActionServer:
         self.service.start(timeout=120)
@@ -146,6 +143,7 @@ class ActionServer:
         }
         response = requests.post(
             f"{self.url}/webhook",
+            headers=action_headers(),
             timeout=30,
             json={
                 "next_action": action,

@@ -1,4 +1,4 @@
-"""The knowledge and subscription actions in a real action server (`rasa run actions`), called
+"""The knowledge and subscription actions in a real action server (`python -m bot.rasa_ext.action_server`), called
 with rasa-sdk webhook requests as Rasa sends them; broadcasts go to a real local HTTP server
 standing in for Kakao's Event API. No Rasa model is needed."""
 
@@ -17,7 +17,10 @@ from bot.knowledge import get_knowledge_base
 from bot.subscriptions import EventApiSettings, Subscription, SubscriptionStore, broadcast, get_catalogue
 from bot.subscriptions.event_api import subscription_senders
 from tests.kakao_helpers import EventApiStandIn, assert_valid_skill_response
-from tests.stack import VENV_BIN, Service, base_env, free_port, load_domain
+from tests.stack import action_headers, action_server_service, base_env, free_port, load_domain
+
+# Starts an action-server process: left out of `make test-fast` (marker `integration`).
+pytestmark = pytest.mark.integration
 
 BOT_USER_KEY = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
 REST_API_KEY = "test-rest-api-key"
@@ -60,14 +63,7 @@ def env(tmp_path_factory, event_api) -> dict[str, str]:
 def action_server(env, tmp_path_factory) -> str:
     port = free_port()
     log = tmp_path_factory.mktemp("logs") / "actions.log"
-    service = Service(
-        "action server",
-        [str(VENV_BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(port)],
-        env,
-        log,
-        f"http://127.0.0.1:{port}/health",
-    )
-    service.start(timeout=120)
+    service = action_server_service(port, env, log).start(timeout=120)
     yield f"http://127.0.0.1:{port}/webhook"
     service.stop()
 
@@ -146,7 +142,7 @@ def run_action(
         "domain": load_domain(),
         "version": rasa_sdk.__version__,
     }
-    response = requests.post(url, json=body, timeout=60)
+    response = requests.post(url, json=body, headers=action_headers(), timeout=60)
     assert response.status_code == 200, response.text
     return response.json()
 
