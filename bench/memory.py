@@ -50,7 +50,7 @@ MEMORY_ENV_SCRIPT = ROOT / "scripts" / "memory_env.sh"
 # What scripts/run.sh and run_cluster.sh set for every Rasa process besides scripts/memory_env.sh.
 RUN_SH_ENV = {"TF_INTRA_OP_PARALLELISM_THREADS": "1", "TF_INTER_OP_PARALLELISM_THREADS": "1"}
 # Before issue 18: konlpy's own JVM heap (1 GB) and glibc's default arenas (8 per core).
-BEFORE = {"SOTONG_JVM_MAX_HEAP_MB": "1024", "MALLOC_ARENA_MAX": ""}
+BEFORE = {"SOTONG_JVM_MAX_HEAP_MB": "1024", "MALLOC_ARENA_MAX": "", "JAVA_TOOL_OPTIONS": ""}
 TARGET_MB = 1024
 TURNS = [
     *DEFAULT_UTTERANCES,
@@ -84,7 +84,7 @@ def make_run_env() -> dict[str, str]:
     output = subprocess.run(["bash", "-c", script], env={"PATH": os.environ.get("PATH", "")}, capture_output=True)
     output.check_returncode()
     pairs = (item.split("=", 1) for item in output.stdout.decode().split("\0") if "=" in item)
-    return {k: v for k, v in pairs if k.startswith(("MALLOC_", "SOTONG_JVM_", "SOTONG_RASA_INFERENCE_LOAD", "TF_"))}
+    return {k: v for k, v in pairs if k.startswith(("MALLOC_", "JAVA_TOOL_OPTIONS", "SOTONG_JVM_", "SOTONG_RASA_INFERENCE_LOAD", "TF_"))}
 
 
 @dataclass
