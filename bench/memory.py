@@ -84,7 +84,11 @@ def make_run_env() -> dict[str, str]:
     output = subprocess.run(["bash", "-c", script], env={"PATH": os.environ.get("PATH", "")}, capture_output=True)
     output.check_returncode()
     pairs = (item.split("=", 1) for item in output.stdout.decode().split("\0") if "=" in item)
-    return {k: v for k, v in pairs if k.startswith(("MALLOC_", "JAVA_TOOL_OPTIONS", "SOTONG_JVM_", "SOTONG_RASA_INFERENCE_LOAD", "TF_"))}
+    return {
+        k: v
+        for k, v in pairs
+        if k.startswith(("MALLOC_", "JAVA_TOOL_OPTIONS", "SOTONG_JVM_", "SOTONG_RASA_INFERENCE_LOAD", "TF_"))
+    }
 
 
 @dataclass
