@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from actions import complaints, emergency
+from bot.city import get_city_config
 from bot.tickets import Ticket
 from bot.tickets.models import IncidentReport
 
@@ -98,7 +99,7 @@ def test_unknown_kind_gets_general_guidance_then_choices_and_the_kind_guidance()
     citizen = Citizen()
     citizen.say("도와주세요 큰일 났어요", "report_emergency")
     assert "119" in citizen.replies[0]["text"] and "112" in citizen.replies[0]["text"]
-    assert len(citizen.replies[1]["buttons"]) == 7
+    assert len(citizen.replies[1]["buttons"]) == len(get_city_config().emergency_types)  # one per type
     citizen.say(
         '/report_emergency{"emergency_type": "fire"}',
         "report_emergency",
