@@ -17,6 +17,7 @@ import requests
 import yaml
 
 from bot.ops.train_command import rasa_train_command
+from bot.rasa_ext.action_server import SECRET_HEADER
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
@@ -65,8 +66,6 @@ def action_server_service(port: int, env: dict[str, str], log: Path, name: str =
 
 def action_headers() -> dict[str, str]:
     """What Rasa sends an action server started by action_server_service() (endpoints.yml's header)."""
-    from bot.rasa_ext.action_server import SECRET_HEADER
-
     return {SECRET_HEADER: TEST_ACTION_SECRET}
 
 
